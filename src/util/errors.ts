@@ -1,0 +1,57 @@
+// Typed protocol errors that name who is to blame, in the manner of frost-core's
+// Error::InvalidSignatureShare { culprit }. The round log stores `code` and `culprits` as-is.
+export type ErrorCode =
+  // DKG / reshare
+  | 'INVALID_PROOF_OF_KNOWLEDGE'
+  | 'INVALID_SECRET_SHARE'
+  | 'INCORRECT_COMMITMENT_LENGTH'
+  | 'DUPLICATE_IDENTIFIER'
+  | 'INVALID_IDENTIFIER'
+  | 'UNKNOWN_PARTICIPANT'
+  | 'MISSING_PACKAGE'
+  | 'INVALID_COMMITMENT'
+  | 'GROUP_KEY_MISMATCH'
+  // signing
+  | 'INVALID_NONCE_COMMITMENT'
+  | 'INVALID_COMMITMENT_LIST'
+  | 'INVALID_SIGNATURE_SHARE'
+  | 'NONCE_REUSE'
+  | 'INVALID_SIGNATURE'
+  // proofs
+  | 'INVALID_TSS_PROOF'
+  // network / chain / config / store
+  | 'INVALID_MESSAGE'
+  | 'CHAIN_UNAVAILABLE'
+  | 'CHAIN_BAD_RESPONSE'
+  | 'TX_REJECTED'
+  | 'INVALID_STAKE'
+  | 'INVALID_CONFIG'
+  | 'INVALID_INPUT'
+  | 'KEYSTORE'
+  | 'SHARE_INCONSISTENCY'
+  | 'TIMEOUT'
+  | 'ABORTED';
+
+export class MetanodeError extends Error {
+  readonly code: ErrorCode;
+  /** Identifiers (FROST identifier hex or peer id) of the parties at fault, if any. */
+  readonly culprits: string[];
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, culprits: string[] = [], detail?: Record<string, unknown>) {
+    super(culprits.length ? `${code}: ${message} (culprits: ${culprits.join(', ')})` : `${code}: ${message}`);
+    this.name = 'MetanodeError';
+    this.code = code;
+    this.culprits = culprits;
+    this.detail = detail;
+  }
+}
+
+export function isMetanodeError(e: unknown, code?: ErrorCode): e is MetanodeError {
+  return e instanceof MetanodeError && (code === undefined || e.code === code);
+}
+
+/** Stringify any thrown value for a log line or an HTTP reply without leaking stacks. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
