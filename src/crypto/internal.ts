@@ -1,0 +1,135 @@
+// Shared plumbing for the crypto modules: noble handles, hex <-> point/scalar parsing with
+// validation, Lagrange coefficients and the EpochKey -> noble FrostPublic conversion.
+// Nothing here is exported from the package surface; other modules import from the
+// specific files (dkg.ts, signing.ts, ...).
+import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { MetanodeError, type ErrorCode } from '../util/errors.js';
+import type { EpochKey } from './types.js';
+
+export const frost = schnorr_FROST;
+export const Point = secp256k1.Point;
+export const Fn = Point.Fn;
+export type PointT = InstanceType<typeof Point>;
+
+export { bytesToHex, hexToBytes };
+
+const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+
+export function isHex(s: unknown, bytes?: number): s is string {
+  return typeof s === 'string' && HEX_RE.test(s) && (bytes === undefined || s.length === bytes * 2);
+}
+
+export function fail(code: ErrorCode, message: string, culprits: string[] = [], detail?: Record<string, unknown>): never {
+  throw new MetanodeError(code, message, culprits, detail);
+}
+
+/** Compressed 33-byte point, on the curve, not the identity. Returns null instead of throwing. */
+export function tryPoint(hex: unknown): PointT | null {
+  if (!isHex(hex, 33)) return null;
+  try {
+    const p = Point.fromBytes(hexToBytes(hex));
+    p.assertValidity();
+    if (p.is0()) return null;
+    return p;
+  } catch {
+    return null;
+  }
+}
+
+/** Canonical 32-byte big-endian scalar < n (zero allowed only when allowZero). */
+export function tryScalar(hex: unknown, allowZero = false): bigint | null {
+  if (!isHex(hex, 32)) return null;
+  const n = BigInt('0x' + hex);
+  if (n >= Fn.ORDER) return null;
+  if (n === 0n && !allowZero) return null;
+  return n;
+}
+
+/** noble identifiers are canonical non-zero scalars, hex-encoded (64 lowercase chars). */
+export function tryIdentifier(id: unknown): bigint | null {
+  return tryScalar(id, false);
+}
+
+export function scalarHex(n: bigint): string {
+  return bytesToHex(Fn.toBytes(n));
+}
+
+export function pointHex(p: PointT): string {
+  return bytesToHex(p.toBytes(true));
+}
+
+export function xOnlyHex(p: PointT): string {
+  return bytesToHex(p.toBytes(true).subarray(1));
+}
+
+/** Lagrange coefficient at x = 0 for member xi over the set xs (all distinct, non-zero). */
+export function lagrangeAtZero(xs: bigint[], xi: bigint): bigint {
+  let num = Fn.ONE;
+  let den = Fn.ONE;
+  for (const x of xs) {
+    if (x === xi) continue;
+    num = Fn.mul(num, x);
+    den = Fn.mul(den, Fn.sub(x, xi));
+  }
+  return Fn.div(num, den);
+}
+
+/** Powers 1, x, x^2, ... x^(len-1) in Fn. */
+export function powers(x: bigint, len: number): bigint[] {
+  const out: bigint[] = [];
+  let acc = Fn.ONE;
+  for (let i = 0; i < len; i++) {
+    out.push(acc);
+    acc = Fn.mul(acc, x);
+  }
+  return out;
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return bytesToHex(sha256(data));
+}
+
+/** Random 128-bit non-zero scalar for random-linear-combination batch checks. */
+export function batchWeight(): bigint {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  const n = BigInt('0x' + bytesToHex(b));
+  return n === 0n ? 1n : n;
+}
+
+export interface FrostPublic {
+  signers: { min: number; max: number };
+  commitments: Uint8Array[];
+  verifyingShares: Record<string, Uint8Array>;
+}
+
+/** EpochKey -> the public package noble's signShare/verifyShare/aggregate take. */
+export function frostPublic(key: EpochKey): FrostPublic {
+  const verifyingShares: Record<string, Uint8Array> = {};
+  for (const [id, vs] of Object.entries(key.verifyingShares)) verifyingShares[id] = hexToBytes(vs);
+  return {
+    signers: { min: key.threshold, max: key.committee.length },
+    commitments: key.commitments.map((c) => hexToBytes(c)),
+    verifyingShares,
+  };
+}
+
+export function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** 8-byte big-endian encoding of a non-negative safe integer (epochs, rounds). */
+export function u64(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+/** 4-byte length prefix + bytes, so variable-length fields cannot run into each other. */
+export function lp(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + b.length);
+  new DataView(out.buffer).setUint32(0, b.length);
+  out.set(b, 4);
+  return out;
+}
