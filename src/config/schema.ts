@@ -1,0 +1,256 @@
+// The node's configuration: one zod schema that is both the validator and the source of every
+// default. Sections are strict objects so a misspelt key is an error, not a silent default.
+import { z } from 'zod';
+import { multiaddr } from '@multiformats/multiaddr';
+import cron from 'node-cron';
+import { isLoopbackHost } from './loopback.js';
+
+export const NETWORKS = ['regtest', 'testnet', 'signet', 'mainnet'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** scrypt cost used for real keys; tests and the devnet may lower it, mainnet may not. */
+export const SCRYPT_N_DEFAULT = 1 << 15;
+export const SCRYPT_N_MIN = 1 << 10;
+
+/** Default threshold for a committee of n: floor(2n/3)+1, i.e. 2f+1 when n = 3f+1. */
+export function defaultThreshold(n: number): number {
+  return Math.floor((2 * n) / 3) + 1;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number({ error: (iss) => `expected an integer, got ${describe(iss.input)}` })
+    .int({ error: (iss) => `expected an integer, got ${describe(iss.input)}` })
+    .min(min, { error: `must be >= ${min}` })
+    .max(max, { error: `must be <= ${max}` });
+
+const num = (min: number, max = Number.MAX_VALUE) =>
+  z
+    .number({ error: (iss) => `expected a number, got ${describe(iss.input)}` })
+    .min(min, { error: `must be >= ${min}` })
+    .max(max, { error: `must be <= ${max}` });
+
+const str = () => z.string({ error: (iss) => `expected a string, got ${describe(iss.input)}` });
+
+/** Satoshi amounts: YAML gives numbers, env gives strings; both become bigint. */
+const sats = () =>
+  z
+    .union([z.bigint(), z.number(), z.string()], { error: (iss) => `expected an amount in sats, got ${describe(iss.input)}` })
+    .transform((v, ctx) => {
+      if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number of sats, got ${v}` });
+        return z.NEVER;
+      }
+      if (typeof v === 'string' && !/^\d+$/.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number of sats, got "${v}"` });
+        return z.NEVER;
+      }
+      const b = BigInt(v);
+      if (b < 0n || b > 2_100_000_000_000_000n) {
+        ctx.addIssue({ code: 'custom', message: `amount out of range: ${b}` });
+        return z.NEVER;
+      }
+      return b;
+    });
+
+const httpUrl = () =>
+  str().refine(
+    (s) => {
+      try {
+        const u = new URL(s);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: (iss) => `invalid http(s) URL ${describe(iss.input)}` },
+  );
+
+function maddr(kind: 'listen' | 'announce' | 'bootstrap') {
+  return str().superRefine((s, ctx) => {
+    let protos: string[];
+    try {
+      protos = multiaddr(s).protoNames();
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `invalid multiaddr "${s}"` });
+      return;
+    }
+    if (!protos.includes('tcp')) ctx.addIssue({ code: 'custom', message: `multiaddr "${s}" has no /tcp/ part` });
+    if (kind === 'bootstrap' && !protos.includes('p2p'))
+      ctx.addIssue({ code: 'custom', message: `bootstrap multiaddr "${s}" must end with /p2p/<peer id>` });
+  });
+}
+
+const cronExpr = () =>
+  str().refine((s) => cron.validate(s), { error: (iss) => `invalid cron expression ${describe(iss.input)}` });
+
+const isoDate = () =>
+  str()
+    .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), {
+      error: (iss) => `invalid ISO date ${describe(iss.input)}`,
+    })
+    .transform((s) => new Date(s));
+
+const hex64 = () => str().regex(/^[0-9a-f]{64}$/, { error: (iss) => `expected a 64-char lowercase hex txid, got ${describe(iss.input)}` });
+
+export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? v.slice(0, 77) + '...' : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : typeof v;
+}
+
+const keystoreSchema = z
+  .strictObject({
+    /** Directory of encrypted key files; default <dataDir>/keys. */
+    dir: str().optional(),
+    /** File holding the passphrase (mode 0600). Exclusive with passphraseEnv. */
+    passphraseFile: str().optional(),
+    /** Environment variable holding the passphrase; default METANODE_PASSPHRASE. */
+    passphraseEnv: str().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' }).optional(),
+    scryptN: int(SCRYPT_N_MIN, 1 << 20)
+      .refine((n) => (n & (n - 1)) === 0, { error: 'must be a power of two' })
+      .default(SCRYPT_N_DEFAULT),
+  })
+  .refine((k) => !(k.passphraseFile && k.passphraseEnv), {
+    error: 'set passphraseFile or passphraseEnv, not both',
+  });
+
+const chainSchema = z
+  .strictObject({
+    source: z.enum(['esplora', 'bitcoind'], { error: (iss) => `expected "esplora" or "bitcoind", got ${describe(iss.input)}` }).default('esplora'),
+    esploraUrl: httpUrl().optional(),
+    bitcoind: z
+      .strictObject({
+        url: httpUrl().optional(),
+        user: str().optional(),
+        password: str().optional(),
+        cookieFile: str().optional(),
+      })
+      .prefault({}),
+    pollMs: int(100, 600_000).default(5_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.source === 'esplora' && !c.esploraUrl)
+      ctx.addIssue({ code: 'custom', path: ['esploraUrl'], message: 'required when chain.source is "esplora"' });
+    if (c.source === 'bitcoind') {
+      if (!c.bitcoind.url) ctx.addIssue({ code: 'custom', path: ['bitcoind', 'url'], message: 'required when chain.source is "bitcoind"' });
+      const hasUserPass = c.bitcoind.user !== undefined || c.bitcoind.password !== undefined;
+      if (hasUserPass && c.bitcoind.cookieFile)
+        ctx.addIssue({ code: 'custom', path: ['bitcoind'], message: 'use user/password or cookieFile, not both' });
+      if (!hasUserPass && !c.bitcoind.cookieFile)
+        ctx.addIssue({ code: 'custom', path: ['bitcoind'], message: 'needs user and password, or cookieFile' });
+      if (hasUserPass && (c.bitcoind.user === undefined || c.bitcoind.password === undefined))
+        ctx.addIssue({ code: 'custom', path: ['bitcoind'], message: 'user and password must be set together' });
+    }
+  });
+
+const stakeSchema = z
+  .strictObject({
+    txid: hex64().optional(),
+    vout: int(0, 100_000).optional(),
+    minSats: sats().default(1_000_000n),
+    minAgeHours: num(0, 24 * 365).default(72),
+  })
+  .refine((s) => (s.txid === undefined) === (s.vout === undefined), { error: 'txid and vout must be set together' });
+
+const p2pSchema = z
+  .strictObject({
+    listen: z.array(maddr('listen')).default(['/ip4/0.0.0.0/tcp/4001']),
+    announce: z.array(maddr('announce')).default([]),
+    bootstrap: z.array(maddr('bootstrap')).default([]),
+    bootstrapGraceMs: int(0, 3_600_000).default(30_000),
+    pingIntervalMs: int(100, 600_000).default(3_000),
+    peerTimeoutMs: int(100, 3_600_000).default(10_000),
+    maxConnections: int(1, 10_000).default(64),
+  })
+  .refine((p) => p.peerTimeoutMs > p.pingIntervalMs, { error: 'peerTimeoutMs must be larger than pingIntervalMs', path: ['peerTimeoutMs'] });
+
+const committeeSchema = z
+  .strictObject({
+    max: int(1, 1000).default(15),
+    /** Fixed threshold; when absent, floor(2n/3)+1 of the actual committee size n. */
+    threshold: int(1, 1000).optional(),
+  })
+  .refine((c) => c.threshold === undefined || c.threshold <= c.max, { error: 'threshold must not exceed max', path: ['threshold'] });
+
+const scheduleSchema = z.strictObject({
+  /** 5 or 6 fields (6 = with seconds). */
+  signing: cronExpr().default('0 * * * * *'),
+  keygen: cronExpr().default('*/5 * * * *'),
+  regroup: cronExpr().default('0 0 * * *'),
+  /** Keygen epochs run while now < keygenUntil; absent = no date limit. */
+  keygenUntil: isoDate().optional(),
+  timezone: str().default('UTC'),
+});
+
+const custodySchema = z
+  .strictObject({
+    minConfirmations: int(0, 1000).default(3),
+    bumpAfterBlocks: int(1, 1000).default(3),
+    feeRateMin: num(0.1, 100_000).default(1),
+    feeRateMax: num(0.1, 100_000).default(500),
+    rewardSats: sats().default(1_000n),
+    transferFeeSats: sats().default(2_000n),
+    replicationDelayMs: int(0, 3_600_000).default(10_000),
+  })
+  .refine((c) => c.feeRateMin <= c.feeRateMax, { error: 'feeRateMin must not exceed feeRateMax', path: ['feeRateMin'] });
+
+const replicationSchema = z
+  .strictObject({
+    limit: int(1, 10_000).default(10),
+    minSleepMs: int(0, 3_600_000).default(500),
+    maxSleepMs: int(0, 3_600_000).default(2_000),
+  })
+  .refine((r) => r.minSleepMs <= r.maxSleepMs, { error: 'minSleepMs must not exceed maxSleepMs', path: ['minSleepMs'] });
+
+const httpSchema = z.strictObject({
+  // The API has an unauthenticated POST; it stays on loopback (put a reverse proxy in front otherwise).
+  host: str()
+    .refine(isLoopbackHost, { error: (iss) => `must be a loopback address (127.0.0.1, ::1, localhost), got ${describe(iss.input)}` })
+    .default('127.0.0.1'),
+  port: int(0, 65_535).default(9180),
+  bodyLimitBytes: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+});
+
+export const configSchema = z
+  .strictObject({
+    network: z.enum(NETWORKS, { error: (iss) => `expected one of ${NETWORKS.join('|')}, got ${describe(iss.input)}` }).default('regtest'),
+    dataDir: str().min(1, { error: 'must not be empty' }).default('data'),
+    keystore: keystoreSchema.prefault({}),
+    chain: chainSchema.prefault({}),
+    stake: stakeSchema.prefault({}),
+    p2p: p2pSchema.prefault({}),
+    blocklist: z.strictObject({ hours: num(0, 24 * 365).default(72) }).prefault({}),
+    clock: z.strictObject({ maxSkewMs: int(0, 3_600_000).default(5_000) }).prefault({}),
+    committee: committeeSchema.prefault({}),
+    schedule: scheduleSchema.prefault({}),
+    custody: custodySchema.prefault({}),
+    replication: replicationSchema.prefault({}),
+    http: httpSchema.prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(LOG_LEVELS, { error: (iss) => `expected one of ${LOG_LEVELS.join('|')}, got ${describe(iss.input)}` }).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.network === 'mainnet' && c.keystore.scryptN < SCRYPT_N_DEFAULT)
+      ctx.addIssue({ code: 'custom', path: ['keystore', 'scryptN'], message: `must be >= ${SCRYPT_N_DEFAULT} on mainnet` });
+    if (c.network === 'mainnet' && c.stake.minAgeHours < 72)
+      ctx.addIssue({ code: 'custom', path: ['stake', 'minAgeHours'], message: 'must be >= 72 on mainnet' });
+  });
+
+/** The config as written (input) and as used (output, defaults applied, paths not yet resolved). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** The config a node runs with: defaults applied, paths absolute, keystore dir filled in. */
+export type Config = Omit<ParsedConfig, 'keystore'> & {
+  keystore: Omit<ParsedConfig['keystore'], 'dir' | 'passphraseEnv'> & { dir: string; passphraseEnv: string };
+  /** The file the config came from (absolute), or null when built from defaults and env only. */
+  source: string | null;
+};
+export type Network = Config['network'];
