@@ -1,0 +1,170 @@
+// Adoption of epoch keys with crash safety, and the bookkeeping of which epochs still matter.
+//
+// Adoption order (a restart at any point leaves the old key or the new one, never a mix):
+//   1. the new share is written to the ShareVault under its own epoch (a "pending" share: no
+//      adopted record points to it yet);
+//   2. one SQLite transaction inserts the adopted record and retires what it replaces;
+//   3. shares of retired epochs are destroyed.
+// reconcile() on start finishes 3 and undoes 1: every share whose epoch is not adopted/locked
+// is destroyed. A crash before 2 leaves the old epoch current; after 2, the new one.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import type { EpochKey, KeyShare } from '../crypto/types.js';
+import { MetanodeError } from '../util/errors.js';
+import type { Db } from '../store/db.js';
+import { EpochStore, type StoredEpoch, type EpochFailure } from './store.js';
+import type { ShareVault } from './vault.js';
+import type { Attestation, EpochRecord, SignedEpochRecord } from './record.js';
+import { canonicalJson } from './record.js';
+import { EquivocationEvidenceSchema, type VerifiedViolation } from './evidence.js';
+
+export interface AdoptArgs {
+  record: EpochRecord;
+  signatures: Attestation[];
+  key: EpochKey;
+  /** This node's share of the new epoch; null when it is not in the new committee. */
+  share: KeyShare | null;
+  /** Epochs whose shares this adoption makes useless (regroup: the epoch it reshared). */
+  retire: number[];
+  /** Keep the lock: a regroup of a locked key stays locked. */
+  locked?: boolean;
+}
+
+export interface SweepSource {
+  epoch: number;
+  vaultAddress: string;
+  key: EpochKey;
+}
+
+export class EpochManager {
+  readonly store: EpochStore;
+
+  constructor(db: Db, readonly vault: ShareVault, readonly selfPeerId: string, private readonly now: () => number = Date.now) {
+    this.store = new EpochStore(db);
+  }
+
+  /**
+   * Start-up repair. Destroys shares with no adopted record (a ceremony interrupted before its
+   * commit) and shares of retired epochs (interrupted after it). Throws SHARE_INCONSISTENCY when
+   * the current epoch names this node but its share is gone: signing with a guess is worse than
+   * stopping (the systemd unit does not restart on that exit code).
+   */
+  async reconcile(): Promise<{ destroyed: number[]; current: number | null }> {
+    const live = new Map(this.store.all().filter((e) => e.status !== 'retired').map((e) => [e.record.epoch, e]));
+    const destroyed: number[] = [];
+    for (const epoch of await this.vault.list()) {
+      if (!live.has(epoch)) {
+        await this.vault.destroy(epoch);
+        destroyed.push(epoch);
+      }
+    }
+    const cur = this.store.current();
+    if (cur && cur.hasShare && !(await this.vault.load(cur.record.epoch)))
+      throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${cur.record.epoch} is adopted with a share for this node, but the share is missing`);
+    return { destroyed, current: cur ? cur.record.epoch : null };
+  }
+
+  async adopt(a: AdoptArgs): Promise<void> {
+    const { record } = a;
+    const cur = this.store.current();
+    if (cur && record.epoch <= cur.record.epoch)
+      throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${record.epoch} is not newer than the current epoch ${cur.record.epoch}`);
+    if (a.key.epoch !== record.epoch || a.key.outputKey !== record.outputKey)
+      throw new MetanodeError('SHARE_INCONSISTENCY', 'key material does not match the record');
+    const member = record.committee.some((m) => m.peerId === this.selfPeerId);
+    if (member !== (a.share !== null)) throw new MetanodeError('SHARE_INCONSISTENCY', member ? 'member of the new committee but no share' : 'share given for a committee this node is not in');
+    if (a.share) {
+      if (a.share.epoch !== record.epoch) throw new MetanodeError('SHARE_INCONSISTENCY', 'share epoch does not match the record');
+      await this.vault.save(record.epoch, a.share);
+    }
+    this.store.adopt({ record, signatures: a.signatures, key: a.key, status: a.locked ? 'locked' : 'adopted', hasShare: a.share !== null, retire: a.retire, at: this.now() });
+    for (const e of a.retire) await this.vault.destroy(e);
+  }
+
+  current(): StoredEpoch | null {
+    return this.store.current();
+  }
+
+  /** Current key and this node's share, both for the same epoch, or null. */
+  async currentKeyAndShare(): Promise<{ key: EpochKey; share: KeyShare | null; record: EpochRecord } | null> {
+    const cur = this.store.current();
+    if (!cur) return null;
+    const share = cur.hasShare ? await this.vault.load(cur.record.epoch) : null;
+    if (cur.hasShare && !share) throw new MetanodeError('SHARE_INCONSISTENCY', `share for epoch ${cur.record.epoch} is missing`);
+    return { key: cur.key, share, record: cur.record };
+  }
+
+  async loadShare(epoch: number): Promise<KeyShare | null> {
+    const e = this.store.get(epoch);
+    if (!e || e.status === 'retired' || !e.hasShare) return null;
+    return this.vault.load(epoch);
+  }
+
+  /** For GET /v1/epochs. */
+  signedRecords(): SignedEpochRecord[] {
+    return this.store.all().map(({ record, signatures, status }) => ({ record, signatures, status }));
+  }
+
+  /** After keygen_until: the current key stays for good. */
+  lockIn(): boolean {
+    const cur = this.store.current();
+    if (!cur || cur.status === 'locked') return false;
+    this.store.setStatus([cur.record.epoch], 'locked', this.now());
+    return true;
+  }
+
+  isLocked(): boolean {
+    return this.store.current()?.status === 'locked';
+  }
+
+  /**
+   * Earlier epochs whose vault may still hold funds: not retired, older than the current one,
+   * and at an address other than the current vault (a regroup keeps the address, so nothing
+   * to sweep there). The next custody round spends them to the current vault.
+   */
+  sweepSources(): SweepSource[] {
+    const cur = this.store.current();
+    if (!cur) return [];
+    const seen = new Set<string>([cur.record.vaultAddress]);
+    const out: SweepSource[] = [];
+    for (const e of this.store.all().reverse()) {
+      if (e.status === 'retired' || e.record.epoch >= cur.record.epoch || seen.has(e.record.vaultAddress)) continue;
+      seen.add(e.record.vaultAddress);
+      out.push({ epoch: e.record.epoch, vaultAddress: e.record.vaultAddress, key: e.key });
+    }
+    return out.sort((a, b) => a.epoch - b.epoch);
+  }
+
+  /**
+   * Earlier epochs whose shares can go: the caller reports what is left at each epoch's
+   * addresses (vault and deposit addresses); an epoch with no entry is kept (unknown is not empty).
+   */
+  retirableEpochs(balances: ReadonlyMap<number, bigint> | Readonly<Record<number, bigint>>): number[] {
+    const get = (e: number): bigint | undefined => (balances instanceof Map ? balances.get(e) : (balances as Record<number, bigint>)[e]);
+    return this.sweepSources()
+      .filter((s) => get(s.epoch) === 0n)
+      .map((s) => s.epoch);
+  }
+
+  /** Marks epochs retired (one transaction), then destroys their shares. */
+  async retire(epochs: number[]): Promise<void> {
+    const cur = this.store.current();
+    if (cur && epochs.includes(cur.record.epoch)) throw new MetanodeError('INVALID_INPUT', 'cannot retire the current epoch');
+    this.store.setStatus(epochs, 'retired', this.now());
+    for (const e of epochs) await this.vault.destroy(e);
+  }
+
+  recordFailure(f: Omit<EpochFailure, 'at'> & { at?: number }): void {
+    this.store.recordFailure({ ...f, at: f.at ?? this.now() });
+  }
+
+  recordViolation(v: VerifiedViolation): boolean {
+    const json = canonicalJson(v.evidence);
+    return this.store.addViolation(v.peerId, json, bytesToHex(sha256(utf8ToBytes(json))), this.now());
+  }
+
+  /** Stored evidence (it was verified before it was stored). */
+  violations(): VerifiedViolation[] {
+    return this.store.violationRows().map((r) => ({ peerId: r.peerId, evidence: EquivocationEvidenceSchema.parse(JSON.parse(r.evidenceJson)) }) as VerifiedViolation);
+  }
+}

@@ -1,0 +1,86 @@
+// The epoch record: the public statement every committee member signs before a key (or a new
+// set of shares) is adopted. Its canonical bytes are what the Ed25519 identity signatures
+// cover, so two nodes agree on an epoch exactly when they signed the same bytes.
+import { z } from 'zod';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes, concatBytes } from '@noble/hashes/utils.js';
+import type { EpochKey } from '../crypto/types.js';
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
+export const NetworkSchema = z.enum(['regtest', 'testnet', 'signet', 'mainnet']);
+export const CommitteeMemberSchema = z.object({ peerId: z.string().min(1).max(256), identifier: hex(32) }).strict();
+
+export const EpochRecordSchema = z
+  .object({
+    version: z.literal(1),
+    /** keygen = fresh DKG key; regroup = same key, reshared to a new committee. */
+    kind: z.enum(['keygen', 'regroup']),
+    network: NetworkSchema,
+    epoch: z.number().int().min(1),
+    /** The epoch this one replaces (null for the first keygen). */
+    previousEpoch: z.number().int().min(1).nullable(),
+    /** Taproot output key Q (x-only) = the vault key. */
+    outputKey: hex(32),
+    /** Taproot internal key P (x-only). */
+    internalKey: hex(32),
+    vaultAddress: z.string().min(14).max(100),
+    committee: z.array(CommitteeMemberSchema).min(1).max(1000),
+    threshold: z.number().int().min(1),
+    /** Keygen: dkgTranscriptHash of the round-1 packages; regroup: hash of the dealings. */
+    transcriptHash: hex(32),
+    /** sha256 of the canonical EpochKey (verifying shares, commitments): all members hold the same public key material. */
+    keyHash: hex(32),
+    /** Regroup: BIP340 signature by the new committee over regroupTestMessage(). */
+    testSignature: hex(64).nullable(),
+  })
+  .strict()
+  .refine((r) => r.threshold <= r.committee.length, { message: 'threshold exceeds committee size' });
+export type EpochRecord = z.infer<typeof EpochRecordSchema>;
+
+export const AttestationSchema = z.object({ peerId: z.string().min(1).max(256), signature: hex(64) }).strict();
+export type Attestation = z.infer<typeof AttestationSchema>;
+
+export const EpochStatusSchema = z.enum(['adopted', 'locked', 'retired']);
+export type EpochStatus = z.infer<typeof EpochStatusSchema>;
+
+/** What /v1/epochs serves, one per epoch. */
+export const SignedEpochRecordSchema = z.object({ record: EpochRecordSchema, signatures: z.array(AttestationSchema).max(1000), status: EpochStatusSchema }).strict();
+export type SignedEpochRecord = z.infer<typeof SignedEpochRecordSchema>;
+export const EpochsResponseSchema = z.object({ epochs: z.array(SignedEpochRecordSchema).max(100000) }).strict();
+
+/** Deterministic JSON: object keys sorted, no whitespace; rejects values JSON cannot carry exactly. */
+export function canonicalJson(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new TypeError('canonicalJson: only safe integers');
+    return String(v);
+  }
+  if (typeof v === 'bigint') return JSON.stringify(v.toString());
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  if (typeof v === 'object') {
+    const keys = Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k])).join(',') + '}';
+  }
+  throw new TypeError(`canonicalJson: unsupported ${typeof v}`);
+}
+
+const RECORD_TAG = utf8ToBytes('metanode/epoch-record/v1\n');
+
+/** The bytes an identity signature covers: a domain tag, then the canonical JSON. */
+export function recordBytes(record: EpochRecord): Uint8Array {
+  return concatBytes(RECORD_TAG, utf8ToBytes(canonicalJson(record)));
+}
+
+export function recordHash(record: EpochRecord): string {
+  return bytesToHex(sha256(recordBytes(record)));
+}
+
+export function epochKeyHash(key: EpochKey): string {
+  return bytesToHex(sha256(utf8ToBytes('metanode/epoch-key/v1\n' + canonicalJson(key))));
+}
+
+/** The fixed, tagged message a new regroup committee signs to prove its shares work (32 bytes hex). */
+export function regroupTestMessage(network: string, epoch: number, outputKey: string): string {
+  return bytesToHex(sha256(utf8ToBytes(`metanode/regroup-test/v1\n${network}\n${epoch}\n${outputKey}`)));
+}
