@@ -1,0 +1,83 @@
+// Starts the devchain: state (in memory, or SQLite under dataDir), the HTTP server on loopback,
+// and optionally a block timer. Also the standalone entry point behind `metanode devchain`.
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { DevChain } from './chain.js';
+import { createDevchainServer } from './server.js';
+import { MetanodeError } from '../../util/errors.js';
+
+export { DevChain, devchainMigrations } from './chain.js';
+export type { DevBlock, DevCoin, DevTx, DevTxStatus } from './chain.js';
+export { TxReject } from './validate.js';
+
+export interface DevchainOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  /** Mine one block (with the mempool) every this many ms; 0 or absent: only on /dev/mine. */
+  blockIntervalMs?: number;
+  network: 'regtest';
+}
+
+export interface RunningDevchain {
+  url: string;
+  port: number;
+  chain: DevChain;
+  close(): Promise<void>;
+}
+
+export async function startDevchain(opts: DevchainOptions): Promise<RunningDevchain> {
+  if (opts.network !== 'regtest') throw new MetanodeError('INVALID_CONFIG', `devchain simulates regtest only, not ${String(opts.network)}`);
+  const host = opts.host ?? '127.0.0.1';
+  const chain = new DevChain({ dbPath: opts.dataDir ? join(opts.dataDir, 'devchain.sqlite') : undefined });
+  const server = createDevchainServer(chain);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    chain.close();
+    throw new MetanodeError('INVALID_CONFIG', `devchain cannot listen on ${host}:${opts.port ?? 0}: ${(e as Error).message}`);
+  }
+  const port = (server.address() as AddressInfo).port;
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.blockIntervalMs && opts.blockIntervalMs > 0) {
+    timer = setInterval(() => chain.mine(1), opts.blockIntervalMs);
+    timer.unref();
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    chain,
+    close() {
+      closed ??= (async () => {
+        if (timer) clearInterval(timer);
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        chain.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** `metanode devchain --port N [--data-dir D] [--block-interval-ms M]`: runs until SIGINT/SIGTERM. */
+export async function runDevchainCommand(opts: { port?: number; dataDir?: string; blockIntervalMs?: number; host?: string }): Promise<void> {
+  const dc = await startDevchain({ ...opts, network: 'regtest' });
+  process.stdout.write(`devchain (regtest) listening on ${dc.url} at height ${dc.chain.height()}${opts.dataDir ? `, data in ${opts.dataDir}` : ', in memory'}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await dc.close();
+}
