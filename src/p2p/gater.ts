@@ -1,0 +1,71 @@
+// Connection gating: who may hold a connection to us.
+//
+// During the bootstrap grace period (from start) anyone not blocklisted is admitted, so a fresh
+// federation can find itself. Afterwards a peer is admitted when `isAdmitted(peerId)` says so
+// (it is in the peer table with a valid stake) or, once per `probationCooldownMs`, for a
+// probation window of `probationMs` during which it must send a valid ping. Without probation a
+// newly staked operator could never introduce itself; with the cooldown an unstaked peer gets
+// one short window and is then refused. Blocklisted peers are always refused.
+import type { ConnectionGater, PeerId } from '@libp2p/interface';
+
+export interface GaterOptions {
+  graceMs: number;
+  probationMs: number;
+  probationCooldownMs: number;
+  isAdmitted: (peerId: string) => boolean;
+  isBlocked: (peerId: string) => boolean;
+  now?: () => number;
+}
+
+export class AdmissionGate {
+  private startedAt: number;
+  private readonly probations = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: GaterOptions) {
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+  }
+
+  restart(): void {
+    this.startedAt = this.now();
+  }
+
+  inGrace(): boolean {
+    return this.now() - this.startedAt < this.opts.graceMs;
+  }
+
+  /** Decides and, for an unknown peer after grace, opens its probation window. */
+  allow(peerId: string): boolean {
+    if (this.opts.isBlocked(peerId)) return false;
+    if (this.inGrace() || this.opts.isAdmitted(peerId)) return true;
+    const now = this.now();
+    const started = this.probations.get(peerId);
+    if (started === undefined || now - started >= this.opts.probationCooldownMs) {
+      this.probations.set(peerId, now);
+      return true;
+    }
+    return now - started < this.opts.probationMs;
+  }
+
+  /** A connected peer that should now be disconnected (blocked, or probation over and not admitted). */
+  shouldEvict(peerId: string): boolean {
+    if (this.opts.isBlocked(peerId)) return true;
+    if (this.inGrace() || this.opts.isAdmitted(peerId)) return false;
+    const started = this.probations.get(peerId);
+    if (started === undefined) {
+      this.probations.set(peerId, this.now());
+      return false;
+    }
+    return this.now() - started >= this.opts.probationMs;
+  }
+
+  connectionGater(): ConnectionGater {
+    const deny = (p: PeerId): boolean => !this.allow(p.toString());
+    return {
+      denyDialPeer: (p) => this.opts.isBlocked(p.toString()),
+      denyInboundEncryptedConnection: (p) => deny(p),
+      denyOutboundEncryptedConnection: (p) => deny(p),
+    };
+  }
+}

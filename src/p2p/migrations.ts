@@ -1,0 +1,33 @@
+// SQLite schema owned by the peer network. Amounts are TEXT (decimal sats) to keep bigint exact.
+import type { Migration } from '../store/db.js';
+
+export const p2pMigrations: Migration[] = [
+  {
+    id: 'p2p-001-peers',
+    sql: `
+      CREATE TABLE p2p_peers (
+        peer_id TEXT PRIMARY KEY,
+        seniority_height INTEGER NOT NULL,
+        seniority_txid TEXT NOT NULL,
+        stake_outpoint TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        reward_address TEXT NOT NULL,
+        state TEXT NOT NULL,
+        last_seen INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        clock_offset_ms INTEGER NOT NULL,
+        tip INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        round INTEGER NOT NULL,
+        has_proof INTEGER NOT NULL
+      );
+      CREATE TABLE p2p_blocklist (
+        peer_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        until INTEGER NOT NULL
+      );
+    `,
+  },
+];
