@@ -30,7 +30,12 @@ export type ErrorCode =
   | 'KEYSTORE'
   | 'SHARE_INCONSISTENCY'
   | 'TIMEOUT'
-  | 'ABORTED';
+  | 'ABORTED'
+  // custody round (src/rounds/signing, src/custody/transfers)
+  | 'DOUBLE_SIGN'
+  | 'PROTOCOL_VIOLATION'
+  | 'CHECKSUM_MISMATCH'
+  | 'TRANSFER_CONFLICT';
 
 export class MetanodeError extends Error {
   readonly code: ErrorCode;
