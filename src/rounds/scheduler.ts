@@ -1,0 +1,216 @@
+// When each epoch action runs. node-cron fires the configured expressions (UTC); every firing
+// goes through one pure decision, decideAction(now, config, running), so the rules are tested
+// without a clock: at most one action at a time, regroup before keygen before signing, keygen
+// only while now < keygenUntil, regroup only once the key is locked in (while keygen runs every
+// few minutes, each keygen already takes the current committee).
+import cron, { type ScheduledTask } from 'node-cron';
+import { MetanodeError, errorMessage } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
+
+export type EpochAction = 'signing' | 'keygen' | 'regroup';
+
+export interface ScheduleConfig {
+  /** Cron expressions, 5 fields or 6 with seconds, evaluated in UTC. */
+  signing: string;
+  keygen: string;
+  regroup: string;
+  /** ms since the Unix epoch; keygen runs while now < keygenUntil. null = no limit. */
+  keygenUntil: number | null;
+}
+
+export interface Decision {
+  run: EpochAction | null;
+  /** Actions due at `now` that do not run, each with the reason (for the log). */
+  skipped: { action: EpochAction; reason: string }[];
+  /** True when now >= keygenUntil: the key is locked in. */
+  lockedIn: boolean;
+}
+
+interface Matcher {
+  second: Set<number>;
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  domLast: boolean;
+  domAll: boolean;
+  month: Set<number>;
+  dow: Set<number>;
+  dowAll: boolean;
+}
+
+const matchers = new Map<string, Matcher>();
+
+function compile(expr: string): Matcher {
+  const hit = matchers.get(expr);
+  if (hit) return hit;
+  if (typeof expr !== 'string' || !cron.validate(expr)) throw new MetanodeError('INVALID_CONFIG', `invalid cron expression ${JSON.stringify(expr)}`);
+  const f = cron.parse(expr);
+  const nums = (xs: (number | string)[], field: string): number[] =>
+    xs.map((x) => {
+      if (typeof x === 'number') return x;
+      if (/^\d+$/.test(x)) return Number(x);
+      throw new MetanodeError('INVALID_CONFIG', `cron ${JSON.stringify(expr)}: ${field} value ${JSON.stringify(x)} is not supported`);
+    });
+  const domLast = f.dayOfMonth.includes('L');
+  const dom = nums(f.dayOfMonth.filter((x) => x !== 'L'), 'day-of-month');
+  const dow = nums(f.dayOfWeek, 'day-of-week').map((d) => d % 7);
+  const m: Matcher = {
+    second: new Set(f.second),
+    minute: new Set(f.minute),
+    hour: new Set(f.hour),
+    dom: new Set(dom),
+    domLast,
+    domAll: !domLast && dom.length === 31,
+    month: new Set(f.month),
+    dow: new Set(dow),
+    dowAll: new Set(dow).size === 7,
+  };
+  matchers.set(expr, m);
+  return m;
+}
+
+/** Throws INVALID_CONFIG naming the field with a bad expression. */
+export function validateSchedule(cfg: ScheduleConfig): void {
+  for (const k of ['signing', 'keygen', 'regroup'] as const) {
+    try {
+      compile(cfg[k]);
+    } catch (e) {
+      throw new MetanodeError('INVALID_CONFIG', `schedule.${k}: ${errorMessage(e)}`);
+    }
+  }
+  if (cfg.keygenUntil !== null && !Number.isFinite(cfg.keygenUntil)) throw new MetanodeError('INVALID_CONFIG', 'schedule.keygenUntil must be a time');
+}
+
+/** Whether a cron expression fires at this instant (second resolution, UTC). */
+export function cronMatches(expr: string, at: Date | number): boolean {
+  const m = compile(expr);
+  const d = new Date(typeof at === 'number' ? at : at.getTime());
+  if (!m.second.has(d.getUTCSeconds()) || !m.minute.has(d.getUTCMinutes()) || !m.hour.has(d.getUTCHours()) || !m.month.has(d.getUTCMonth() + 1)) return false;
+  const day = d.getUTCDate();
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  const domOk = m.dom.has(day) || (m.domLast && day === last);
+  const dowOk = m.dow.has(d.getUTCDay());
+  // Classic cron: when both day fields are restricted, either one matching is enough.
+  if (!m.domAll && !m.dowAll) return domOk || dowOk;
+  return domOk && dowOk;
+}
+
+const PRIORITY: EpochAction[] = ['regroup', 'keygen', 'signing'];
+
+/** The pure scheduling rule. `running` is the epoch action in progress, if any. */
+export function decideAction(now: Date | number, cfg: ScheduleConfig, running: EpochAction | null): Decision {
+  const t = typeof now === 'number' ? now : now.getTime();
+  const lockedIn = cfg.keygenUntil !== null && t >= cfg.keygenUntil;
+  const skipped: Decision['skipped'] = [];
+  const candidates: EpochAction[] = [];
+  for (const a of PRIORITY) {
+    if (!cronMatches(cfg[a], t)) continue;
+    if (a === 'keygen' && lockedIn) skipped.push({ action: a, reason: 'key locked in: now >= keygen_until' });
+    else if (a === 'regroup' && !lockedIn) skipped.push({ action: a, reason: 'keygen mode: each keygen already takes the current committee' });
+    else candidates.push(a);
+  }
+  if (running) {
+    for (const a of candidates) skipped.push({ action: a, reason: `${running} still running` });
+    return { run: null, skipped, lockedIn };
+  }
+  const [run, ...rest] = candidates;
+  for (const a of rest) skipped.push({ action: a, reason: `replaced by ${run}` });
+  return { run: run ?? null, skipped, lockedIn };
+}
+
+export type ActionHandler = (at: Date) => Promise<void>;
+
+export interface SchedulerOptions {
+  log?: Logger;
+  /** Called for every skipped action, e.g. to write the round log. */
+  onSkip?: (action: EpochAction, reason: string, at: Date) => void;
+  /** Called once when a tick finds now >= keygenUntil (lock the key in). */
+  onLockIn?: (at: Date) => void | Promise<void>;
+}
+
+/**
+ * Runs at most one epoch action at a time. tick(at) is what every cron firing calls; tests call
+ * it directly with chosen instants. Two expressions firing in the same second are one tick.
+ */
+export class EpochScheduler {
+  private current: { action: EpochAction; done: Promise<void> } | null = null;
+  private lastSecond = -1;
+  private tasks: ScheduledTask[] = [];
+  private lockedNotified = false;
+  private readonly log: Logger;
+
+  constructor(private readonly cfg: ScheduleConfig, private readonly handlers: Record<EpochAction, ActionHandler>, private readonly opts: SchedulerOptions = {}) {
+    validateSchedule(cfg);
+    this.log = opts.log ?? silentLogger;
+  }
+
+  get running(): EpochAction | null {
+    return this.current?.action ?? null;
+  }
+
+  tick(at: Date): Decision {
+    const second = Math.floor(at.getTime() / 1000);
+    if (second === this.lastSecond) return { run: null, skipped: [], lockedIn: this.cfg.keygenUntil !== null && at.getTime() >= this.cfg.keygenUntil };
+    this.lastSecond = second;
+    const d = decideAction(at, this.cfg, this.running);
+    if (d.lockedIn && !this.lockedNotified && this.opts.onLockIn) {
+      this.lockedNotified = true;
+      Promise.resolve()
+        .then(() => this.opts.onLockIn!(at))
+        .catch((e) => this.log.error({ err: errorMessage(e) }, 'lock-in failed'));
+    }
+    for (const s of d.skipped) {
+      this.log.info({ action: s.action, reason: s.reason, at: at.toISOString() }, 'scheduled action skipped');
+      this.opts.onSkip?.(s.action, s.reason, at);
+    }
+    if (d.run) this.start(d.run, at);
+    return d;
+  }
+
+  private start(action: EpochAction, at: Date): void {
+    const done = (async () => {
+      try {
+        await this.handlers[action](at);
+      } catch (e) {
+        this.log.error({ action, err: errorMessage(e) }, 'scheduled action failed');
+      } finally {
+        this.current = null;
+      }
+    })();
+    this.current = { action, done };
+  }
+
+  /** Resolves when no action is running. */
+  async idle(): Promise<void> {
+    while (this.current) await this.current.done;
+  }
+
+  /** Starts one node-cron task per distinct expression, in UTC. */
+  startCron(): void {
+    if (this.tasks.length) return;
+    for (const expr of new Set([this.cfg.signing, this.cfg.keygen, this.cfg.regroup])) {
+      this.tasks.push(cron.schedule(expr, (ctx) => void this.tick(ctx.date), { timezone: 'UTC', name: `metanode:${expr}` }));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const tasks = this.tasks;
+    this.tasks = [];
+    for (const t of tasks) {
+      await t.stop();
+      await t.destroy();
+    }
+    await this.idle();
+  }
+}
+
+/** From the config file's `schedule` section (keygenUntil as an ISO date string). */
+export function scheduleFromConfig(s: { signing: string; keygen: string; regroup: string; keygenUntil?: string; timezone?: string }): ScheduleConfig {
+  if (s.timezone !== undefined && s.timezone !== 'UTC' && s.timezone !== 'Etc/UTC')
+    throw new MetanodeError('INVALID_CONFIG', `schedule.timezone: every node must use the same clock; only UTC is supported, got ${JSON.stringify(s.timezone)}`);
+  const until = s.keygenUntil === undefined ? null : Date.parse(s.keygenUntil);
+  if (until !== null && Number.isNaN(until)) throw new MetanodeError('INVALID_CONFIG', `schedule.keygenUntil: invalid date ${JSON.stringify(s.keygenUntil)}`);
+  const cfg = { signing: s.signing, keygen: s.keygen, regroup: s.regroup, keygenUntil: until };
+  validateSchedule(cfg);
+  return cfg;
+}
