@@ -1,0 +1,404 @@
+// Distributed key generation with blame, wrapped around noble's schnorr_FROST.DKG.
+//
+// noble's DKG.round2/round3 throw anonymous errors ("invalid proof of knowledge"), so every
+// package is checked here first, on noble's Point/Fn, and each failure names its culprit.
+// Only packages that passed are handed to noble, which does the actual key math (and checks
+// everything again). The output is TapTweaked with an empty script tree by noble: the group
+// key is the Taproot output key Q; the internal key P is the sum of all commitment[0].
+//
+// Deviation from notes/crypto-api.md: `committee` accepts CommitteeMember records as well as
+// strings (see normalizeCommittee), and `self` may be the identifier or the peer id.
+import { secp256k1_hasher } from '@noble/curves/secp256k1.js';
+import { pippenger } from '@noble/curves/abstract/curve.js';
+import type { Network } from '../chain/types.js';
+import { MetanodeError } from '../util/errors.js';
+import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
+import {
+  batchWeight,
+  bytesToHex,
+  fail,
+  Fn,
+  frost,
+  hexToBytes,
+  isHex,
+  lp,
+  Point,
+  pointHex,
+  type PointT,
+  powers,
+  sha256Hex,
+  tryIdentifier,
+  tryPoint,
+  tryScalar,
+  utf8,
+  xOnlyHex,
+} from './internal.js';
+import { taprootOutputKey } from './taproot.js';
+import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
+
+export interface DkgRound1Package {
+  identifier: string;
+  /** Feldman commitment to the dealer's polynomial: threshold compressed points (hex). */
+  commitment: string[];
+  /** noble's 64-byte Schnorr proof of knowledge of commitment[0]'s discrete log (hex). */
+  proofOfKnowledge: string;
+}
+
+export interface DkgRound2Package {
+  from: string;
+  to: string;
+  signingShare: string;
+}
+
+export interface DkgParams {
+  /** Own identifier or peer id. */
+  self: string;
+  /** Committee in seniority order. */
+  committee: ReadonlyArray<string | CommitteeMember>;
+  threshold: number;
+  epoch: number;
+  network: Network;
+}
+
+const NETWORKS: ReadonlySet<string> = new Set(['regtest', 'testnet', 'signet', 'mainnet']);
+
+type NobleDkgSecret = ReturnType<typeof frost.DKG.round1>['secret'];
+
+/** Opaque in-memory DKG state. The polynomial lives in a private field and is never serialized. */
+export class DkgSession {
+  readonly self: CommitteeMember;
+  readonly committee: CommitteeMember[];
+  readonly threshold: number;
+  readonly epoch: number;
+  readonly network: Network;
+  readonly round1: DkgRound1Package;
+  #secret: NobleDkgSecret;
+  #step: 1 | 2 | 3 = 1;
+  #transcript: string | undefined;
+
+  constructor(p: { self: CommitteeMember; committee: CommitteeMember[]; threshold: number; epoch: number; network: Network; round1: DkgRound1Package; secret: NobleDkgSecret }) {
+    this.self = p.self;
+    this.committee = p.committee;
+    this.threshold = p.threshold;
+    this.epoch = p.epoch;
+    this.network = p.network;
+    this.round1 = p.round1;
+    this.#secret = p.secret;
+  }
+
+  /** Internal accessors for this module only (kept off the JSON surface). */
+  static secretOf(s: DkgSession): NobleDkgSecret {
+    return s.#secret;
+  }
+  static stepOf(s: DkgSession): 1 | 2 | 3 {
+    return s.#step;
+  }
+  static advance(s: DkgSession, step: 2 | 3, transcript?: string): void {
+    s.#step = step;
+    if (transcript !== undefined) s.#transcript = transcript;
+  }
+  static transcriptOf(s: DkgSession): string | undefined {
+    return s.#transcript;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { self: this.self, epoch: this.epoch, network: this.network, threshold: this.threshold, step: this.#step };
+  }
+}
+
+function validateParams(p: DkgParams): { committee: CommitteeMember[]; self: CommitteeMember } {
+  if (!p || typeof p !== 'object') fail('INVALID_INPUT', 'dkg params missing');
+  if (!NETWORKS.has(p.network)) fail('INVALID_INPUT', `unknown network ${String(p.network)}`);
+  if (!Number.isSafeInteger(p.epoch) || p.epoch < 0) fail('INVALID_INPUT', `epoch must be a non-negative integer`);
+  const committee = normalizeCommittee(p.committee);
+  const n = committee.length;
+  if (n < 2) fail('INVALID_INPUT', `committee needs at least 2 members, got ${n}`);
+  if (!Number.isSafeInteger(p.threshold) || p.threshold < 2 || p.threshold > n)
+    fail('INVALID_INPUT', `threshold must be in [2, ${n}], got ${p.threshold}`);
+  const self = findMember(committee, p.self);
+  if (!self) fail('INVALID_INPUT', `self ${p.self} is not in the committee`);
+  return { committee, self };
+}
+
+export function dkgStart(params: DkgParams): { session: DkgSession; round1: DkgRound1Package } {
+  const { committee, self } = validateParams(params);
+  const { public: pub, secret } = frost.DKG.round1(self.identifier, { min: params.threshold, max: committee.length });
+  const round1: DkgRound1Package = {
+    identifier: pub.identifier,
+    commitment: pub.commitment.map((c) => bytesToHex(c)),
+    proofOfKnowledge: bytesToHex(pub.proofOfKnowledge),
+  };
+  const session = new DkgSession({ self, committee, threshold: params.threshold, epoch: params.epoch, network: params.network, round1, secret });
+  return { session, round1 };
+}
+
+const POK_DST = utf8('FROST-secp256k1-SHA256-TR-v1dkg');
+
+/**
+ * noble's ProofOfKnowledge.validate, restated so a failure can name its sender:
+ * proof = x(R) || z with R even-y; valid iff R == z*G - c*phi, c = H_dkg(id || phi || R).
+ */
+export function checkProofOfKnowledge(identifier: string, commitment0: PointT, proofHex: string): boolean {
+  if (!isHex(proofHex, 64)) return false;
+  const id = tryIdentifier(identifier);
+  if (id === null) return false;
+  const R = tryPoint('02' + proofHex.slice(0, 64));
+  const z = tryScalar(proofHex.slice(64), true);
+  if (!R || z === null) return false;
+  const msg = new Uint8Array([...Fn.toBytes(id), ...commitment0.toBytes(true), ...R.toBytes(true)]);
+  const c = secp256k1_hasher.hashToScalar(msg, { DST: POK_DST });
+  // z*G + (n - c)*phi; mulAddUnsafe rejects zero scalars, so handle z = 0 explicitly.
+  const lhs = z === 0n ? commitment0.multiplyUnsafe(Fn.neg(c)) : Point.BASE.mulAddUnsafe(z, commitment0, Fn.neg(c));
+  return lhs.equals(R);
+}
+
+interface ParsedRound1 {
+  identifier: string;
+  id: bigint;
+  points: PointT[];
+  pkg: DkgRound1Package;
+}
+
+function throwIf(code: ConstructorParameters<typeof MetanodeError>[0], what: string, culprits: string[], committee: CommitteeMember[]): void {
+  if (culprits.length) fail(code, what, culprits, { peerIds: peerIdsOf(committee, culprits) });
+}
+
+/**
+ * Checks a full round-1 list (self included) against the committee and threshold; each failure
+ * class names every culprit in it. Returns the parsed packages in committee order.
+ */
+export function validateRound1(committee: CommitteeMember[], threshold: number, round1: DkgRound1Package[]): ParsedRound1[] {
+  if (!Array.isArray(round1)) fail('INVALID_INPUT', 'round1 must be an array of packages');
+  const members = new Set(committee.map((m) => m.identifier));
+  const malformed: string[] = [];
+  const badId: string[] = [];
+  const unknown: string[] = [];
+  const dup: string[] = [];
+  const byId = new Map<string, DkgRound1Package>();
+  for (const p of round1) {
+    const ident = p && typeof p === 'object' && typeof p.identifier === 'string' ? p.identifier : undefined;
+    if (ident === undefined) {
+      malformed.push(String((p as { identifier?: unknown })?.identifier ?? '?'));
+      continue;
+    }
+    if (tryIdentifier(ident) === null) {
+      badId.push(ident);
+      continue;
+    }
+    if (!members.has(ident)) {
+      unknown.push(ident);
+      continue;
+    }
+    if (byId.has(ident)) {
+      if (!dup.includes(ident)) dup.push(ident);
+      continue;
+    }
+    if (!Array.isArray(p.commitment) || typeof p.proofOfKnowledge !== 'string') {
+      malformed.push(ident);
+      continue;
+    }
+    byId.set(ident, p);
+  }
+  throwIf('INVALID_IDENTIFIER', 'round-1 package with a zero or non-canonical identifier', badId, committee);
+  throwIf('UNKNOWN_PARTICIPANT', 'round-1 package from outside the committee', unknown, committee);
+  throwIf('DUPLICATE_IDENTIFIER', 'more than one round-1 package for an identifier', dup, committee);
+  throwIf('INVALID_MESSAGE', 'malformed round-1 package', malformed, committee);
+  const missing = committee.filter((m) => !byId.has(m.identifier)).map((m) => m.identifier);
+  throwIf('MISSING_PACKAGE', 'round-1 package missing', missing, committee);
+
+  const wrongLen = committee.filter((m) => byId.get(m.identifier)!.commitment.length !== threshold).map((m) => m.identifier);
+  throwIf('INCORRECT_COMMITMENT_LENGTH', `commitment must have exactly ${threshold} points`, wrongLen, committee);
+
+  const parsed: ParsedRound1[] = [];
+  const badPoints: string[] = [];
+  for (const m of committee) {
+    const pkg = byId.get(m.identifier)!;
+    const points: PointT[] = [];
+    let ok = true;
+    for (const c of pkg.commitment) {
+      const pt = tryPoint(c);
+      if (!pt) {
+        ok = false;
+        break;
+      }
+      points.push(pt);
+    }
+    if (!ok) badPoints.push(m.identifier);
+    else parsed.push({ identifier: m.identifier, id: tryIdentifier(m.identifier)!, points, pkg });
+  }
+  throwIf('INVALID_COMMITMENT', 'commitment contains an invalid or identity point', badPoints, committee);
+
+  const badPok = parsed.filter((p) => !checkProofOfKnowledge(p.identifier, p.points[0], p.pkg.proofOfKnowledge)).map((p) => p.identifier);
+  throwIf('INVALID_PROOF_OF_KNOWLEDGE', 'proof of knowledge does not verify', badPok, committee);
+  return parsed;
+}
+
+/** sha256 over the canonical encoding (sorted by identifier) of a round-1 list, for the echo step. */
+export function dkgTranscriptHash(round1: DkgRound1Package[]): string {
+  if (!Array.isArray(round1)) fail('INVALID_INPUT', 'round1 must be an array');
+  const sorted = [...round1].sort((a, b) => (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
+  const parts: Uint8Array[] = [utf8('metanode/dkg-transcript/v1')];
+  for (const p of sorted) {
+    if (!isHex(p.identifier) || !Array.isArray(p.commitment) || !isHex(p.proofOfKnowledge) || !p.commitment.every((c) => isHex(c)))
+      fail('INVALID_MESSAGE', 'round-1 package fields must be hex', typeof p.identifier === 'string' ? [p.identifier] : []);
+    parts.push(lp(hexToBytes(p.identifier)), lp(new Uint8Array([p.commitment.length])));
+    for (const c of p.commitment) parts.push(lp(hexToBytes(c)));
+    parts.push(lp(hexToBytes(p.proofOfKnowledge)));
+  }
+  let len = 0;
+  for (const x of parts) len += x.length;
+  const buf = new Uint8Array(len);
+  let o = 0;
+  for (const x of parts) {
+    buf.set(x, o);
+    o += x.length;
+  }
+  return sha256Hex(buf);
+}
+
+function toNobleRound1(p: DkgRound1Package) {
+  return { identifier: p.identifier, commitment: p.commitment.map((c) => hexToBytes(c)), proofOfKnowledge: hexToBytes(p.proofOfKnowledge) };
+}
+
+function checkOwnPackage(session: DkgSession, parsed: ParsedRound1[]): void {
+  const own = parsed.find((p) => p.identifier === session.self.identifier)!;
+  const mine = session.round1;
+  if (own.pkg.proofOfKnowledge !== mine.proofOfKnowledge || own.pkg.commitment.some((c, i) => c !== mine.commitment[i]))
+    fail('INVALID_INPUT', 'the round-1 list carries a package for self that is not the one this node made');
+}
+
+/** Validates all round-1 packages (blaming culprits) and returns one share package per other member. */
+export function dkgRound2(session: DkgSession, round1: DkgRound1Package[]): DkgRound2Package[] {
+  if (!(session instanceof DkgSession)) fail('INVALID_INPUT', 'not a DkgSession');
+  if (DkgSession.stepOf(session) !== 1) fail('INVALID_INPUT', 'dkgRound2 already ran for this session');
+  const parsed = validateRound1(session.committee, session.threshold, round1);
+  checkOwnPackage(session, parsed);
+  const others = parsed.filter((p) => p.identifier !== session.self.identifier).map((p) => toNobleRound1(p.pkg));
+  let out: Record<string, { identifier: string; signingShare: Uint8Array }>;
+  try {
+    out = frost.DKG.round2(DkgSession.secretOf(session), others);
+  } catch (e) {
+    return fail('INVALID_INPUT', `noble DKG round2 refused packages that passed our checks: ${(e as Error).message}`);
+  }
+  DkgSession.advance(session, 2, dkgTranscriptHash(round1));
+  return session.committee
+    .filter((m) => m.identifier !== session.self.identifier)
+    .map((m) => ({ from: session.self.identifier, to: m.identifier, signingShare: bytesToHex(out[m.identifier].signingShare) }));
+}
+
+/**
+ * Feldman check of shares sent to `x` by several dealers, batched with random weights:
+ * sum_j a_j s_j G == sum_j sum_k a_j x^k C_jk. On failure each dealer is checked alone so the
+ * error names exactly the dealers whose share does not match their commitment.
+ */
+export function feldmanBatchCheck(x: bigint, items: { dealer: string; share: bigint; commitment: PointT[] }[]): string[] {
+  if (items.length === 0) return [];
+  const points: PointT[] = [];
+  const scalars: bigint[] = [];
+  let lhs = 0n;
+  for (const it of items) {
+    const a = batchWeight();
+    lhs = Fn.add(lhs, Fn.mul(a, it.share));
+    const pw = powers(x, it.commitment.length);
+    for (let k = 0; k < it.commitment.length; k++) {
+      points.push(it.commitment[k]);
+      scalars.push(Fn.mul(a, pw[k]));
+    }
+  }
+  points.push(Point.BASE);
+  scalars.push(Fn.neg(lhs));
+  if (pippenger(Point, points, scalars).is0()) return [];
+  const bad: string[] = [];
+  for (const it of items) {
+    const expect = pippenger(Point, it.commitment, powers(x, it.commitment.length));
+    const got = it.share === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(it.share);
+    if (!expect.equals(got)) bad.push(it.dealer);
+  }
+  return bad;
+}
+
+/** Validates the shares sent to this member, blames bad dealers, and finishes with noble round3. */
+export function dkgFinish(session: DkgSession, round1: DkgRound1Package[], round2ForMe: DkgRound2Package[]): { key: EpochKey; share: KeyShare } {
+  if (!(session instanceof DkgSession)) fail('INVALID_INPUT', 'not a DkgSession');
+  if (DkgSession.stepOf(session) !== 2) fail('INVALID_INPUT', 'dkgFinish needs a session after dkgRound2, and runs once');
+  const committee = session.committee;
+  const me = session.self.identifier;
+  if (dkgTranscriptHash(round1) !== DkgSession.transcriptOf(session))
+    fail('INVALID_INPUT', 'round-1 transcript differs from the one used in dkgRound2');
+  const parsed = validateRound1(committee, session.threshold, round1);
+  if (!Array.isArray(round2ForMe)) fail('INVALID_INPUT', 'round2 must be an array of packages');
+
+  const members = new Set(committee.map((m) => m.identifier));
+  const unknown: string[] = [];
+  const misaddressed: string[] = [];
+  const dup: string[] = [];
+  const badShare: string[] = [];
+  const shares = new Map<string, bigint>();
+  for (const p of round2ForMe) {
+    const from = p && typeof p === 'object' && typeof p.from === 'string' ? p.from : '?';
+    if (!members.has(from) || from === me) {
+      unknown.push(from);
+      continue;
+    }
+    if (p.to !== me) {
+      misaddressed.push(from);
+      continue;
+    }
+    if (shares.has(from)) {
+      if (!dup.includes(from)) dup.push(from);
+      continue;
+    }
+    const s = tryScalar(p.signingShare, true);
+    if (s === null) {
+      badShare.push(from);
+      continue;
+    }
+    shares.set(from, s);
+  }
+  throwIf('UNKNOWN_PARTICIPANT', 'round-2 package from outside the committee', unknown, committee);
+  throwIf('INVALID_MESSAGE', 'round-2 package addressed to another member', misaddressed, committee);
+  throwIf('DUPLICATE_IDENTIFIER', 'more than one round-2 package from a member', dup, committee);
+  throwIf('INVALID_SECRET_SHARE', 'round-2 share is not a canonical scalar', badShare, committee);
+  const missing = committee.filter((m) => m.identifier !== me && !shares.has(m.identifier) && !badShare.includes(m.identifier)).map((m) => m.identifier);
+  throwIf('MISSING_PACKAGE', 'round-2 package missing', missing, committee);
+
+  const x = tryIdentifier(me)!;
+  const items = parsed
+    .filter((p) => p.identifier !== me)
+    .map((p) => ({ dealer: p.identifier, share: shares.get(p.identifier)!, commitment: p.points }));
+  throwIf('INVALID_SECRET_SHARE', 'share does not match its sender\'s commitment', feldmanBatchCheck(x, items), committee);
+
+  const others = parsed.filter((p) => p.identifier !== me).map((p) => toNobleRound1(p.pkg));
+  const r2 = items.map((it) => ({ identifier: it.dealer, signingShare: Fn.toBytes(it.share) }));
+  let res: ReturnType<typeof frost.DKG.round3>;
+  try {
+    res = frost.DKG.round3(DkgSession.secretOf(session), others, r2);
+  } catch (e) {
+    return fail('INVALID_INPUT', `noble DKG round3 refused packages that passed our checks: ${(e as Error).message}`);
+  }
+  DkgSession.advance(session, 3);
+
+  let internal = Point.ZERO;
+  for (const p of parsed) internal = internal.add(p.points[0]);
+  const commitments = res.public.commitments.map((c) => bytesToHex(c));
+  const outputKey = commitments[0].slice(2);
+  const internalKey = xOnlyHex(internal);
+  if (taprootOutputKey(internalKey).outputKey !== outputKey)
+    fail('SHARE_INCONSISTENCY', 'noble group key is not the TapTweak of the sum of commitments');
+  const verifyingShares: Record<string, string> = {};
+  for (const m of committee) verifyingShares[m.identifier] = bytesToHex(res.public.verifyingShares[m.identifier]);
+  const share: KeyShare = { epoch: session.epoch, identifier: me, signingShare: bytesToHex(res.secret.signingShare) };
+  if (pointHex(Point.BASE.multiply(BigInt('0x' + share.signingShare))) !== verifyingShares[me])
+    fail('SHARE_INCONSISTENCY', 'own signing share does not match own verifying share');
+  const key: EpochKey = {
+    epoch: session.epoch,
+    network: session.network,
+    outputKey,
+    internalKey,
+    threshold: session.threshold,
+    committee: committee.map((m) => ({ ...m })),
+    verifyingShares,
+    commitments,
+  };
+  return { key, share };
+}

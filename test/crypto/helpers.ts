@@ -1,0 +1,80 @@
+// Test drivers: run a whole DKG / signing session in one process, as the round layer would
+// across nodes (every message passes through its plain-data form).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package, type DkgSession } from '../../src/crypto/dkg.js';
+import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { aggregateSignatures, signingCommit, signShares, type NonceCommitment, type SigningTarget } from '../../src/crypto/signing.js';
+import type { CommitteeMember, EpochKey, KeyShare } from '../../src/crypto/types.js';
+import { MetanodeError, type ErrorCode } from '../../src/util/errors.js';
+
+export function committeeOf(n: number, prefix = 'peer'): CommitteeMember[] {
+  return Array.from({ length: n }, (_, i) => {
+    const peerId = `${prefix}-${i}`;
+    return { peerId, identifier: identifierForPeer(peerId) };
+  });
+}
+
+export interface DkgRun {
+  committee: CommitteeMember[];
+  sessions: DkgSession[];
+  round1: DkgRound1Package[];
+  round2: DkgRound2Package[];
+}
+
+export function dkgRound1And2(n: number, t: number, epoch = 1): DkgRun {
+  const committee = committeeOf(n);
+  const started = committee.map((m) => dkgStart({ self: m.identifier, committee, threshold: t, epoch, network: 'regtest' }));
+  const round1 = started.map((s) => s.round1);
+  const round2 = started.flatMap((s) => dkgRound2(s.session, round1));
+  return { committee, sessions: started.map((s) => s.session), round1, round2 };
+}
+
+export function runDkg(n: number, t: number, epoch = 1): { key: EpochKey; keys: EpochKey[]; shares: KeyShare[]; committee: CommitteeMember[] } {
+  const run = dkgRound1And2(n, t, epoch);
+  const results = run.sessions.map((s) =>
+    dkgFinish(
+      s,
+      run.round1,
+      run.round2.filter((p) => p.to === s.self.identifier),
+    ),
+  );
+  return { key: results[0].key, keys: results.map((r) => r.key), shares: results.map((r) => r.share), committee: run.committee };
+}
+
+/** Full signing session among `signers` (shares of them); returns signatures per target. */
+export function signWith(key: EpochKey, shares: KeyShare[], targets: SigningTarget[]): string[] {
+  const commits = shares.map((s) => signingCommit(s, key, targets.length));
+  const lists: Record<string, NonceCommitment[]> = {};
+  shares.forEach((s, i) => (lists[s.identifier] = commits[i].commitments));
+  const sigShares: Record<string, string[]> = {};
+  shares.forEach((s, i) => (sigShares[s.identifier] = signShares(s, key, commits[i].nonces, lists, targets)));
+  return aggregateSignatures(key, lists, targets, sigShares);
+}
+
+export function randomMessage(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function assertMetanodeError(fn: () => unknown, code: ErrorCode, culprits?: string[]): MetanodeError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof MetanodeError, `expected MetanodeError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (culprits) assert.deepEqual([...caught.culprits].sort(), [...culprits].sort());
+  return caught;
+}
+
+/** Pick k distinct random elements. */
+export function pick<T>(xs: T[], k: number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, k);
+}
