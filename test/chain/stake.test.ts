@@ -25,8 +25,10 @@ describe('stake', () => {
     dc = await startDevchain({ network: 'regtest' });
     dev = new DevchainClient(dc.url);
     chain = new EsploraChainSource({ baseUrl: dc.url, network: 'regtest' });
-    peerA = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
-    peerB = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+    // @libp2p/crypto and @libp2p/peer-id may resolve different @libp2p/interface copies
+    const toPeerId = peerIdFromPrivateKey as unknown as (k: unknown) => { toString(): string };
+    peerA = toPeerId(await generateKeyPair('Ed25519')).toString();
+    peerB = toPeerId(await generateKeyPair('Ed25519')).toString();
   });
   after(() => dc.close());
 
