@@ -1,0 +1,147 @@
+// Plain-data state of one custody signing round on one node, the events that drive it and the
+// effects it asks its driver to perform. The transition functions (round.ts and the phase files)
+// never do I/O: the driver publishes, persists and broadcasts what the outbox says, in order.
+import type { Network } from '../../chain/types.js';
+import type { EpochKey, KeyShare } from '../../crypto/types.js';
+import type { NonceCommitment, SigningNonces } from '../../crypto/signing.js';
+import type { Candidate, CandidateRestriction, CandidateSummary } from '../../custody/candidate.js';
+import type { LogEntry } from '../roundlog.js';
+import type { ErrorCode } from '../../util/errors.js';
+import type {
+  CandidatePayload, ChecksumPayload, CommitPayload, FinalPayload, ProposalPayload, SharePayload, SigningSetPayload,
+} from './messages.js';
+
+export type Phase = 'candidate' | 'proposal' | 'signing-set' | 'checksum' | 'ceremony' | 'done';
+export type RoundOutcome = 'running' | 'completed' | 'aborted' | 'skipped';
+
+/** One row of the participant peer table, in seniority order (index 0 = most senior). */
+export interface Participant {
+  peerId: string;
+  /** FROST identifier of the peer's share (identifierForPeer). */
+  identifier: string;
+  /** Compressed verifying share of the peer (tss_proof is checked against it). */
+  verifyingShare: string;
+}
+
+export interface RoundTimeouts {
+  candidateMs: number;
+  proposalMs: number;
+  signingSetMs: number;
+  checksumMs: number;
+  /** Per ceremony attempt: waiting for nonce commitments, then for signature shares. */
+  commitMs: number;
+  shareMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: RoundTimeouts = {
+  candidateMs: 5_000,
+  proposalMs: 5_000,
+  signingSetMs: 5_000,
+  checksumMs: 5_000,
+  commitMs: 5_000,
+  shareMs: 5_000,
+};
+
+/** Everything the round needs to know, fixed when it starts. */
+export interface RoundConfig {
+  network: Network;
+  epoch: number;
+  roundId: number;
+  /** Own peer id. */
+  self: string;
+  key: EpochKey;
+  /** Own share of `key`; null on a node without one (it can still observe and check). */
+  share: KeyShare | null;
+  threshold: number;
+  /** Participant peer table, seniority order, self included. */
+  participants: Participant[];
+  /** Own tss_proof for (network, epoch, self, roundId); '' without a share. */
+  tssProof: string;
+  timeouts: RoundTimeouts;
+}
+
+/** Deterministic helpers the round calls; the driver builds them from its view and crypto. */
+export interface RoundDeps {
+  /** Builds own candidate from the node's anchored view, optionally restricted to a chosen content. */
+  buildCandidate(restriction?: CandidateRestriction): Candidate | null;
+  /** Checks a peer's tss_proof for this round against its verifying share. */
+  verifyTssProof(peer: Participant, proof: string): boolean;
+}
+
+export interface Culprit {
+  peer: string;
+  code: ErrorCode;
+  reason: string;
+}
+
+export interface AttemptState {
+  attempt: number;
+  /** Peer ids of this attempt's signers, in seniority order. */
+  signers: string[];
+  stage: 'commit' | 'share';
+  deadline: number;
+  nonces: SigningNonces | null;
+  ownCommitted: boolean;
+  ownShared: boolean;
+  /** Commitment lists keyed by FROST identifier (what src/crypto/signing.ts wants). */
+  lists: Record<string, NonceCommitment[]> | null;
+  /** Verified shares keyed by FROST identifier. */
+  shares: Record<string, string[]>;
+}
+
+export interface RoundState {
+  cfg: RoundConfig;
+  phase: Phase;
+  outcome: RoundOutcome;
+  startedAt: number;
+  deadline: number;
+  own: Candidate | null;
+  /** The candidate this node proposes (own, or own rebuilt to the chosen content). */
+  doc: Candidate | null;
+  // Messages by sender peer id, kept from whenever they arrive (peers run at different speeds).
+  candidates: Record<string, CandidatePayload>;
+  proposals: Record<string, ProposalPayload>;
+  signingSets: Record<string, SigningSetPayload>;
+  checksums: Record<string, ChecksumPayload>;
+  commits: Record<number, Record<string, CommitPayload>>;
+  sharesIn: Record<number, Record<string, SharePayload>>;
+  /** Proposals accepted (own signing set), self first. */
+  accepted: string[];
+  /** Seniority-ordered eligible signers after threshold-set selection and pruning. */
+  pool: string[];
+  thresholdSet: string[];
+  checksum: string | null;
+  attempt: AttemptState | null;
+  /** Peers named in this round; they take no further part in it. */
+  culprits: Culprit[];
+  /** Peers reported (from pings) in the signing state for this round. */
+  signingPeers: string[];
+  cooldown: boolean;
+  result: { txid: string; hex: string } | null;
+  abort: { code: ErrorCode; reason: string; culprits: string[] } | null;
+  chosen: CandidateSummary | null;
+}
+
+export type RoundEvent =
+  | { kind: 'tick'; now: number }
+  | { kind: 'message'; now: number; from: string; type: string; payload: unknown }
+  /** Peers whose latest ping says they are signing in this round. */
+  | { kind: 'peer-states'; now: number; signing: string[] }
+  /** The driver could not persist the signed-session record (or it conflicts): do not sign. */
+  | { kind: 'session-refused'; now: number; reason: string };
+
+export type OutMsg =
+  | { kind: 'publish'; type: string; payload: unknown }
+  /**
+   * Persist (roundId, attempt, digest) before anything after it in the outbox is released; if
+   * that fails or conflicts, drop the rest of the outbox and feed back 'session-refused'.
+   */
+  | { kind: 'guard-session'; roundId: number; attempt: number; digest: string }
+  | { kind: 'broadcast-tx'; txid: string; hex: string; candidate: Candidate }
+  | { kind: 'block'; peer: string; code: ErrorCode; reason: string };
+
+export interface StepResult {
+  state: RoundState;
+  outbox: OutMsg[];
+  log: LogEntry[];
+}
