@@ -1,0 +1,133 @@
+// What the HTTP API needs from a running node. The node (src/node.ts) implements NodeApi; the
+// server only validates requests, calls these methods and serializes the plain data they return
+// (bigint becomes a decimal string in JSON). Tests drive the server with a fake NodeApi.
+import type { Network } from '../chain/types.js';
+import type { EpochKey } from '../crypto/types.js';
+import type { TransferRequest } from '../custody/requests-schema.js';
+import type { RoundSummary, Timeline } from '../rounds/roundlog.js';
+
+export type { RoundSummary, Timeline, TransferRequest, EpochKey };
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** Raw facts /health judges; the verdict (evaluateHealth) lives in the API, not the node. */
+export interface HealthInputs {
+  /** True until the node has finished starting (keystore open, chain reached once, p2p up). */
+  starting?: boolean;
+  chain: { reachable: boolean; error?: string };
+  /** Estimated offset of our clock against the peers' (median), null when unknown. */
+  clock: { skewMs: number | null };
+  peers: {
+    /** Open connections to staked, admitted peers. */
+    connectedStaked: number;
+    /** Staked operators known (including this node): n in f = floor((n-1)/3). */
+    federationSize: number;
+    /** Within p2p.bootstrapGraceMs of start: too few connections is not yet unhealthy. */
+    inBootstrapGrace?: boolean;
+  };
+}
+
+export interface NodeStatus {
+  peerId: string;
+  network: Network;
+  version: string;
+  /** Unix ms. */
+  startedAt: number;
+  uptimeSec: number;
+  /** Node activity: e.g. idle, signing, cooldown, keygen, regroup. */
+  state: string;
+  epoch: number | null;
+  vaultAddress: string | null;
+  threshold: number | null;
+  committeeSize: number | null;
+  chain: { source: string; reachable: boolean; tipHeight: number | null; tipTime: number | null };
+  peers: { connected: number; admitted: number; staked: number; blocked: number };
+  stake: { txid: string; vout: number; valid: boolean; reason?: string } | null;
+  currentRound: { roundId: number; status: string } | null;
+  clockSkewMs: number | null;
+}
+
+export interface PeerView {
+  peerId: string;
+  connected: boolean;
+  /** In the peer table (recent valid ping). */
+  admitted: boolean;
+  staked: boolean;
+  stake: { txid: string; vout: number; valueSats: bigint; height: number } | null;
+  /** Position in seniority order (0 = oldest stake), null when not staked. */
+  seniority: number | null;
+  state: string | null;
+  tipHeight: number | null;
+  /** Unix ms of the last valid ping. */
+  lastPingAt: number | null;
+  clockOffsetMs: number | null;
+  /** Unix ms until which the peer is blocklisted, null when not blocked. */
+  blockedUntil: number | null;
+  addrs: string[];
+}
+
+export interface TransferView {
+  request: TransferRequest;
+  /** pending | in-flight | paid | refunded | expired ... as the node tracks it. */
+  state: string;
+  txid: string | null;
+  /** Unix ms of the last state change. */
+  updatedAt: number | null;
+}
+
+export interface DepositView {
+  txid: string;
+  vout: number;
+  valueSats: bigint;
+  address: string;
+  /** Matched transfer request, null when the deposit matches none. */
+  requestId: string | null;
+  confirmations: number;
+  /** e.g. unconfirmed, confirmed, spent, refund-due, refunded. */
+  state: string;
+}
+
+export interface EpochView extends EpochKey {
+  vaultAddress: string;
+  /** The epoch whose key currently holds the vault. */
+  active: boolean;
+  /** Unix ms the epoch key was created, when known. */
+  createdAt: number | null;
+}
+
+/** Body of POST /v1/requests, validated by the server (amount as sats). */
+export interface TransferRequestSubmission {
+  amountSats: bigint;
+  payoutAddress: string;
+  refundAddress: string;
+  /** Unix seconds. */
+  expiry: number;
+}
+
+export interface RoundsQuery {
+  limit: number;
+  /** Only rounds with id < before (paging). */
+  before?: number;
+}
+
+export interface ListQuery {
+  limit: number;
+  state?: string;
+}
+
+export interface NodeApi {
+  health(): Awaitable<HealthInputs>;
+  status(): Awaitable<NodeStatus>;
+  peers(): Awaitable<PeerView[]>;
+  rounds(q: RoundsQuery): Awaitable<RoundSummary[]>;
+  /** null when the node has no record of that round. */
+  round(id: number): Awaitable<Timeline | null>;
+  transfers(q: ListQuery): Awaitable<TransferView[]>;
+  deposits(q: ListQuery): Awaitable<DepositView[]>;
+  epochs(): Awaitable<EpochView[]>;
+  /**
+   * Accept a transfer request (signed by this node, then replicated). Throws MetanodeError
+   * INVALID_INPUT for a request the node refuses (wrong network address, amount, expiry).
+   */
+  submitRequest(req: TransferRequestSubmission): Awaitable<TransferRequest>;
+}

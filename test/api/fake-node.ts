@@ -1,0 +1,124 @@
+// A NodeApi with fixed, recognisable data for API and CLI tests.
+import { MetanodeError } from '../../src/util/errors.js';
+import type { HealthInputs, NodeApi, NodeStatus, PeerView, TransferRequestSubmission, EpochView, DepositView, TransferView } from '../../src/api/types.js';
+import type { RoundSummary, Timeline } from '../../src/rounds/roundlog.js';
+import type { TransferRequest } from '../../src/custody/requests-schema.js';
+
+export const PEER_A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
+export const PEER_B = '12D3KooWPSjbtGucx314oeMqdd3PegX8yh14PEge3kQXKDgJHaPF';
+export const PAYOUT = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+export const REFUND = 'bcrt1q9vza2e8x573nczrlzms0wvx3gsqjx7vaxwd45v';
+
+export const STATUS: NodeStatus = {
+  peerId: PEER_A,
+  network: 'regtest',
+  version: '0.1.0',
+  startedAt: 1_700_000_000_000,
+  uptimeSec: 42,
+  state: 'idle',
+  epoch: 2,
+  vaultAddress: 'bcrt1pvault',
+  threshold: 3,
+  committeeSize: 4,
+  chain: { source: 'esplora', reachable: true, tipHeight: 321, tipTime: 1_700_000_000 },
+  peers: { connected: 3, admitted: 3, staked: 4, blocked: 0 },
+  stake: { txid: 'ab'.repeat(32), vout: 1, valid: true },
+  currentRound: null,
+  clockSkewMs: 12,
+};
+
+export const PEERS: PeerView[] = [
+  {
+    peerId: PEER_B,
+    connected: true,
+    admitted: true,
+    staked: true,
+    stake: { txid: 'cd'.repeat(32), vout: 0, valueSats: 2_000_000n, height: 100 },
+    seniority: 0,
+    state: 'idle',
+    tipHeight: 321,
+    lastPingAt: 1_700_000_041_000,
+    clockOffsetMs: -3,
+    blockedUntil: null,
+    addrs: ['/ip4/127.0.0.1/tcp/4002'],
+  },
+];
+
+export const ROUNDS: RoundSummary[] = [
+  { roundId: 28_333_334, status: 'completed', txid: 'ef'.repeat(32), thresholdSet: [PEER_A, PEER_B], culprits: [], startedAt: 1_700_000_040_000, endedAt: 1_700_000_043_000 },
+  { roundId: 28_333_333, status: 'aborted', reason: 'checksum mismatch', culprits: [PEER_B], startedAt: 1_700_000_000_000, endedAt: 1_700_000_002_000 },
+];
+
+export const TIMELINE: Timeline = {
+  round: ROUNDS[0],
+  entries: [{ seq: 1, roundId: 28_333_334, phase: 'proposal', time: 1_700_000_040_100, peer: PEER_B, decision: 'accept', culprits: [] }],
+};
+
+export const REQUEST: TransferRequest = {
+  id: '0123456789abcdef0123456789abcdef',
+  network: 'regtest',
+  epoch: 2,
+  amountSats: 150_000n,
+  payoutAddress: PAYOUT,
+  refundAddress: REFUND,
+  expiry: 1_800_000_000,
+  depositAddress: 'bcrt1pdeposit',
+  timestamp: 1_700_000_000_500,
+  timestampIndex: 0,
+  origin: PEER_A,
+  signature: '00'.repeat(64),
+};
+
+export const TRANSFERS: TransferView[] = [{ request: REQUEST, state: 'pending', txid: null, updatedAt: 1_700_000_000_500 }];
+export const DEPOSITS: DepositView[] = [
+  { txid: '12'.repeat(32), vout: 0, valueSats: 152_000n, address: 'bcrt1pdeposit', requestId: REQUEST.id, confirmations: 2, state: 'confirmed' },
+];
+export const EPOCHS: EpochView[] = [
+  {
+    epoch: 2,
+    network: 'regtest',
+    outputKey: '11'.repeat(32),
+    internalKey: '22'.repeat(32),
+    threshold: 3,
+    committee: [{ peerId: PEER_A, identifier: '01'.repeat(32) }],
+    verifyingShares: { ['01'.repeat(32)]: '02' + '33'.repeat(32) },
+    commitments: [],
+    vaultAddress: 'bcrt1pvault',
+    active: true,
+    createdAt: 1_699_999_000_000,
+  },
+];
+
+export interface FakeNode extends NodeApi {
+  healthInputs: HealthInputs;
+  submitted: TransferRequestSubmission[];
+  calls: Array<{ method: string; arg?: unknown }>;
+}
+
+export function fakeNode(): FakeNode {
+  const f: FakeNode = {
+    healthInputs: { chain: { reachable: true }, clock: { skewMs: 10 }, peers: { connectedStaked: 2, federationSize: 4 } },
+    submitted: [],
+    calls: [],
+    health: () => f.healthInputs,
+    status: async () => STATUS,
+    peers: () => PEERS,
+    rounds: (q) => {
+      f.calls.push({ method: 'rounds', arg: q });
+      return ROUNDS.filter((r) => q.before === undefined || r.roundId < q.before).slice(0, q.limit);
+    },
+    round: (id) => (id === TIMELINE.round!.roundId ? TIMELINE : null),
+    transfers: (q) => {
+      f.calls.push({ method: 'transfers', arg: q });
+      return TRANSFERS.filter((t) => !q.state || t.state === q.state).slice(0, q.limit);
+    },
+    deposits: (q) => DEPOSITS.slice(0, q.limit),
+    epochs: () => EPOCHS,
+    submitRequest: async (req) => {
+      if (!req.payoutAddress.startsWith('bcrt1')) throw new MetanodeError('INVALID_INPUT', `payout address ${req.payoutAddress} is not a regtest address`);
+      f.submitted.push(req);
+      return { ...REQUEST, amountSats: req.amountSats, payoutAddress: req.payoutAddress, refundAddress: req.refundAddress, expiry: req.expiry };
+    },
+  };
+  return f;
+}
