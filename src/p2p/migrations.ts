@@ -30,4 +30,14 @@ export const p2pMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 'p2p-002-replication-cursors',
+    sql: `
+      CREATE TABLE p2p_replication_cursors (
+        peer_id TEXT PRIMARY KEY,
+        timestamp INTEGER NOT NULL,
+        timestamp_index INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -42,7 +42,8 @@ export function validateMessage(bytes: Uint8Array, signer: string | undefined, t
 function validateInner(bytes: Uint8Array, signer: string | undefined, topic: string, ctx: ValidationContext): ValidationOutcome {
   if (signer === undefined) return { verdict: reject('unsigned') };
   const blocked = ctx.blockedReason(signer);
-  if (blocked !== undefined) return { verdict: reject('blocklisted') };
+  // Ignore, not reject: a relayer that forwarded the message before the block is not at fault.
+  if (blocked !== undefined) return { verdict: ignore('blocklisted') };
 
   const onTopic = ctx.registry.typesOnTopic(topic);
   if (onTopic.length === 0) return { verdict: reject('unknown-topic') };

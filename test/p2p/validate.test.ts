@@ -45,7 +45,7 @@ describe('validateMessage', () => {
 
   const cases: [string, () => ReturnType<typeof validateMessage>, 'reject' | 'ignore', string][] = [
     ['unsigned', () => validateMessage(encodeEnvelope(env()), undefined, 'ping', ctx()), 'reject', 'unsigned'],
-    ['blocklisted sender', () => validateMessage(encodeEnvelope(env()), ALICE, 'ping', ctx({ blockedReason: (p) => (p === ALICE ? 'x' : undefined) })), 'reject', 'blocklisted'],
+    ['blocklisted sender', () => validateMessage(encodeEnvelope(env()), ALICE, 'ping', ctx({ blockedReason: (p) => (p === ALICE ? 'x' : undefined) })), 'ignore', 'blocklisted'],
     ['not json', () => validateMessage(new TextEncoder().encode('{nope'), ALICE, 'ping', ctx()), 'reject', 'not-json'],
     ['not utf8', () => validateMessage(new Uint8Array([0xff, 0xfe, 0xfd]), ALICE, 'ping', ctx()), 'reject', 'not-utf8'],
     ['oversized', () => validateMessage(bytes({ ...env(), pad: 'x'.repeat(PING_MAX_BYTES) }), ALICE, 'ping', ctx()), 'reject', 'oversized'],

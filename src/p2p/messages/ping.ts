@@ -25,6 +25,8 @@ export const pingPayloadSchema = z
     clock: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     /** Sender's chain tip height. */
     tip: z.number().int().nonnegative().max(100_000_000),
+    /** Sender's announced listen multiaddrs (no DHT: this is how peers learn where to redial). */
+    addrs: z.array(z.string().min(1).max(200)).max(8).optional(),
   })
   .strict();
 

@@ -1,0 +1,562 @@
+// One node's peer network: libp2p host, validated gossip (envelopes, registry), pings and the
+// peer table, blocklist, admission gating, M-of-N connection upkeep, direct streams and the
+// transfer-request replication. Everything the rest of the node needs from the network goes
+// through this object.
+import '../util/polyfill.js';
+import { EventEmitter } from 'node:events';
+import { TopicValidatorResult, type Message, type PeerId, type PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import { Registry } from 'prom-client';
+import type { Network } from '../chain/types.js';
+import type { Db } from '../store/db.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import { MetanodeError } from '../util/errors.js';
+import type { RequestStore } from '../custody/requests.js';
+import { createHost, toPrivateKey, topicScoreParams, type P2pHost } from './host.js';
+import { AdmissionGate } from './gater.js';
+import { encodeEnvelope, PROTOCOL_VERSION, type Envelope } from './envelope.js';
+import { defaultRegistry, type MessageRegistry } from './registry.js';
+import { SeenCache } from './seen-cache.js';
+import { validateMessage } from './validate.js';
+import { ignore, type Verdict } from './verdict.js';
+import { PING_TYPE, type NodeState, type PingPayload } from './messages/ping.js';
+import { PeerTable, peerTableChecksum, type ChecksumEntry, type PeerEntry } from './peer-table.js';
+import { Blocklist, type BlockEntry } from './blocklist.js';
+import { CachedStakeChecker, type StakeChecker, type StakeVerdict } from './stake-checker.js';
+import { judgePing, type ProofChecker, type TssProofContext } from './ping.js';
+import { latenessExplainedBySkew, peerSkew, skewStatus, type SkewStatus } from './clock.js';
+import { ConnectionKeeper, type ConnectionStatus } from './connections.js';
+import { DirectMessenger, type DirectKindSpec } from './direct.js';
+import { createP2pMetrics, type P2pMetrics } from './metrics.js';
+import { Replicator } from './replication.js';
+import { topicName } from './topics.js';
+
+export interface P2pNetworkOptions {
+  network: Network;
+  /** Ed25519 identity key (PrivateKey or libp2p protobuf bytes). */
+  privateKey: PrivateKey | Uint8Array;
+  db: Db;
+  stakeChecker: StakeChecker;
+  /** Own stake outpoint "txid:vout". Without it the node listens but does not ping. */
+  ownStake?: string;
+  listen?: string[];
+  announce?: string[];
+  /** Multiaddrs with /p2p/<peer id>. */
+  bootstrap?: string[];
+  metricsRegistry?: Registry;
+  log?: Logger;
+  proofChecker?: ProofChecker;
+  proofRequired?: (peerId: string, epoch: number) => boolean;
+  /** tss_proof for our own ping, undefined while we hold no share. */
+  makeProof?: (ctx: TssProofContext) => string | undefined;
+  /** Our state and chain tip, read at every ping. */
+  status?: () => { state: NodeState; tip: number };
+  /** Local (epoch, round) used to stamp and to judge freshness. Default: epoch 0, minute rounds. */
+  clock?: () => { epoch: number; round: number };
+  now?: () => number;
+  pingIntervalMs?: number;
+  peerTimeoutMs?: number;
+  blocklistHours?: number;
+  maxSkewMs?: number;
+  /** Bootstrap grace: anyone not blocklisted may connect until this long after start. */
+  graceMs?: number;
+  probationMs?: number;
+  probationCooldownMs?: number;
+  /** Committee size for f; default: admitted peers + 1. */
+  committeeSize?: () => number;
+  maxConnections?: number;
+  redialBaseMs?: number;
+  redialMaxMs?: number;
+  maintenanceIntervalMs?: number;
+  stakeTtlMs?: number;
+  /** Blocklist senders of malformed/forged/replayed messages (default true). */
+  blockOnViolation?: boolean;
+  registry?: MessageRegistry;
+  heartbeatMs?: number;
+  directTimeoutMs?: number;
+  validationTimeoutMs?: number;
+  /** Transfer-request replication (pull gossip); off when absent. */
+  replication?: { store: RequestStore; limit?: number; minDelayMs?: number; maxDelayMs?: number };
+}
+
+export interface MessageMeta {
+  receivedAt: number;
+  /** Peer that relayed it to us (not necessarily the author; the author is env.from). */
+  propagationSource: string;
+}
+
+export type MessageHandler<P = unknown> = (env: Envelope<P>, meta: MessageMeta) => void | Promise<void>;
+export type AsyncValidator<P = unknown> = (env: Envelope<P>) => Verdict | Promise<Verdict>;
+
+export interface P2pEvents {
+  'peer:admitted': [PeerEntry];
+  'peer:dropped': [{ peerId: string; reason: string }];
+  'peer:blocked': [BlockEntry];
+  'message:rejected': [{ type: string; reason: string; from?: string }];
+  connections: [ConnectionStatus];
+  'connections:low': [ConnectionStatus];
+  'clock:skew': [SkewStatus];
+}
+
+/** Rejections that are the author's fault and earn a blocklist entry. */
+const VIOLATIONS = new Set(['not-json', 'not-utf8', 'oversized', 'bad-envelope', 'bad-payload', 'from-mismatch', 'replay', 'wrong-topic']);
+
+export class P2pNetwork extends EventEmitter<P2pEvents> {
+  readonly peerId: string;
+  readonly table: PeerTable;
+  readonly blocklist: Blocklist;
+  readonly metrics: P2pMetrics;
+  readonly metricsRegistry: Registry;
+  readonly direct: DirectMessenger;
+  readonly replicator?: Replicator;
+  private host?: P2pHost;
+  private readonly privateKey: PrivateKey;
+  private readonly log: Logger;
+  private readonly registry: MessageRegistry;
+  private readonly seen = new SeenCache();
+  private readonly stake: CachedStakeChecker;
+  private readonly gate: AdmissionGate;
+  private keeper?: ConnectionKeeper;
+  private readonly handlers = new Map<string, Set<MessageHandler<any>>>();
+  private readonly validators = new Map<string, AsyncValidator<any>[]>();
+  private readonly subscribedTopics = new Set<string>();
+  private readonly addrBook = new Map<string, string[]>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private selfStake?: StakeVerdict;
+  private lastConnStatus?: ConnectionStatus;
+  private started = false;
+  private readonly now: () => number;
+  private readonly o: P2pNetworkOptions;
+
+  constructor(opts: P2pNetworkOptions) {
+    super();
+    this.o = opts;
+    this.now = opts.now ?? Date.now;
+    this.privateKey = toPrivateKey(opts.privateKey);
+    this.peerId = peerIdFromPrivateKey(this.privateKey as any).toString();
+    this.log = (opts.log ?? silentLogger).child({ module: 'p2p' });
+    this.registry = opts.registry ?? defaultRegistry;
+    this.metricsRegistry = opts.metricsRegistry ?? new Registry();
+    this.metrics = createP2pMetrics(this.metricsRegistry);
+    this.table = new PeerTable(opts.db);
+    this.blocklist = new Blocklist(opts.db, this.now);
+    this.stake = new CachedStakeChecker(opts.stakeChecker, opts.stakeTtlMs ?? 60_000, 10_000, this.now);
+    this.gate = new AdmissionGate({
+      graceMs: opts.graceMs ?? 60_000,
+      probationMs: opts.probationMs ?? 15_000,
+      probationCooldownMs: opts.probationCooldownMs ?? 10 * 60_000,
+      isAdmitted: (p) => this.table.has(p),
+      isBlocked: (p) => this.blocklist.isBlocked(p),
+      now: this.now,
+    });
+    this.direct = new DirectMessenger({
+      network: opts.network,
+      timeoutMs: opts.directTimeoutMs,
+      log: this.log,
+      metrics: this.metrics,
+      isBlocked: (p) => this.blocklist.isBlocked(p),
+      onViolation: (p, reason) => this.reportViolation(p, reason, 'direct stream'),
+    });
+    if (opts.replication) {
+      this.replicator = new Replicator({
+        db: opts.db,
+        store: opts.replication.store,
+        direct: this.direct,
+        peers: () => this.replicationPeers(),
+        limit: opts.replication.limit,
+        minDelayMs: opts.replication.minDelayMs,
+        maxDelayMs: opts.replication.maxDelayMs,
+        report: (p, reason, detail) => this.reportViolation(p, reason, detail),
+        log: this.log,
+        metrics: this.metrics,
+      });
+    }
+  }
+
+  private get pingIntervalMs(): number {
+    return this.o.pingIntervalMs ?? 3000;
+  }
+
+  private localClock(): { epoch: number; round: number } {
+    if (this.o.clock) return this.o.clock();
+    return { epoch: 0, round: Math.floor(this.now() / 60_000) };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    const scored = this.registry.topics().map((t) => topicName(this.o.network, t));
+    this.host = await createHost({
+      privateKey: this.privateKey,
+      listen: this.o.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      announce: this.o.announce,
+      connectionGater: this.gate.connectionGater(),
+      maxConnections: this.o.maxConnections,
+      scoredTopics: scored,
+      heartbeatMs: this.o.heartbeatMs,
+    });
+    this.gate.restart();
+    await this.host.start();
+    this.started = true;
+    for (const t of this.registry.topics()) this.ensureTopic(t);
+    await this.direct.start(this.host);
+    this.keeper = new ConnectionKeeper({
+      host: this.host,
+      bootstrap: this.o.bootstrap ?? [],
+      stakedPeers: () => this.table.list().map((e) => e.peerId),
+      addrsOf: (p) => this.addrBook.get(p) ?? [],
+      committeeSize: () => this.o.committeeSize?.() ?? this.table.size + 1,
+      maxConnections: this.o.maxConnections ?? 100,
+      baseBackoffMs: this.o.redialBaseMs ?? 1000,
+      maxBackoffMs: this.o.redialMaxMs ?? 60_000,
+      log: this.log,
+      onStatus: (s, changed) => this.onConnectionStatus(s, changed),
+      now: this.now,
+    });
+    this.host.addEventListener('connection:open', () => this.metrics.connections.set(this.host?.getConnections().length ?? 0));
+    this.host.addEventListener('connection:close', () => this.metrics.connections.set(this.host?.getConnections().length ?? 0));
+    await this.checkOwnStake();
+    void this.keeper.dialBootstrap();
+    this.every(this.pingIntervalMs, () => this.sendPing());
+    this.every(this.o.maintenanceIntervalMs ?? Math.min(this.pingIntervalMs, 1000), () => this.maintain());
+    this.replicator?.start();
+    this.log.info({ peerId: this.peerId, addrs: this.multiaddrs() }, 'p2p started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.replicator?.stop();
+    await this.direct.stop();
+    await this.host?.stop();
+    this.host = undefined;
+  }
+
+  private every(ms: number, fn: () => Promise<void> | void): void {
+    const t = setInterval(() => {
+      Promise.resolve()
+        .then(fn)
+        .catch((e) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'p2p periodic task failed'));
+    }, ms);
+    t.unref?.();
+    this.timers.push(t);
+  }
+
+  get libp2p(): P2pHost {
+    if (!this.host) throw new MetanodeError('ABORTED', 'p2p network not started');
+    return this.host;
+  }
+
+  multiaddrs(): string[] {
+    return this.host?.getMultiaddrs().map((m) => m.toString()) ?? [];
+  }
+
+  /** Peer ids we hold an open connection to. */
+  connectedPeers(): string[] {
+    return [...new Set(this.host?.getConnections().map((c) => c.remotePeer.toString()) ?? [])];
+  }
+
+  // ---- gossip -------------------------------------------------------------------------------
+
+  private ensureTopic(short: string): void {
+    if (!this.host || this.subscribedTopics.has(short)) return;
+    const full = topicName(this.o.network, short);
+    const ps = this.host.services.pubsub;
+    const topics = (ps.score.params as { topics: Record<string, unknown> }).topics;
+    if (!topics[full]) topics[full] = topicScoreParams();
+    ps.topicValidators.set(full, (src, msg) => this.validateGossip(short, src, msg));
+    ps.subscribe(full);
+    this.subscribedTopics.add(short);
+  }
+
+  /** Subscribes to a registered message type; returns the unsubscribe function. */
+  subscribe<P>(type: string, handler: MessageHandler<P>): () => void {
+    const spec = this.registry.get(type);
+    if (!spec) throw new MetanodeError('INVALID_INPUT', `message type ${type} is not registered`);
+    let set = this.handlers.get(type);
+    if (!set) this.handlers.set(type, (set = new Set()));
+    set.add(handler as MessageHandler<any>);
+    this.ensureTopic(spec.topic);
+    return () => set!.delete(handler as MessageHandler<any>);
+  }
+
+  /** Adds an async check for a type (runs after the generic checks, before handlers). */
+  addValidator<P>(type: string, fn: AsyncValidator<P>): void {
+    const list = this.validators.get(type) ?? [];
+    list.push(fn as AsyncValidator<any>);
+    this.validators.set(type, list);
+  }
+
+  /** Publishes `payload` as a `type` message; returns how many peers it was sent to. */
+  async publish<P>(type: string, payload: P, at?: { epoch?: number; round?: number }): Promise<number> {
+    const spec = this.registry.get(type);
+    if (!spec) throw new MetanodeError('INVALID_INPUT', `message type ${type} is not registered`);
+    const parsed = spec.schema.safeParse(payload);
+    if (!parsed.success) throw new MetanodeError('INVALID_MESSAGE', `own ${type} payload fails its schema: ${parsed.error.message}`);
+    const clock = this.localClock();
+    const env: Envelope<P> = {
+      version: PROTOCOL_VERSION,
+      network: this.o.network,
+      epoch: at?.epoch ?? clock.epoch,
+      round: at?.round ?? clock.round,
+      type,
+      from: this.peerId,
+      payload,
+    };
+    const bytes = encodeEnvelope(env);
+    if (bytes.length > spec.maxBytes) throw new MetanodeError('INVALID_MESSAGE', `own ${type} message is ${bytes.length} bytes, limit ${spec.maxBytes}`);
+    this.ensureTopic(spec.topic);
+    const res = await this.libp2p.services.pubsub.publish(topicName(this.o.network, spec.topic), bytes);
+    return res.recipients.length;
+  }
+
+  private async validateGossip(short: string, src: PeerId, msg: Message): Promise<TopicValidatorResult> {
+    let type = 'unknown';
+    const from = msg.type === 'signed' ? msg.from.toString() : undefined;
+    try {
+      const clock = this.localClock();
+      const out = validateMessage(msg.data, from, short, {
+        network: this.o.network,
+        localEpoch: clock.epoch,
+        localRound: clock.round,
+        registry: this.registry,
+        seen: this.seen,
+        blockedReason: (p) => this.blocklist.get(p)?.reason,
+      });
+      type = out.type ?? 'unknown';
+      let verdict = out.verdict;
+      const receivedAt = this.now();
+      let pingEntry: PeerEntry | undefined;
+      if (verdict.result === 'accept' && out.envelope) {
+        if (out.envelope.type === PING_TYPE) {
+          const j = await this.withTimeout(
+            judgePing(out.envelope as Envelope<PingPayload>, receivedAt, {
+              network: this.o.network,
+              stakeChecker: this.stake,
+              proofChecker: this.o.proofChecker,
+              proofRequired: this.o.proofRequired,
+              table: this.table,
+              now: this.now,
+            }),
+          );
+          if (j === undefined) verdict = ignore('validation-timeout');
+          else {
+            verdict = j.verdict;
+            pingEntry = j.entry;
+            if (j.block && from) this.block(from, j.block.reason, j.block.detail);
+          }
+        }
+        for (const v of this.validators.get(type) ?? []) {
+          if (verdict.result !== 'accept') break;
+          const r = await this.withTimeout(Promise.resolve().then(() => v(out.envelope!)));
+          verdict = r ?? ignore('validation-timeout');
+        }
+      }
+      this.count(type, verdict, from);
+      if (verdict.result === 'reject' && from && VIOLATIONS.has(verdict.reason) && (this.o.blockOnViolation ?? true)) {
+        this.block(from, `message-${verdict.reason}`, `${type} message`);
+      }
+      if (verdict.result !== 'accept') return verdict.result === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+      this.seen.add(out.digest!);
+      const env = out.envelope!;
+      if (pingEntry) this.admit(pingEntry, (env.payload as PingPayload).addrs);
+      const meta: MessageMeta = { receivedAt, propagationSource: src.toString() };
+      setImmediate(() => this.dispatch(env, meta));
+      return TopicValidatorResult.Accept;
+    } catch (e) {
+      this.log.warn({ type, err: e instanceof Error ? e.message : String(e) }, 'gossip validation failed');
+      this.count(type, ignore('validator-error'), from);
+      return TopicValidatorResult.Ignore;
+    }
+  }
+
+  private async withTimeout<T>(p: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.o.validationTimeoutMs ?? 5000);
+    });
+    try {
+      return await Promise.race([p, t]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private count(type: string, v: Verdict, from?: string): void {
+    if (v.result === 'accept') this.metrics.messagesAccepted.inc({ type });
+    else if (v.result === 'reject') {
+      this.metrics.messagesRejected.inc({ type, reason: v.reason });
+      this.log.info({ type, reason: v.reason, from }, 'message rejected');
+      this.emit('message:rejected', { type, reason: v.reason, from });
+    } else this.metrics.messagesIgnored.inc({ type, reason: v.reason });
+  }
+
+  private dispatch(env: Envelope, meta: MessageMeta): void {
+    for (const h of this.handlers.get(env.type) ?? []) {
+      try {
+        Promise.resolve(h(env, meta)).catch((e) => this.log.warn({ type: env.type, err: e instanceof Error ? e.message : String(e) }, 'message handler failed'));
+      } catch (e) {
+        this.log.warn({ type: env.type, err: e instanceof Error ? e.message : String(e) }, 'message handler failed');
+      }
+    }
+  }
+
+  // ---- peers, blocklist -----------------------------------------------------------------------
+
+  private admit(entry: PeerEntry, addrs?: string[]): void {
+    const isNew = !this.table.has(entry.peerId);
+    this.table.upsert(entry);
+    if (addrs?.length) this.addrBook.set(entry.peerId, addrs.filter((a) => !a.includes('/p2p/')).slice(0, 8));
+    this.metrics.peers.set(this.table.size);
+    if (isNew) {
+      this.log.info({ peer: entry.peerId, seniority: entry.seniority }, 'peer admitted');
+      this.emit('peer:admitted', entry);
+    }
+  }
+
+  /** Blocklists a peer for `blocklistHours`, drops it from the table and hangs up. */
+  block(peerId: string, reason: string, detail: string): BlockEntry {
+    const already = this.blocklist.get(peerId);
+    const entry = this.blocklist.block(peerId, reason, detail, this.o.blocklistHours ?? 72);
+    if (!already) {
+      this.metrics.peersBlocklisted.inc({ reason });
+      this.log.warn({ peer: peerId, reason, detail }, 'peer blocklisted');
+      this.emit('peer:blocked', entry);
+    }
+    if (this.table.remove(peerId)) {
+      this.metrics.peers.set(this.table.size);
+      this.emit('peer:dropped', { peerId, reason: 'blocked' });
+    }
+    this.stake.invalidate(peerId);
+    if (this.host) {
+      try {
+        void this.host.hangUp(peerIdFromString(peerId)).catch(() => {});
+      } catch {
+        // not a parseable peer id: nothing to hang up
+      }
+    }
+    return entry;
+  }
+
+  /** For other modules: a peer broke the protocol (bad share, equivocation, ...). */
+  reportViolation(peerId: string, reason: string, detail: string): void {
+    if (peerId === this.peerId) return;
+    this.block(peerId, reason, detail);
+  }
+
+  /** Admitted peers in seniority order. */
+  peers(): PeerEntry[] {
+    return this.table.list();
+  }
+
+  /** Participant table for checksums: admitted peers plus ourselves if our stake is valid. */
+  participants(): ChecksumEntry[] {
+    const list: ChecksumEntry[] = this.table.list().map((e) => ({ peerId: e.peerId, stakeOutpoint: e.stakeOutpoint, seniority: e.seniority, rewardAddress: e.rewardAddress }));
+    const s = this.selfStake;
+    if (s?.valid && this.o.ownStake) list.push({ peerId: this.peerId, stakeOutpoint: this.o.ownStake, seniority: s.seniority, rewardAddress: s.rewardAddress });
+    return list;
+  }
+
+  peerTableChecksum(): string {
+    return peerTableChecksum(this.participants());
+  }
+
+  ownStakeVerdict(): StakeVerdict | undefined {
+    return this.selfStake;
+  }
+
+  clockSkewStatus(): SkewStatus {
+    return skewStatus(this.table.list().map((e) => e.clockOffsetMs), this.o.maxSkewMs ?? 2000);
+  }
+
+  /** Whether `peerId` arriving `lateByMs` late is explained by its clock lagging the network. */
+  latenessExplainedBySkew(peerId: string, lateByMs: number): boolean {
+    const e = this.table.get(peerId);
+    if (!e) return false;
+    return latenessExplainedBySkew(peerSkew(e.clockOffsetMs, this.table.list().map((x) => x.clockOffsetMs)), lateByMs);
+  }
+
+  connectionStatus(): ConnectionStatus | undefined {
+    return this.keeper?.status();
+  }
+
+  // ---- direct ---------------------------------------------------------------------------------
+
+  registerDirect<Req, Res>(kind: string, spec: DirectKindSpec<Req, Res>): void {
+    this.direct.register(kind, spec);
+  }
+
+  request<Req, Res>(peerId: string, kind: string, payload: Req, opts?: { timeoutMs?: number }): Promise<Res> {
+    return this.direct.request<Req, Res>(peerId, kind, payload, opts);
+  }
+
+  // ---- periodic -------------------------------------------------------------------------------
+
+  private async sendPing(): Promise<void> {
+    if (!this.host || !this.o.ownStake) return;
+    const clock = this.localClock();
+    const st = this.o.status?.() ?? { state: 'idle' as NodeState, tip: 0 };
+    let proof: string | undefined;
+    try {
+      proof = this.o.makeProof?.({ network: this.o.network, epoch: clock.epoch, peerId: this.peerId, round: clock.round });
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot create tss_proof');
+    }
+    const addrs = this.multiaddrs()
+      .map((a) => a.replace(/\/p2p\/[^/]+$/, ''))
+      .slice(0, 8);
+    const payload: PingPayload = { status: 'ok', state: st.state, stake: this.o.ownStake, clock: this.now(), tip: st.tip, addrs };
+    if (proof !== undefined) payload.tss_proof = proof;
+    await this.publish(PING_TYPE, payload, clock);
+  }
+
+  private async checkOwnStake(): Promise<void> {
+    if (!this.o.ownStake) return;
+    const v = await this.stake.check(this.peerId, this.o.ownStake);
+    if (!v.valid && (!this.selfStake || this.selfStake.valid)) this.log.error({ reason: v.reason, detail: v.detail }, 'own stake is not valid: peers will refuse this node');
+    this.selfStake = v;
+  }
+
+  private async maintain(): Promise<void> {
+    if (!this.host) return;
+    const now = this.now();
+    for (const id of this.table.expire(now - (this.o.peerTimeoutMs ?? 10_000))) {
+      this.log.info({ peer: id }, 'peer dropped: no ping');
+      this.addrBook.delete(id);
+      this.emit('peer:dropped', { peerId: id, reason: 'timeout' });
+    }
+    this.metrics.peers.set(this.table.size);
+    for (const c of this.host.getConnections()) {
+      const id = c.remotePeer.toString();
+      if (this.gate.shouldEvict(id)) {
+        this.log.info({ peer: id }, 'closing connection to a peer that is not admitted');
+        await c.close().catch(() => {});
+      }
+    }
+    await this.keeper?.tick();
+    const skew = this.clockSkewStatus();
+    if (!skew.ok) {
+      this.log.warn({ ownOffsetMs: skew.ownOffsetMs, maxSkewMs: skew.maxSkewMs, peers: skew.peers }, 'LOCAL CLOCK IS SKEWED relative to the peer median: fix NTP');
+      this.emit('clock:skew', skew);
+    }
+    await this.checkOwnStake();
+  }
+
+  private onConnectionStatus(s: ConnectionStatus, changed: boolean): void {
+    this.lastConnStatus = s;
+    if (!changed) return;
+    this.emit('connections', s);
+    if (!s.ok) {
+      this.log.warn({ have: s.connectedStaked, need: s.required }, 'fewer connections to staked peers than f+1');
+      this.emit('connections:low', s);
+    }
+  }
+
+  /** Peers to replicate from: admitted and connected first; any admitted otherwise. */
+  private replicationPeers(): string[] {
+    const connected = new Set(this.connectedPeers());
+    const admitted = this.table.list().map((e) => e.peerId);
+    const both = admitted.filter((p) => connected.has(p));
+    return both.length > 0 ? both : admitted;
+  }
+}

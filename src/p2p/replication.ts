@@ -1,0 +1,173 @@
+// Pull-gossip replication of the transfer-request store (seed 000 §5): forever, pick a random
+// peer, ask it for records after our cursor on it, at most `limit`; apply them in ascending
+// order; advance the cursor to the last applied one; sleep a random time in [min, max] ms.
+// An invalid record is stored nowhere and the peer that served it is reported.
+import { z } from 'zod';
+import type { Db } from '../store/db.js';
+import type { Logger } from '../util/log.js';
+import { isMetanodeError } from '../util/errors.js';
+import { compareCursor, cursorAfter, fromWire, transferRequestWireSchema, toWire, ZERO_CURSOR, type Cursor, type RequestStore } from '../custody/requests.js';
+import type { DirectMessenger } from './direct.js';
+import type { P2pMetrics } from './metrics.js';
+
+export const PULL_KIND = 'requests.pull';
+export const MAX_PULL_LIMIT = 100;
+
+const cursorSchema = z.object({ timestamp: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), timestampIndex: z.number().int().nonnegative().max(1_000_000_000) }).strict();
+export const pullRequestSchema = z.object({ after: cursorSchema, limit: z.number().int().min(1).max(MAX_PULL_LIMIT) }).strict();
+export const pullResponseSchema = z.object({ records: z.array(z.object({ record: transferRequestWireSchema, cursor: cursorSchema }).strict()).max(MAX_PULL_LIMIT) }).strict();
+export type PullRequest = z.infer<typeof pullRequestSchema>;
+export type PullResponse = z.infer<typeof pullResponseSchema>;
+
+/** What a serving node answers: at most min(asked, its own cap) records after the cursor. */
+export function servePull(store: RequestStore, req: PullRequest, serverLimit: number): PullResponse {
+  const limit = Math.min(req.limit, serverLimit);
+  return { records: store.list({ after: req.after, limit }).map((s) => ({ record: toWire(s.record), cursor: s.cursor })) };
+}
+
+export type ApplyOutcome = { cursor: Cursor; inserted: number; duplicates: number; violation?: { reason: string; detail: string } };
+
+/**
+ * Applies one reply. Checks the reply as a whole first (size against what we asked, cursors
+ * strictly increasing and after ours); then records in ascending cursor order. The cursor moves
+ * past every record that was stored, duplicate, or invalid (an invalid record will not become
+ * valid); it stops before a record that cannot be judged yet (unknown epoch key).
+ */
+export async function applyPullReply(store: RequestStore, from: string, asked: PullRequest, reply: PullResponse): Promise<ApplyOutcome> {
+  let cursor = asked.after;
+  if (reply.records.length > asked.limit) {
+    return { cursor, inserted: 0, duplicates: 0, violation: { reason: 'replication-over-limit', detail: `${reply.records.length} records for limit ${asked.limit}` } };
+  }
+  const sorted = [...reply.records].sort((a, b) => compareCursor(a.cursor, b.cursor));
+  for (let i = 0; i < sorted.length; i++) {
+    if (!cursorAfter(sorted[i]!.cursor, i === 0 ? asked.after : sorted[i - 1]!.cursor)) {
+      return { cursor, inserted: 0, duplicates: 0, violation: { reason: 'replication-bad-cursor', detail: 'cursors not strictly increasing after the requested one' } };
+    }
+  }
+  let inserted = 0;
+  let duplicates = 0;
+  for (const item of sorted) {
+    try {
+      const r = await store.append(fromWire(item.record), from);
+      if (r.status === 'inserted') inserted++;
+      else duplicates++;
+    } catch (e) {
+      if (isMetanodeError(e, 'INVALID_INPUT') && e.detail?.transient === true) break;
+      const reason = isMetanodeError(e) ? String(e.detail?.reason ?? e.code) : 'append-failed';
+      return { cursor: item.cursor, inserted, duplicates, violation: { reason: 'replication-invalid-record', detail: `record ${item.record.id}: ${reason}` } };
+    }
+    cursor = item.cursor;
+  }
+  return { cursor, inserted, duplicates };
+}
+
+export interface ReplicationOptions {
+  db: Db;
+  store: RequestStore;
+  direct: DirectMessenger;
+  /** Peers to pull from (admitted peers). */
+  peers: () => string[];
+  limit?: number;
+  /** Largest reply this node serves. */
+  serverLimit?: number;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  timeoutMs?: number;
+  report: (peerId: string, reason: string, detail: string) => void;
+  log: Logger;
+  metrics?: P2pMetrics;
+  random?: () => number;
+}
+
+export class Replicator {
+  private running = false;
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+  private loop?: Promise<void>;
+  readonly limit: number;
+
+  constructor(private readonly o: ReplicationOptions) {
+    this.limit = o.limit ?? 10;
+    const serverLimit = o.serverLimit ?? this.limit;
+    o.direct.register<PullRequest, PullResponse>(PULL_KIND, {
+      request: pullRequestSchema,
+      response: pullResponseSchema,
+      maxRequestBytes: 512,
+      maxResponseBytes: 4096 * MAX_PULL_LIMIT,
+      handler: (_from, req) => servePull(o.store, req, serverLimit),
+    });
+  }
+
+  cursor(peerId: string): Cursor {
+    const r = this.o.db.prepare('SELECT timestamp, timestamp_index FROM p2p_replication_cursors WHERE peer_id = ?').get(peerId) as any;
+    return r ? { timestamp: r.timestamp, timestampIndex: r.timestamp_index } : ZERO_CURSOR;
+  }
+
+  private setCursor(peerId: string, c: Cursor): void {
+    this.o.db
+      .prepare(
+        `INSERT INTO p2p_replication_cursors (peer_id, timestamp, timestamp_index) VALUES (?, ?, ?)
+         ON CONFLICT(peer_id) DO UPDATE SET timestamp = excluded.timestamp, timestamp_index = excluded.timestamp_index`,
+      )
+      .run(peerId, c.timestamp, c.timestampIndex);
+  }
+
+  /** One gossip round with one peer; never throws. Returns records inserted. */
+  async pullFrom(peerId: string): Promise<number> {
+    const asked: PullRequest = { after: this.cursor(peerId), limit: this.limit };
+    let reply: PullResponse;
+    try {
+      reply = await this.o.direct.request<PullRequest, PullResponse>(peerId, PULL_KIND, asked, { timeoutMs: this.o.timeoutMs ?? 5000 });
+    } catch (e) {
+      this.o.log.debug({ peer: peerId, err: e instanceof Error ? e.message : String(e) }, 'replication pull failed');
+      // A reply that fails our schema or size limit is the server's fault.
+      if (isMetanodeError(e, 'INVALID_MESSAGE') && e.detail?.remoteError === undefined) this.o.report(peerId, 'replication-bad-reply', e.message);
+      return 0;
+    }
+    try {
+      const out = await applyPullReply(this.o.store, peerId, asked, reply);
+      if (compareCursor(out.cursor, asked.after) > 0) this.setCursor(peerId, out.cursor);
+      this.o.metrics?.replicationRecords.inc({ outcome: 'inserted' }, out.inserted);
+      this.o.metrics?.replicationRecords.inc({ outcome: 'duplicate' }, out.duplicates);
+      if (out.violation) {
+        this.o.metrics?.replicationRecords.inc({ outcome: 'invalid' });
+        this.o.report(peerId, out.violation.reason, out.violation.detail);
+      }
+      return out.inserted;
+    } catch (e) {
+      this.o.log.warn({ peer: peerId, err: e instanceof Error ? e.message : String(e) }, 'replication apply failed');
+      return 0;
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const rnd = this.o.random ?? Math.random;
+    const min = this.o.minDelayMs ?? 1000;
+    const max = Math.max(min, this.o.maxDelayMs ?? 3000);
+    while (this.running) {
+      const peers = this.o.peers();
+      if (peers.length > 0) {
+        const peer = peers[Math.floor(rnd() * peers.length)]!;
+        await this.pullFrom(peer);
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, min + Math.floor(rnd() * (max - min + 1)));
+      });
+    }
+  }
+}

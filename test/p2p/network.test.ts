@@ -1,0 +1,88 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor, type Ident } from './helpers.js';
+import { counterValue } from '../../src/p2p/metrics.js';
+import type { P2pNetwork } from '../../src/p2p/network.js';
+import { peerTableChecksum } from '../../src/p2p/peer-table.js';
+
+describe('5 staked nodes', () => {
+  const nodes: P2pNetwork[] = [];
+  let ids: Ident[] = [];
+  const extra: P2pNetwork[] = [];
+
+  before(async () => {
+    ids = await Promise.all([0, 1, 2, 3, 4].map((i) => identity(i)));
+    const young = await identity(5, { valid: false, reason: 'too-young', detail: 'confirmed 3600 s ago, needs 259200 s' });
+    const bogus = await identity(6, { valid: false, reason: 'spent', detail: 'stake output was spent' });
+    const checker = stakeMap([...ids, young, bogus]);
+    nodes.push(makeNode(ids[0]!, checker));
+    await nodes[0]!.start();
+    const boot = [addrOf(nodes[0]!)];
+    for (const id of ids.slice(1)) {
+      const n = makeNode(id, checker, { bootstrap: boot });
+      nodes.push(n);
+      await n.start();
+    }
+    // The bad peers dial every node: an invalid ping is not relayed, so each node must hear it directly.
+    const all = nodes.map(addrOf);
+    for (const id of [young, bogus]) {
+      const n = makeNode(id, checker, { bootstrap: all });
+      extra.push(n);
+      await n.start();
+    }
+  });
+
+  after(async () => {
+    await stopAll([...nodes, ...extra]);
+  });
+
+  it('every node lists the other four, with stake data, and agrees on the checksum', async () => {
+    await waitFor('all peer tables complete', () => nodes.every((n) => n.peers().length === 4), 10_000);
+    for (const [i, n] of nodes.entries()) {
+      const listed = n.peers().map((e) => e.peerId).sort();
+      assert.deepEqual(listed, ids.filter((_, j) => j !== i).map((x) => x.peerId).sort());
+      const e = n.peers().find((x) => x.peerId === ids[(i + 1) % 5]!.peerId)!;
+      const v = ids[(i + 1) % 5]!.verdict as { seniority: { height: number } ; rewardAddress: string; amount: bigint };
+      assert.equal(e.seniority.height, v.seniority.height);
+      assert.equal(e.rewardAddress, v.rewardAddress);
+      assert.equal(e.amount, v.amount);
+      assert.equal(e.stakeOutpoint, ids[(i + 1) % 5]!.stake);
+    }
+    const sums = nodes.map((n) => n.peerTableChecksum());
+    assert.equal(new Set(sums).size, 1);
+    assert.equal(sums[0], peerTableChecksum(ids.map((x) => ({ peerId: x.peerId, stakeOutpoint: x.stake, seniority: (x.verdict as any).seniority, rewardAddress: (x.verdict as any).rewardAddress }))));
+  });
+
+  it('refuses and blocklists peers with a too-young or spent stake, with the reason', async () => {
+    const [young, bogus] = extra.map((n) => n.peerId);
+    await waitFor('bad peers blocklisted everywhere', () => nodes.every((n) => n.blocklist.isBlocked(young!) && n.blocklist.isBlocked(bogus!)), 10_000);
+    for (const n of nodes) {
+      assert.equal(n.blocklist.get(young!)?.reason, 'stake-too-young');
+      assert.match(n.blocklist.get(young!)!.detail, /needs 259200/);
+      assert.equal(n.blocklist.get(bogus!)?.reason, 'stake-spent');
+      assert.equal(n.table.has(young!), false);
+      assert.equal(n.table.has(bogus!), false);
+      const until = n.blocklist.get(young!)!.until - n.blocklist.get(young!)!.since;
+      assert.equal(until, 72 * 3600_000);
+    }
+    assert.ok((await counterValue(nodes[0]!.metrics.messagesRejected, { type: 'ping', reason: 'bad-stake' })) >= 1);
+  });
+
+  it('a stopped node drops out of every other table', async () => {
+    const gone = nodes[4]!;
+    await gone.stop();
+    await waitFor('stopped node dropped', () => nodes.slice(0, 4).every((n) => !n.table.has(gone.peerId)), 10_000);
+    for (const n of nodes.slice(0, 4)) assert.equal(n.peers().length, 3);
+  });
+
+  it('reports clock skew status and connection status', () => {
+    const s = nodes[0]!.clockSkewStatus();
+    assert.equal(s.ok, true);
+    assert.equal(s.peers, 3);
+    // 4 participants (3 peers + self): f = 1, so f + 1 = 2 connections to staked peers needed
+    const c = nodes[1]!.connectionStatus()!;
+    assert.equal(c.required, 2);
+    assert.equal(c.stakedKnown, 3);
+    assert.equal(c.ok, c.connectedStaked >= 2);
+  });
+});
