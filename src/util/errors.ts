@@ -35,7 +35,10 @@ export type ErrorCode =
   | 'DOUBLE_SIGN'
   | 'PROTOCOL_VIOLATION'
   | 'CHECKSUM_MISMATCH'
-  | 'TRANSFER_CONFLICT';
+  | 'TRANSFER_CONFLICT'
+  // operator tools (CLI -> node HTTP API)
+  | 'NODE_UNREACHABLE'
+  | 'NODE_ERROR';
 
 export class MetanodeError extends Error {
   readonly code: ErrorCode;
