@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'INVALID_MESSAGE'
   | 'CHAIN_UNAVAILABLE'
   | 'CHAIN_BAD_RESPONSE'
+  | 'CHAIN_RPC_ERROR' // bitcoind answered with an RPC error object; detail.rpcCode holds its code
   | 'TX_REJECTED'
   | 'INVALID_STAKE'
   | 'INVALID_CONFIG'
