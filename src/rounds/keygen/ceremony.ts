@@ -11,7 +11,7 @@ export type Outgoing =
   /** Send over a direct (Noise-encrypted) stream to one peer. */
   | { to: 'direct'; peerId: string; type: string; payload: unknown }
   /** Sign this record with the identity key, publish the attestation, and feed it back as a message from self. */
-  | { to: 'sign'; record: EpochRecord };
+  | { to: 'sign'; record: EpochRecord; extra?: Record<string, unknown> };
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn';

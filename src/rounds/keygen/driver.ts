@@ -66,7 +66,8 @@ export class CeremonyDriver<S> {
     return this.enqueue(async () => {
       if (this.spec.terminal(this.state)) return;
       if (type === this.spec.attestType) {
-        const p = AttestMessageSchema.safeParse(payload);
+        const raw = (payload ?? {}) as { record?: unknown; attestation?: unknown };
+        const p = AttestMessageSchema.safeParse({ record: raw.record, attestation: raw.attestation });
         if (!p.success || !(await verifyAttestation(p.data.record, p.data.attestation, this.ports.verify))) {
           this.log.warn({ ceremony: this.spec.name, from }, 'attestation with an invalid signature ignored');
           return;
@@ -115,7 +116,7 @@ export class CeremonyDriver<S> {
       else if (o.to === 'direct') await this.ports.sendDirect(o.peerId, o.type, o.payload, at);
       else {
         const attestation = await signRecord(o.record, this.spec.self, this.ports.sign);
-        const payload = { record: o.record, attestation };
+        const payload = { ...(o.extra ?? {}), record: o.record, attestation };
         await this.ports.publish(this.spec.attestType, payload, at);
         feedBack.push({ type: this.spec.attestType, payload });
       }

@@ -46,7 +46,8 @@ export class Harness {
 
   async addNode(): Promise<HNode> {
     const key = await generateKeyPair('Ed25519');
-    const peerId = peerIdFromPrivateKey(key).toString();
+    // Two copies of @libp2p/interface in node_modules make the key types nominally different.
+    const peerId = peerIdFromPrivateKey(key as unknown as Parameters<typeof peerIdFromPrivateKey>[0]).toString();
     const db = openDb(':memory:', epochMigrations);
     const vault = new InMemoryShareVault();
     const manager = new EpochManager(db, vault, peerId, () => this.clock);
