@@ -133,3 +133,50 @@ describe('devchain persistence', () => {
     }
   });
 });
+
+describe('devchain block timer and reorg', () => {
+  it('mines on a timer, mempool included', async () => {
+    const dc = await startDevchain({ network: 'regtest', blockIntervalMs: 30 });
+    try {
+      const dev = new DevchainClient(dc.url);
+      const f = await dev.faucet(p2wpkhKey(6).address, 10_000n);
+      const deadline = Date.now() + 10_000;
+      while (!dc.chain.txStatus(f.txid).confirmed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(dc.chain.txStatus(f.txid).confirmed, true);
+      assert.ok(dc.chain.height() >= 1);
+    } finally {
+      await dc.close();
+    }
+  });
+
+  it('reorg returns still-valid transactions to the mempool, or drops them and their children', async () => {
+    const dc = await startDevchain({ network: 'regtest' });
+    try {
+      const dev = new DevchainClient(dc.url);
+      const chain = new EsploraChainSource({ baseUrl: dc.url, network: 'regtest' });
+      const k = p2wpkhKey(7);
+      const f = await dev.faucet(k.address, 80_000n);
+      await dev.mine(2);
+      const s = spend([{ ...f, value: 80_000n, key: k }], [{ address: k.address, value: 79_000n }]);
+      await chain.broadcast(s.hex);
+      await dev.mine(1);
+      const h = dc.chain.height();
+      const r1 = await dev.reorg(3);
+      assert.equal(r1.height, h + 1);
+      assert.deepEqual(new Set(r1.returnedToMempool), new Set([f.txid, s.txid]));
+      assert.deepEqual((await chain.getTx(s.txid))?.status, { confirmed: false });
+      assert.equal(await chain.getTx(r1.disconnected[0]), null, 'disconnected coinbase is gone');
+      await dev.mine(1);
+      assert.equal((await chain.getTx(s.txid))?.status.confirmed, true);
+      const r2 = await dev.reorg(1, { dropTxs: true });
+      assert.deepEqual(new Set(r2.dropped), new Set([f.txid, s.txid]));
+      assert.equal(await chain.getTx(f.txid), null);
+      const all = await dev.utxos();
+      assert.ok(!all.utxos.some((u) => u.txid === f.txid || u.txid === s.txid));
+      // no outpoint appears twice in the UTXO set
+      assert.equal(new Set(all.utxos.map((u) => `${u.txid}:${u.vout}`)).size, all.utxos.length);
+    } finally {
+      await dc.close();
+    }
+  });
+});

@@ -46,7 +46,13 @@ export async function startDevchain(opts: DevchainOptions): Promise<RunningDevch
   const port = (server.address() as AddressInfo).port;
   let timer: NodeJS.Timeout | undefined;
   if (opts.blockIntervalMs && opts.blockIntervalMs > 0) {
-    timer = setInterval(() => chain.mine(1), opts.blockIntervalMs);
+    timer = setInterval(() => {
+      try {
+        chain.mine(1);
+      } catch (e) {
+        process.stderr.write(`devchain: block timer failed to mine: ${(e as Error).message}\n`);
+      }
+    }, opts.blockIntervalMs);
     timer.unref();
   }
   let closed: Promise<void> | undefined;
