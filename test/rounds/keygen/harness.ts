@@ -100,3 +100,47 @@ export class Harness {
     return this.nodes.map((n, i) => ({ peerId: n.peerId, stakeHeight: 100 + i, stakeTxid: (i + 1).toString(16).padStart(64, '0') }));
   }
 }
+
+import { computeCommittee } from '../../../src/rounds/committee.js';
+import { startKeygen, type CeremonyOutcome } from '../../../src/rounds/keygen/run.js';
+import { signingCommit, signShares, aggregateSignatures, type NonceCommitment } from '../../../src/crypto/signing.js';
+import type { EpochKey, KeyShare } from '../../../src/crypto/types.js';
+
+/** Starts ceremonies on the given nodes, pumps, lets deadlines pass, collects outcomes. */
+export async function runAll(h: Harness, starts: { node: HNode; driver: { onMessage(f: string, t: string, p: unknown): Promise<void>; tick(): Promise<void>; stop(): void }; outcome: Promise<CeremonyOutcome> }[]): Promise<Map<string, CeremonyOutcome>> {
+  for (const s of starts) s.node.handler = (f, t, p) => s.driver.onMessage(f, t, p);
+  await h.pump();
+  h.clock += 10 * 60_000;
+  for (const s of starts) await s.driver.tick();
+  await h.pump();
+  const out = new Map<string, CeremonyOutcome>();
+  for (const s of starts) out.set(s.node.peerId, await s.outcome);
+  for (const s of starts) s.driver.stop();
+  for (const n of h.nodes) n.handler = null;
+  return out;
+}
+
+/** A plain keygen on every online node, committee from the harness stake table. */
+export async function keygenAll(h: Harness, round: number): Promise<Map<string, CeremonyOutcome>> {
+  const { committee, threshold } = computeCommittee(h.staked(), { max: 15 });
+  return runAll(
+    h,
+    h.nodes.filter((n) => !n.offline).map((node) => ({ node, ...startKeygen({ ports: node.ports, manager: node.manager, network: 'regtest', round, committee, threshold, tickMs: 0 }) })),
+  );
+}
+
+/** The given members sign `message` with their adopted shares (FROST, real crypto). */
+export async function signWith(nodes: HNode[], message: string): Promise<string> {
+  const loaded: { key: EpochKey; share: KeyShare }[] = [];
+  for (const n of nodes) {
+    const ks = await n.manager.currentKeyAndShare();
+    if (!ks || !ks.share) throw new Error(`${n.peerId} has no share`);
+    loaded.push({ key: ks.key, share: ks.share });
+  }
+  const commits = loaded.map((l) => signingCommit(l.share, l.key, 1));
+  const lists: Record<string, NonceCommitment[]> = {};
+  loaded.forEach((l, i) => (lists[l.share.identifier] = commits[i].commitments));
+  const shares: Record<string, string[]> = {};
+  loaded.forEach((l, i) => (shares[l.share.identifier] = signShares(l.share, l.key, commits[i].nonces, lists, [{ message }])));
+  return aggregateSignatures(loaded[0].key, lists, [{ message }], shares)[0];
+}
