@@ -74,9 +74,9 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
 }
 
-export async function stopAll(nodes: { stop(): Promise<void> }[], timeoutMs = 10_000): Promise<void> {
+export async function stopAll(nodes: { stop(): Promise<unknown> | unknown }[], timeoutMs = 10_000): Promise<void> {
   await Promise.race([
-    Promise.allSettled(nodes.map((n) => n.stop())),
+    Promise.allSettled(nodes.map(async (n) => n.stop())),
     new Promise((r) => setTimeout(r, timeoutMs).unref()),
   ]);
 }
