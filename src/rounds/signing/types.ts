@@ -119,6 +119,8 @@ export interface RoundState {
   cooldown: boolean;
   result: { txid: string; hex: string } | null;
   abort: { code: ErrorCode; reason: string; culprits: string[] } | null;
+  /** Why the round ended (for the round summary). */
+  endReason: string | null;
   chosen: CandidateSummary | null;
 }
 

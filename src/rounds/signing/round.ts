@@ -1,0 +1,306 @@
+// The custody signing round as a state machine, in the manner of tss-lib's rounds:
+//   startSigningRound(cfg, deps, now)  -> { state, outbox, log }
+//   stepSigningRound(state, deps, ev)  -> { state, outbox, log }
+// Events are envelope-validated messages (payload still checked here against the type's schema),
+// timer ticks and ping-derived peer states. No I/O happens here; see driver.ts.
+//
+// Phases: candidate -> proposal -> signing-set -> checksum -> ceremony -> done. Each phase ends
+// when every peer it waits for has spoken, or at its deadline.
+import { chooseCandidate, summarize, type CandidateSummary } from '../../custody/candidate.js';
+import { selectThresholdSet } from './threshold-set.js';
+import { thresholdSetChecksum, compareChecksums } from './checksum.js';
+import { checkProposal, isSecondProposal, makeProposal } from './proposal.js';
+import { checkSigningSet } from './signing-set.js';
+import { seesSigningQuorum } from './cooldown.js';
+import { ceremonyTick, checkFinal, handleCommit, handleShare, startAttempt } from './ceremony.js';
+import { blame, bySeniority, cloneState, finish, isCulprit, note, participant, publish, type Ctx } from './ctx.js';
+import {
+  MSG, SIGNING_SCHEMAS, isSigningMessageType, type CandidatePayload, type ChecksumPayload, type CommitPayload, type FinalPayload,
+  type ProposalPayload, type SharePayload, type SigningSetPayload,
+} from './messages.js';
+import type { RoundConfig, RoundDeps, RoundEvent, RoundState, StepResult } from './types.js';
+
+function emptyState(cfg: RoundConfig, now: number): RoundState {
+  return {
+    cfg, phase: 'candidate', outcome: 'running', startedAt: now, deadline: now + cfg.timeouts.candidateMs,
+    own: null, doc: null, candidates: {}, proposals: {}, signingSets: {}, checksums: {}, commits: {}, sharesIn: {},
+    accepted: [], pool: [], thresholdSet: [], checksum: null, attempt: null, culprits: [], signingPeers: [], cooldown: false,
+    result: null, abort: null, chosen: null, endReason: null,
+  };
+}
+
+export function startSigningRound(cfg: RoundConfig, deps: RoundDeps, now: number): StepResult {
+  const c: Ctx = { s: emptyState(cfg, now), deps, now, out: [], log: [] };
+  note(c, 'candidate', 'start', { peer: cfg.self });
+  if (!cfg.participants.some((p) => p.peerId === cfg.self)) {
+    finish(c, 'skipped', 'candidate', 'not in the participant table');
+    return { state: c.s, outbox: c.out, log: c.log };
+  }
+  c.s.own = deps.buildCandidate();
+  const own = c.s.own;
+  const payload: CandidatePayload = own
+    ? { ...summarize(own), docHash: own.docHash }
+    : { docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [] };
+  note(c, 'candidate', own ? 'built' : 'none', { ...(own ? { digest: own.docHash, reason: `${own.transferIds.length} transfers` } : { reason: 'no-transfer' }) });
+  if (!cfg.share) {
+    finish(c, 'skipped', 'candidate', 'no key share');
+    return { state: c.s, outbox: c.out, log: c.log };
+  }
+  c.s.candidates[cfg.self] = payload;
+  publish(c, MSG.candidate, payload);
+  if (!own) {
+    // Others stop waiting for us; we have nothing to validate transfers against.
+    finish(c, 'skipped', 'candidate', 'no-transfer');
+  }
+  return { state: c.s, outbox: c.out, log: c.log };
+}
+
+export function stepSigningRound(state: RoundState, deps: RoundDeps, ev: RoundEvent): StepResult {
+  const c: Ctx = { s: cloneState(state), deps, now: ev.now, out: [], log: [] };
+  switch (ev.kind) {
+    case 'message':
+      onMessage(c, ev.from, ev.type, ev.payload);
+      break;
+    case 'tick':
+      onTick(c);
+      break;
+    case 'peer-states':
+      onPeerStates(c, ev.signing);
+      break;
+    case 'session-refused':
+      if (c.s.phase !== 'done') finish(c, 'aborted', 'ceremony', `signing refused: ${ev.reason}`, { code: 'DOUBLE_SIGN', culprits: [] });
+      break;
+  }
+  return { state: c.s, outbox: c.out, log: c.log };
+}
+
+// ---- messages ---------------------------------------------------------------------------------
+
+function onMessage(c: Ctx, from: string, type: string, raw: unknown): void {
+  if (!isSigningMessageType(type)) return;
+  const parsed = SIGNING_SCHEMAS[type].safeParse(raw);
+  if (!parsed.success) {
+    blame(c, phaseOf(type), from, 'INVALID_MESSAGE', `malformed ${type}`);
+    return;
+  }
+  if (from === c.s.cfg.self) return;
+  const sender = participant(c, from);
+  if (!sender) return void note(c, phaseOf(type), 'ignore', { peer: from, reason: 'not-a-participant' });
+  if (type === MSG.final) return onFinal(c, from, parsed.data as FinalPayload);
+  if (isCulprit(c, from)) return void note(c, phaseOf(type), 'ignore', { peer: from, reason: 'named-in-this-round' });
+  switch (type) {
+    case MSG.candidate: {
+      if (c.s.candidates[from]) return;
+      c.s.candidates[from] = parsed.data as CandidatePayload;
+      note(c, 'candidate', 'received', { peer: from, ...(c.s.candidates[from]!.docHash ? { digest: c.s.candidates[from]!.docHash! } : {}) });
+      if (c.s.phase === 'candidate') maybeEndCandidate(c, false);
+      return;
+    }
+    case MSG.proposal: {
+      const m = parsed.data as ProposalPayload;
+      const prev = c.s.proposals[from];
+      if (isSecondProposal(prev, m)) {
+        blame(c, 'proposal', from, 'PROTOCOL_VIOLATION', 'second, different sign proposal in one round');
+        c.s.accepted = c.s.accepted.filter((p) => p !== from);
+        return;
+      }
+      if (prev) return;
+      c.s.proposals[from] = m;
+      if (c.s.phase === 'proposal') {
+        processProposal(c, from);
+        maybeEndProposal(c, false);
+      }
+      return;
+    }
+    case MSG.signingSet: {
+      if (c.s.signingSets[from]) return;
+      c.s.signingSets[from] = parsed.data as SigningSetPayload;
+      if (c.s.phase === 'signing-set') maybeEndSigningSet(c, false);
+      return;
+    }
+    case MSG.checksum: {
+      if (c.s.checksums[from]) return;
+      c.s.checksums[from] = parsed.data as ChecksumPayload;
+      if (c.s.phase === 'checksum') maybeEndChecksum(c, false);
+      return;
+    }
+    case MSG.commit:
+      return handleCommit(c, from, parsed.data as CommitPayload, true);
+    case MSG.share:
+      return handleShare(c, from, parsed.data as SharePayload, true);
+  }
+}
+
+function phaseOf(type: string): string {
+  switch (type) {
+    case MSG.candidate: return 'candidate';
+    case MSG.proposal: return 'proposal';
+    case MSG.signingSet: return 'signing-set';
+    case MSG.checksum: return 'checksum';
+    default: return 'ceremony';
+  }
+}
+
+function onTick(c: Ctx): void {
+  if (c.s.phase === 'done' || c.now < c.s.deadline) return;
+  switch (c.s.phase) {
+    case 'candidate': return maybeEndCandidate(c, true);
+    case 'proposal': return maybeEndProposal(c, true);
+    case 'signing-set': return maybeEndSigningSet(c, true);
+    case 'checksum': return maybeEndChecksum(c, true);
+    case 'ceremony': return ceremonyTick(c);
+  }
+}
+
+function onPeerStates(c: Ctx, signing: string[]): void {
+  c.s.signingPeers = [...new Set(signing)].filter((p) => p !== c.s.cfg.self).sort();
+  if (c.s.cooldown || c.s.phase === 'done') return;
+  const a = c.s.attempt;
+  const weAreSigning = !!a && a.signers.includes(c.s.cfg.self) && a.ownCommitted;
+  if (!weAreSigning && seesSigningQuorum(c.s.signingPeers, c.s.cfg.threshold)) {
+    c.s.cooldown = true;
+    note(c, c.s.phase, 'cooldown', { reason: `${c.s.signingPeers.length} peers already signing` });
+  }
+}
+
+function onFinal(c: Ctx, from: string, m: FinalPayload): void {
+  if (c.s.result) return;
+  const chk = checkFinal(c.s.doc ?? c.s.own, m);
+  if (!chk.ok) return void note(c, 'final', 'ignore', { peer: from, digest: m.txid, reason: chk.reason });
+  c.s.result = { txid: m.txid, hex: m.tx };
+  c.out.push({ kind: 'broadcast-tx', txid: m.txid, hex: m.tx, candidate: (c.s.doc ?? c.s.own)! });
+  c.s.cooldown = true;
+  note(c, 'final', 'accept', { peer: from, digest: m.txid });
+  if (c.s.phase !== 'done' || c.s.outcome !== 'completed') {
+    c.s.phase = 'done';
+    c.s.outcome = 'completed';
+    c.s.abort = null;
+    c.s.endReason = 'signed by the threshold set';
+    note(c, 'final', 'complete', { digest: m.txid, reason: 'signed by the threshold set' });
+  }
+}
+
+// ---- phase endings ----------------------------------------------------------------------------
+
+/** Peers we still expect to hear from in a phase: participants other than self and culprits. */
+function others(c: Ctx): string[] {
+  return c.s.cfg.participants.map((p) => p.peerId).filter((p) => p !== c.s.cfg.self && !isCulprit(c, p));
+}
+
+function maybeEndCandidate(c: Ctx, timedOut: boolean): void {
+  const waiting = others(c).filter((p) => !c.s.candidates[p]);
+  if (waiting.length && !timedOut) return;
+  if (waiting.length) note(c, 'candidate', 'timeout', { reason: `no candidate from ${waiting.join(',')}` });
+  const own = c.s.own!;
+  const seen: CandidateSummary[] = Object.entries(c.s.candidates)
+    .filter(([p, m]) => p !== c.s.cfg.self && m.docHash !== null)
+    .map(([, m]) => ({ ...m, docHash: m.docHash! }));
+  const choice = chooseCandidate(summarize(own), seen, c.s.cfg.threshold);
+  if (choice.kind === 'none') return finish(c, 'skipped', 'candidate', choice.reason);
+  let doc = own;
+  if (!(choice.kind === 'exact' && choice.docHash === own.docHash)) {
+    const rebuilt = c.deps.buildCandidate(choice.restriction);
+    if (!rebuilt) return finish(c, 'skipped', 'candidate', 'chosen content cannot be built from our view');
+    if (choice.kind === 'exact' && rebuilt.docHash !== choice.docHash) note(c, 'candidate', 'rebuild-differs', { digest: rebuilt.docHash, reason: `chosen ${choice.docHash}` });
+    doc = rebuilt;
+  }
+  c.s.doc = doc;
+  c.s.chosen = summarize(doc);
+  note(c, 'candidate', 'decided', { digest: doc.docHash, reason: `${choice.kind}: ${doc.transferIds.length} transfers` });
+  // Step 2: our one proposal for this round.
+  const self = c.s.cfg.self;
+  const proposal = makeProposal(self, doc, c.s.cfg.tssProof);
+  c.s.proposals[self] = proposal;
+  c.s.accepted = [self];
+  publish(c, MSG.proposal, proposal);
+  note(c, 'proposal', 'sent', { peer: self, digest: doc.docHash });
+  c.s.phase = 'proposal';
+  c.s.deadline = c.now + c.s.cfg.timeouts.proposalMs;
+  for (const p of Object.keys(c.s.proposals)) if (p !== self) processProposal(c, p);
+  maybeEndProposal(c, false);
+}
+
+function processProposal(c: Ctx, from: string): void {
+  if (isCulprit(c, from) || c.s.accepted.includes(from)) return;
+  const m = c.s.proposals[from]!;
+  const verdict = checkProposal(participant(c, from)!, m, c.s.doc!, c.deps.verifyTssProof);
+  if (verdict.result === 'accept') {
+    c.s.accepted.push(from);
+    note(c, 'proposal', 'accept', { peer: from, digest: m.h0 });
+  } else if (verdict.result === 'ignore') {
+    note(c, 'proposal', 'ignore', { peer: from, digest: m.h0, reason: verdict.reason });
+  } else {
+    blame(c, 'proposal', from, verdict.reason === 'invalid-tss-proof' ? 'INVALID_TSS_PROOF' : 'PROTOCOL_VIOLATION', verdict.reason);
+  }
+}
+
+function maybeEndProposal(c: Ctx, timedOut: boolean): void {
+  // Peers that announced no candidate will not propose.
+  const waiting = others(c).filter((p) => !c.s.proposals[p] && c.s.candidates[p]?.docHash !== null);
+  if (waiting.length && !timedOut) return;
+  if (waiting.length) note(c, 'proposal', 'timeout', { reason: `no proposal from ${waiting.join(',')}` });
+  c.s.accepted = bySeniority(c, c.s.accepted.filter((p) => !isCulprit(c, p)));
+  const mine: SigningSetPayload = { members: c.s.accepted };
+  c.s.signingSets[c.s.cfg.self] = mine;
+  publish(c, MSG.signingSet, mine);
+  note(c, 'signing-set', 'sent', { peer: c.s.cfg.self, reason: c.s.accepted.join(',') });
+  c.s.phase = 'signing-set';
+  c.s.deadline = c.now + c.s.cfg.timeouts.signingSetMs;
+  maybeEndSigningSet(c, false);
+}
+
+function maybeEndSigningSet(c: Ctx, timedOut: boolean): void {
+  const waiting = c.s.accepted.filter((p) => p !== c.s.cfg.self && !isCulprit(c, p) && !c.s.signingSets[p]);
+  if (waiting.length && !timedOut) return;
+  if (waiting.length) note(c, 'signing-set', 'timeout', { reason: `no signing set from ${waiting.join(',')}` });
+  const participants = new Set(c.s.cfg.participants.map((p) => p.peerId));
+  const valid: Record<string, string[]> = {};
+  for (const [from, m] of Object.entries(c.s.signingSets)) {
+    if (isCulprit(c, from)) continue;
+    const v = checkSigningSet(from, m, participants, c.s.cfg.threshold);
+    if (v.result === 'accept') valid[from] = m.members;
+    else if (v.result === 'reject') blame(c, 'signing-set', from, 'INVALID_MESSAGE', v.reason);
+    else note(c, 'signing-set', 'ignore', { peer: from, reason: v.reason });
+  }
+  const proofs: Record<string, string> = {};
+  for (const [p, m] of Object.entries(c.s.proposals)) proofs[p] = m.tssProof;
+  const r = selectThresholdSet({
+    signingSets: valid,
+    threshold: c.s.cfg.threshold,
+    seniority: c.s.cfg.participants.map((p) => p.peerId).filter((p) => !isCulprit(c, p)),
+    proofs,
+  });
+  if (!r) return finish(c, 'aborted', 'signing-set', 'no mutually visible group of t peers', { code: 'ABORTED', culprits: c.s.culprits.map((x) => x.peer) });
+  for (const p of r.pruned) note(c, 'signing-set', 'prune', { peer: p, reason: 'non-unique tss_proof', culprits: [p] });
+  c.s.pool = r.ordered;
+  c.s.thresholdSet = r.thresholdSet;
+  note(c, 'signing-set', 'decided', { reason: `threshold set ${r.thresholdSet.join(',')}; pool ${r.ordered.join(',')}` });
+  if (!r.ordered.includes(c.s.cfg.self)) return finish(c, 'skipped', 'signing-set', 'not in the threshold set or its pool');
+  const checksum = thresholdSetChecksum(c.s.cfg.roundId, c.s.doc!.docHash, r.thresholdSet);
+  c.s.checksum = checksum;
+  c.s.checksums[c.s.cfg.self] = { checksum };
+  publish(c, MSG.checksum, { checksum } satisfies ChecksumPayload);
+  note(c, 'checksum', 'sent', { peer: c.s.cfg.self, digest: checksum });
+  c.s.phase = 'checksum';
+  c.s.deadline = c.now + c.s.cfg.timeouts.checksumMs;
+  maybeEndChecksum(c, false);
+}
+
+function maybeEndChecksum(c: Ctx, timedOut: boolean): void {
+  const waiting = c.s.pool.filter((p) => !c.s.checksums[p] && !isCulprit(c, p));
+  if (waiting.length && !timedOut) return;
+  const received: Record<string, string> = {};
+  for (const p of c.s.pool) if (c.s.checksums[p] && !isCulprit(c, p)) received[p] = c.s.checksums[p]!.checksum;
+  const cmp = compareChecksums(received, c.s.cfg.self);
+  if (cmp.outliers.length) {
+    const selfOutlier = cmp.outliers.includes(c.s.cfg.self);
+    const culprits = cmp.majority === null || selfOutlier ? [] : cmp.outliers;
+    for (const p of culprits) blame(c, 'checksum', p, 'CHECKSUM_MISMATCH', 'threshold-set checksum differs from the majority');
+    const reason = selfOutlier ? 'own threshold-set checksum is in the minority' : cmp.majority === null ? 'threshold-set checksums split evenly' : 'threshold-set checksum mismatch';
+    return finish(c, 'aborted', 'checksum', reason, { code: 'CHECKSUM_MISMATCH', culprits: selfOutlier || cmp.majority === null ? cmp.outliers.filter((p) => p !== c.s.cfg.self) : culprits });
+  }
+  // Silent pool members are left out of the ceremony (named, so no attempt waits on them).
+  for (const p of waiting) blame(c, 'checksum', p, 'TIMEOUT', 'no threshold-set checksum');
+  note(c, 'checksum', 'agreed', { digest: c.s.checksum!, reason: `${cmp.agreeing.length} matching` });
+  startAttempt(c, 0);
+}
