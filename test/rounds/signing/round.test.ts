@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { Transaction } from '@scure/btc-signer';
+import { Harness, standardView } from './harness.js';
+import { readTimeline } from '../../../src/rounds/roundlog.js';
+import { getTransfer } from '../../../src/custody/transfers.js';
+import { MSG } from '../../../src/rounds/signing/messages.js';
+
+const ROUND = 1000;
+
+/** Independent check of a signed tx: recompute every BIP341 sighash and BIP340-verify the witness. */
+function verifySignedTx(hex: string, prevouts: Array<{ script: string; amount: bigint }>): void {
+  const tx = Transaction.fromRaw(hexToBytes(hex), { allowUnknownOutputs: true, allowUnknownInputs: true });
+  assert.equal(tx.inputsLength, prevouts.length);
+  const scripts = prevouts.map((p) => hexToBytes(p.script));
+  const amounts = prevouts.map((p) => p.amount);
+  for (let i = 0; i < tx.inputsLength; i++) {
+    const sighash = tx.preimageWitnessV1(i, scripts, 0x00, amounts);
+    const w = tx.getInput(i).finalScriptWitness!;
+    assert.equal(w.length, 1);
+    assert.equal(w[0]!.length, 64);
+    const outputKey = scripts[i]!.subarray(2);
+    assert.ok(schnorr.verify(w[0]!, sighash, outputKey), `input ${i} signature`);
+  }
+}
+
+test('a full round among 5 nodes produces one valid signed transaction', () => {
+  const h = new Harness().start().run();
+  const txids = new Set<string>();
+  for (const p of h.ks.peers) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    txids.add(s.result!.txid);
+  }
+  assert.equal(txids.size, 1);
+  const s = h.state('peerA');
+  assert.deepEqual(s.thresholdSet, ['peerA', 'peerB', 'peerC', 'peerD']);
+  assert.equal(s.doc!.inputs.filter((i) => i.kind === 'deposit').length, 2);
+  verifySignedTx(s.result!.hex, s.doc!.inputs.map((i) => ({ script: i.scriptPubKey, amount: i.value })));
+  // the signers broadcast; the standby (peerE) records the tx from the final message
+  assert.ok(h.broadcasts.get('peerA')!.length >= 1);
+  for (const p of h.ks.peers) {
+    assert.equal(getTransfer(h.dbs.get(p)!, 'req-1')!.state, 'in-flight');
+    assert.equal(getTransfer(h.dbs.get(p)!, 'req-1')!.txid, s.result!.txid);
+  }
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  assert.equal(tl.round!.status, 'completed');
+  assert.equal(tl.round!.txid, s.result!.txid);
+  assert.deepEqual(tl.round!.thresholdSet, ['peerA', 'peerB', 'peerC', 'peerD']);
+  const phases = new Set(tl.entries.map((e) => e.phase));
+  for (const ph of ['candidate', 'proposal', 'signing-set', 'checksum', 'ceremony']) assert.ok(phases.has(ph), ph);
+  assert.deepEqual([...h.blocked.values()].flat(), []);
+});
+
+test('a peer proposing a different document is left out of the signing sets', () => {
+  // peerE sees the vault UTXO with another value (a faulty chain source): it adopts the majority's
+  // content, but the document it rebuilds from its own view still differs.
+  const h = new Harness({
+    viewFor: (peer, ks) => {
+      const v = standardView(ks);
+      if (peer === 'peerE') v.vaultUtxos[0] = { ...v.vaultUtxos[0]!, value: 400_000n };
+      return v;
+    },
+  }).start().run();
+  for (const p of ['peerA', 'peerB', 'peerC', 'peerD']) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', p);
+    assert.ok(!s.signingSets[p]!.members.includes('peerE'), `${p} left E out`);
+    assert.deepEqual(s.culprits, []);
+  }
+  const e = h.state('peerE');
+  assert.deepEqual(e.accepted, ['peerE']);
+  assert.notEqual(e.outcome, 'completed');
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  assert.ok(tl.entries.some((x) => x.phase === 'proposal' && x.peer === 'peerE' && x.decision === 'ignore' && x.reason === 'different-document'));
+});
+
+test('a peer copying another peer\'s tss_proof is rejected and named', () => {
+  const h = new Harness({ proofFor: (peer, proofs) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!) }).start().run();
+  for (const p of ['peerA', 'peerB', 'peerC', 'peerD']) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed');
+    assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerE', 'INVALID_TSS_PROOF']]);
+    assert.ok(h.blocked.get(p)!.some((b) => b.peer === 'peerE'));
+  }
+});
+
+test('with a verifier that lets a copied proof through, the copier is pruned from the threshold set', () => {
+  // peerB copies peerA's proof; the (deliberately weak) verifier accepts it. Bottom-up pruning
+  // removes the junior holder of the duplicate, so B never signs.
+  const h = new Harness({
+    proofFor: (peer, proofs) => (peer === 'peerB' ? proofs.peerA! : proofs[peer]!),
+    verifierFor: () => () => true,
+  }).start().run();
+  const s = h.state('peerA');
+  assert.equal(s.outcome, 'completed');
+  assert.deepEqual(s.pool, ['peerA', 'peerC', 'peerD', 'peerE']);
+  assert.deepEqual(s.thresholdSet, ['peerA', 'peerC', 'peerD', 'peerE']);
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  assert.ok(tl.entries.some((x) => x.decision === 'prune' && x.peer === 'peerB'));
+  assert.equal(h.state('peerB').outcome, 'completed'); // observes the final tx
+});
+
+test('a checksum mismatch aborts the round and names and blocks the outlier', () => {
+  const h = new Harness({
+    outFilter: (m) => (m.from === 'peerC' && m.type === MSG.checksum ? { checksum: 'ab'.repeat(32) } : m.payload),
+  }).start().run();
+  for (const p of ['peerA', 'peerB', 'peerD', 'peerE']) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'aborted');
+    assert.equal(s.abort!.code, 'CHECKSUM_MISMATCH');
+    assert.deepEqual(s.abort!.culprits, ['peerC']);
+    assert.deepEqual(h.blocked.get(p)!.map((b) => [b.peer, b.code]), [['peerC', 'CHECKSUM_MISMATCH']]);
+    const tl = readTimeline(h.dbs.get(p)!, ROUND);
+    assert.equal(tl.round!.status, 'aborted');
+    assert.deepEqual(tl.round!.culprits, ['peerC']);
+  }
+  // nobody signed anything
+  assert.ok(!h.wire.some((m) => m.type === MSG.share));
+});
+
+test('a member sending an invalid share is named and the round still completes via retry', () => {
+  const h = new Harness({
+    outFilter: (m) => {
+      if (m.from === 'peerC' && m.type === MSG.share) {
+        const p = m.payload as { attempt: number; shares: string[] };
+        return { ...p, shares: p.shares.map((x) => (x.startsWith('00') ? '01' : '00') + x.slice(2)) };
+      }
+      return m.payload;
+    },
+  }).start().run();
+  for (const p of ['peerA', 'peerB', 'peerD', 'peerE']) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerC', 'INVALID_SIGNATURE_SHARE']]);
+    assert.equal(s.attempt!.attempt, 1);
+    assert.deepEqual(s.attempt!.signers, ['peerA', 'peerB', 'peerD', 'peerE']);
+  }
+  const s = h.state('peerA');
+  verifySignedTx(s.result!.hex, s.doc!.inputs.map((i) => ({ script: i.scriptPubKey, amount: i.value })));
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  assert.ok(tl.entries.some((x) => x.decision === 'culprit' && x.peer === 'peerC' && x.reason!.startsWith('INVALID_SIGNATURE_SHARE')));
+  // fresh nonces per attempt: peerA's two commitment messages differ
+  const commits = h.wire.filter((m) => m.from === 'peerA' && m.type === MSG.commit).map((m) => JSON.stringify((m.payload as { commitments: unknown }).commitments));
+  assert.equal(commits.length, 2);
+  assert.notEqual(commits[0], commits[1]);
+});
+
+test('a silent member (timeout) is named and the round completes', () => {
+  // peerB goes silent once the ceremony starts (crash after the checksum).
+  const h = new Harness({ outFilter: (m) => (m.from === 'peerB' && (m.type === MSG.commit || m.type === MSG.share) ? null : m.payload) }).start().run();
+  for (const p of ['peerA', 'peerC', 'peerD', 'peerE']) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerB', 'TIMEOUT']]);
+  }
+});
+
+test('an offline peer never proposes; the others complete without it', () => {
+  const h = new Harness({ offline: ['peerA'] }).start().run();
+  const s = h.state('peerB');
+  assert.equal(s.outcome, 'completed');
+  assert.deepEqual(s.thresholdSet, ['peerB', 'peerC', 'peerD', 'peerE']);
+});
+
+test('no transfer, no round', () => {
+  const h = new Harness({ viewFor: (_p, ks) => standardView(ks, []) }).start().run();
+  for (const p of h.ks.peers) {
+    assert.equal(h.state(p).outcome, 'skipped');
+    assert.equal(readTimeline(h.dbs.get(p)!, ROUND).round!.status, 'skipped');
+  }
+  assert.ok(!h.wire.some((m) => m.type === MSG.proposal));
+});
+
+test('a second, different proposal from one peer is a protocol violation', () => {
+  let sentTwice = false;
+  const h: Harness = new Harness({
+    outFilter: (m) => {
+      if (m.from === 'peerE' && m.type === MSG.proposal && !sentTwice) {
+        sentTwice = true;
+        const p = m.payload as { h0: string; h1: string; tssProof: string };
+        h.inject({ from: 'peerE', type: MSG.proposal, payload: { ...p, h0: 'cd'.repeat(32) } });
+      }
+      return m.payload;
+    },
+  });
+  h.start().run();
+  const s = h.state('peerA');
+  assert.equal(s.outcome, 'completed');
+  assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerE', 'PROTOCOL_VIOLATION']]);
+  assert.ok(!s.signingSets.peerA!.members.includes('peerE'));
+});
