@@ -6,7 +6,8 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { ensureBitcoinjsEcc } from '../../src/crypto/bitcoinjs-ecc.js';
 import { dkgTranscriptHash } from '../../src/crypto/dkg.js';
 import { defaultThreshold, identifierForPeer } from '../../src/crypto/identifiers.js';
-import { aggregateSignatures, signingCommit, signShares, verifySignatureShares, type NonceCommitment } from '../../src/crypto/signing.js';
+import { aggregateSignatures, createShareVerifier, signingCommit, signShares, verifySignatureShares, type NonceCommitment } from '../../src/crypto/signing.js';
+import { depositTweak } from '../../src/crypto/taproot.js';
 import { assertMetanodeError, dkgRound1And2, pick, randomMessage, runDkg, signWith } from './helpers.js';
 
 describe('identifiers', () => {
@@ -99,6 +100,25 @@ describe('signing session rules', () => {
     assertMetanodeError(() => aggregateSignatures(key, lists, tg, bad), 'INVALID_SIGNATURE_SHARE', [b.identifier]);
     const sigs = aggregateSignatures(key, lists, tg, sh);
     assert.equal(sigs.length, 2);
+  });
+
+  it('the batched share check accepts every honest share (both R parities, vault and deposit) and rejects tampered ones', () => {
+    const signers = shares.slice(0, 2);
+    const tg = Array.from({ length: 12 }, (_, i) => ({ message: randomMessage(), tweak: i % 2 ? depositTweak(key, 'r' + i) : undefined }));
+    const cs = signers.map((s) => signingCommit(s, key, tg.length));
+    const lists: Record<string, NonceCommitment[]> = {};
+    signers.forEach((s, i) => (lists[s.identifier] = cs[i].commitments));
+    const sh: Record<string, string[]> = {};
+    signers.forEach((s, i) => (sh[s.identifier] = signShares(s, key, cs[i].nonces, lists, tg)));
+    const verify = createShareVerifier(key, lists, tg);
+    for (const s of signers) assert.ok(verify(s.identifier, sh[s.identifier]));
+    assert.equal(verify(signers[0].identifier, sh[signers[1].identifier]), false);
+    const flipped = [...sh[signers[0].identifier]];
+    flipped[5] = (BigInt('0x' + flipped[5]) ^ 4n).toString(16).padStart(64, '0');
+    assert.equal(verify(signers[0].identifier, flipped), false);
+    assert.equal(verify(signers[0].identifier, sh[signers[0].identifier].slice(1)), false);
+    assertMetanodeError(() => aggregateSignatures(key, lists, tg, { ...sh, [signers[0].identifier]: flipped }), 'INVALID_SIGNATURE_SHARE', [signers[0].identifier]);
+    assert.equal(aggregateSignatures(key, lists, tg, sh).length, tg.length);
   });
 
   it('commitment lists are validated: duplicates, invalid points, missing and unknown signers', () => {
