@@ -33,6 +33,7 @@ import type { Network } from '../chain/types.js';
 import type { EpochKey } from '../crypto/types.js';
 import { depositTweak, scriptFromAddress, scriptPubKeyFor } from '../crypto/taproot.js';
 import { MetanodeError } from '../util/errors.js';
+import type { TransferRequest as StoredTransferRequest } from './requests-schema.js';
 
 export const RBF_SEQUENCE = 0xfffffffd;
 export const COMMITMENT_TAG = 'MNC1';
@@ -155,6 +156,30 @@ export interface Candidate {
   docHash: string;
   /** BIP341 sighash (SIGHASH_DEFAULT) per input, hex. */
   sighashes: string[];
+}
+
+/**
+ * Anchor height: the highest tip height that at least `threshold` peers have reached, from the
+ * tips their pings report (own tip included by the caller). null when fewer than t tips are known.
+ * Every honest node with the same ping view computes the same height, and t of them can serve
+ * the chain as of that height.
+ */
+export function anchorHeight(tips: number[], threshold: number): number | null {
+  const valid = tips.filter((h) => Number.isSafeInteger(h) && h >= 0).sort((a, b) => b - a);
+  if (threshold < 1 || valid.length < threshold) return null;
+  return valid[threshold - 1]!;
+}
+
+/** Maps a record of the replicated request store (src/custody/requests.ts) to the candidate's view. */
+export function fromStoredRequest(r: StoredTransferRequest): TransferRequest {
+  return {
+    id: r.id,
+    amount: r.amountSats,
+    destination: r.payoutAddress,
+    refundAddress: r.refundAddress,
+    createdAt: r.timestamp,
+    expiresAt: r.expiry * 1000,
+  };
 }
 
 export function outpointKey(o: Outpoint): string {

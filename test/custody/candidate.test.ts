@@ -5,7 +5,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha512_256 } from '@noble/hashes/sha2.js';
 import { Transaction } from '@scure/btc-signer';
 import {
-  buildCandidate, chooseCandidate, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript,
+  buildCandidate, chooseCandidate, anchorHeight, fromStoredRequest, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript,
   type CandidateView, type CandidateParams, type TransferRequest, type DepositUtxo, type VaultUtxo, type CandidateSummary,
 } from '../../src/custody/candidate.js';
 import { taprootOutputKey, depositTweak, scriptPubKeyFor, addressFromScript } from '../../src/crypto/taproot.js';
@@ -200,4 +200,19 @@ test('a restriction rebuilds the other candidate byte for byte', () => {
   assert.equal(ch.kind, 'exact');
   const rebuilt = buildCandidate(baseView(), params, ch.kind === 'exact' ? ch.restriction : undefined)!;
   assert.equal(rebuilt.docHash, smaller.docHash);
+});
+
+test('anchor height: the highest tip at least t peers reached', () => {
+  assert.equal(anchorHeight([105, 100, 103, 101, 99], 3), 101);
+  assert.equal(anchorHeight([105, 100, 103, 101, 99], 1), 105);
+  assert.equal(anchorHeight([105, 100], 3), null);
+  assert.equal(anchorHeight([100, 100, 100, -1, 1.5], 3), 100);
+});
+
+test('stored request records map onto the candidate view', () => {
+  const r = fromStoredRequest({
+    id: 'ab'.repeat(16), network: 'regtest', epoch: 1, amountSats: 1234n, payoutAddress: 'p', refundAddress: 'r', expiry: 2000,
+    depositAddress: 'd', timestamp: 1500, timestampIndex: 0, origin: 'o', signature: '00'.repeat(64),
+  });
+  assert.deepEqual(r, { id: 'ab'.repeat(16), amount: 1234n, destination: 'p', refundAddress: 'r', createdAt: 1500, expiresAt: 2_000_000 });
 });
