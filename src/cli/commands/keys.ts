@@ -1,0 +1,56 @@
+import type { Config } from '../../config/schema.js';
+import { inspectKeystore } from '../../keystore/index.js';
+import { errorMessage } from '../../util/errors.js';
+import type { ApiClient } from '../client.js';
+import type { EpochJson } from '../json-types.js';
+import { identifierForPeer } from '../../crypto/identifiers.js';
+
+export interface KeysResult {
+  peerId: string | null;
+  /** This node's FROST identifier (derived from the peer id). */
+  identifier: string | null;
+  keystoreDir: string;
+  /** Epochs with an encrypted share on disk. */
+  shareEpochs: number[];
+  /** Public key of each epoch from the node API, with this node's verifying share; null if unreachable. */
+  epochs: Array<{ epoch: number; active: boolean; outputKey: string; internalKey: string; vaultAddress: string; threshold: number; member: boolean; verifyingShare: string | null; shareOnDisk: boolean }> | null;
+  apiError?: string;
+}
+
+/** `metanode keys`: public key material only; needs no passphrase. */
+export async function keysCommand(config: Config, client?: ApiClient): Promise<KeysResult> {
+  const info = inspectKeystore(config.keystore.dir);
+  const identifier = info.peerId ? identifierForPeer(info.peerId) : null;
+  const out: KeysResult = { peerId: info.peerId, identifier, keystoreDir: info.dir, shareEpochs: info.shareEpochs, epochs: null };
+  if (client) {
+    try {
+      const epochs = await client.get<EpochJson[]>('/v1/epochs');
+      out.epochs = epochs.map((e) => ({
+        epoch: e.epoch,
+        active: e.active,
+        outputKey: e.outputKey,
+        internalKey: e.internalKey,
+        vaultAddress: e.vaultAddress,
+        threshold: e.threshold,
+        member: identifier !== null && e.committee.some((m) => m.identifier === identifier),
+        verifyingShare: identifier !== null ? (e.verifyingShares[identifier] ?? null) : null,
+        shareOnDisk: info.shareEpochs.includes(e.epoch),
+      }));
+    } catch (e) {
+      out.apiError = errorMessage(e);
+    }
+  }
+  return out;
+}
+
+export function renderKeys(k: KeysResult, render: (d: unknown) => string): string {
+  const lines = [
+    `peer id:     ${k.peerId ?? '(none; run `metanode init`)'}`,
+    `identifier:  ${k.identifier ?? '-'}`,
+    `keystore:    ${k.keystoreDir}`,
+    `shares:      ${k.shareEpochs.length ? k.shareEpochs.map((e) => `epoch ${e}`).join(', ') : '(none)'}`,
+  ];
+  if (k.epochs) lines.push('', render(k.epochs));
+  else if (k.apiError) lines.push('', `epoch keys unavailable: ${k.apiError}`);
+  return lines.join('\n');
+}
