@@ -71,6 +71,15 @@ export class SigningRoundDriver {
     await Promise.allSettled(this.broadcastPromises);
   }
 
+  /** Log rows written after an async result; the node may be shutting down (DB closed). */
+  private lateLog(e: LogEntry): void {
+    try {
+      appendLogs(this.ports.db, [e]);
+    } catch {
+      // nothing to do: the broadcast outcome is also visible through transfer reconciliation
+    }
+  }
+
   private step(ev: RoundEvent): void {
     const r = stepSigningRound(this.st, this.deps, ev);
     this.st = r.state;
@@ -107,9 +116,10 @@ export class SigningRoundDriver {
           extra.push({ roundId, phase: 'broadcast', time: this.ports.now(), decision: 'bookkeeping-refused', digest: o.txid, reason: errorMessage(e) });
           continue; // never broadcast a tx whose transfers are in flight elsewhere
         }
+        const txid = o.txid;
         const p = this.ports.broadcastTx(o.hex).then(
-          () => appendLogs(db, [{ roundId, phase: 'broadcast', time: this.ports.now(), decision: 'broadcast', digest: o.txid }]),
-          (e: unknown) => appendLogs(db, [{ roundId, phase: 'broadcast', time: this.ports.now(), decision: 'broadcast-failed', digest: o.txid, reason: errorMessage(e) }]),
+          () => this.lateLog({ roundId, phase: 'broadcast', time: this.ports.now(), decision: 'broadcast', digest: txid }),
+          (e: unknown) => this.lateLog({ roundId, phase: 'broadcast', time: this.ports.now(), decision: 'broadcast-failed', digest: txid, reason: errorMessage(e) }),
         );
         this.broadcastPromises.push(p);
       }

@@ -191,6 +191,11 @@ export class Harness {
     return this;
   }
 
+  /** Waits for every chain broadcast started by the drivers. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.drivers.values()].map((d) => d.settled()));
+  }
+
   /** Puts an extra message on the wire as if `from` had published it. */
   inject(m: Sent): void {
     this.wire.push(m);
