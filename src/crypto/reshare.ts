@@ -13,9 +13,9 @@
 //
 // Deviation from notes/crypto-api.md: newCommittee may be given as CommitteeMember[] or strings
 // (normalizeCommittee) in both functions; dealers/self may be identifiers or peer ids.
-import { pippenger } from '@noble/curves/abstract/curve.js';
+import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { MetanodeError } from '../util/errors.js';
-import { feldmanBatchCheck } from './dkg.js';
+import { feldmanCulprits } from './dkg.js';
 import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
 import { bytesToHex, fail, Fn, lagrangeAtZero, Point, pointHex, type PointT, powers, tryIdentifier, tryPoint, tryScalar } from './internal.js';
 import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
@@ -182,7 +182,8 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   culprits('INVALID_SECRET_SHARE', 'sub-share is not a canonical scalar', badScalar, oldCommittee);
   culprits('MISSING_PACKAGE', 'sub-share missing', ids.filter((id) => !values.has(id)), oldCommittee);
   const x = tryIdentifier(me)!;
-  const bad = feldmanBatchCheck(x, ids.map((id) => ({ dealer: id, share: values.get(id)!, commitment: commits.get(id)! })));
+  // Strict per-dealer check (no library re-checks these): each sub-share against its own dealing.
+  const bad = feldmanCulprits(x, ids.map((id) => ({ dealer: id, share: values.get(id)!, commitment: commits.get(id)! })));
   culprits('INVALID_SECRET_SHARE', 'sub-share does not match its dealer\'s commitment', bad, oldCommittee);
 
   // sum and check the key is unchanged
@@ -200,14 +201,14 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   const verifyingShares: Record<string, string> = {};
   const points: PointT[] = [];
   for (const m of newCommittee) {
-    const Y = pippenger(Point, summed, powers(tryIdentifier(m.identifier)!, tNew));
+    const Y = mulAddUnsafe(Point, summed, powers(tryIdentifier(m.identifier)!, tNew));
     if (Y.is0()) fail('GROUP_KEY_MISMATCH', `new verifying share of ${m.identifier} is the identity`, [...ids]);
     verifyingShares[m.identifier] = pointHex(Y);
     points.push(Y);
   }
   // Independent check: a threshold subset of the new verifying shares interpolates to Q.
   const subsetX = newCommittee.slice(0, tNew).map((m) => tryIdentifier(m.identifier)!);
-  const interp = pippenger(Point, points.slice(0, tNew), subsetX.map((xi) => lagrangeAtZero(subsetX, xi)));
+  const interp = mulAddUnsafe(Point, points.slice(0, tNew), subsetX.map((xi) => lagrangeAtZero(subsetX, xi)));
   if (!interp.equals(Q)) fail('GROUP_KEY_MISMATCH', 'new verifying shares do not interpolate to the group key', [...ids]);
   if (pointHex(Point.BASE.multiply(s === 0n ? 1n : s)) !== verifyingShares[me] || s === 0n)
     fail('SHARE_INCONSISTENCY', 'summed share does not match own new verifying share');

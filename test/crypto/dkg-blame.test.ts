@@ -49,6 +49,18 @@ describe('DKG blame', () => {
     assertMetanodeError(() => dkgFinish(run.sessions[1], run.round1, mine), 'INVALID_SECRET_SHARE', cheaters);
   });
 
+  it('two dealers whose share errors cancel out are both named', () => {
+    const run = dkgRound1And2(N, T);
+    const me = run.committee[2].identifier;
+    const [up, down] = [run.committee[0].identifier, run.committee[3].identifier];
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const shift = (hex: string, d: bigint) => (((BigInt('0x' + hex) + d) % n + n) % n).toString(16).padStart(64, '0');
+    const mine = run.round2
+      .filter((p) => p.to === me)
+      .map((p) => (p.from === up ? { ...p, signingShare: shift(p.signingShare, 5n) } : p.from === down ? { ...p, signingShare: shift(p.signingShare, -5n) } : p));
+    assertMetanodeError(() => dkgFinish(run.sessions[2], run.round1, mine), 'INVALID_SECRET_SHARE', [up, down]);
+  });
+
   it('a dealer committing to a longer polynomial (raising the threshold) is named', () => {
     const { sessions, round1, committee } = fresh();
     const raised = dkgStart({ self: committee[1].identifier, committee, threshold: T + 1, epoch: 7, network: 'regtest' }).round1;
