@@ -19,6 +19,7 @@ import {
   type ProposalPayload, type SharePayload, type SigningSetPayload,
 } from './messages.js';
 import type { RoundConfig, RoundDeps, RoundEvent, RoundState, StepResult } from './types.js';
+import { errorMessage, isMetanodeError } from '../../util/errors.js';
 
 function emptyState(cfg: RoundConfig, now: number): RoundState {
   return {
@@ -29,12 +30,39 @@ function emptyState(cfg: RoundConfig, now: number): RoundState {
   };
 }
 
+/**
+ * An unexpected throw inside a transition (a local fault: bad key material, a builder error) must
+ * not escape into the node or release half an outbox: the effects are dropped and the round
+ * aborts with the error's code.
+ */
+function guarded(base: RoundState, deps: RoundDeps, now: number, run: (c: Ctx) => void): StepResult {
+  const c: Ctx = { s: cloneState(base), deps, now, out: [], log: [] };
+  try {
+    run(c);
+    return { state: c.s, outbox: c.out, log: c.log };
+  } catch (e) {
+    const f: Ctx = { s: cloneState(base), deps, now, out: [], log: [] };
+    if (base.phase === 'done') {
+      note(f, 'done', 'error', { reason: errorMessage(e) });
+      return { state: f.s, outbox: [], log: f.log };
+    }
+    const code = isMetanodeError(e) ? e.code : 'ABORTED';
+    finish(f, 'aborted', base.phase, `internal error: ${errorMessage(e)}`, { code, culprits: [] });
+    return { state: f.s, outbox: f.out, log: f.log };
+  }
+}
+
 export function startSigningRound(cfg: RoundConfig, deps: RoundDeps, now: number): StepResult {
-  const c: Ctx = { s: emptyState(cfg, now), deps, now, out: [], log: [] };
+  return guarded(emptyState(cfg, now), deps, now, (c) => startIn(c));
+}
+
+function startIn(c: Ctx): void {
+  const cfg = c.s.cfg;
+  const deps = c.deps;
   note(c, 'candidate', 'start', { peer: cfg.self });
   if (!cfg.participants.some((p) => p.peerId === cfg.self)) {
     finish(c, 'skipped', 'candidate', 'not in the participant table');
-    return { state: c.s, outbox: c.out, log: c.log };
+    return;
   }
   c.s.own = deps.buildCandidate();
   const own = c.s.own;
@@ -44,7 +72,7 @@ export function startSigningRound(cfg: RoundConfig, deps: RoundDeps, now: number
   note(c, 'candidate', own ? 'built' : 'none', { ...(own ? { digest: own.docHash, reason: `${own.transferIds.length} transfers` } : { reason: 'no-transfer' }) });
   if (!cfg.share) {
     finish(c, 'skipped', 'candidate', 'no key share');
-    return { state: c.s, outbox: c.out, log: c.log };
+    return;
   }
   c.s.candidates[cfg.self] = payload;
   publish(c, MSG.candidate, payload);
@@ -52,11 +80,13 @@ export function startSigningRound(cfg: RoundConfig, deps: RoundDeps, now: number
     // Others stop waiting for us; we have nothing to validate transfers against.
     finish(c, 'skipped', 'candidate', 'no-transfer');
   }
-  return { state: c.s, outbox: c.out, log: c.log };
 }
 
 export function stepSigningRound(state: RoundState, deps: RoundDeps, ev: RoundEvent): StepResult {
-  const c: Ctx = { s: cloneState(state), deps, now: ev.now, out: [], log: [] };
+  return guarded(state, deps, ev.now, (c) => dispatch(c, ev));
+}
+
+function dispatch(c: Ctx, ev: RoundEvent): void {
   switch (ev.kind) {
     case 'message':
       onMessage(c, ev.from, ev.type, ev.payload);
@@ -71,7 +101,6 @@ export function stepSigningRound(state: RoundState, deps: RoundDeps, ev: RoundEv
       if (c.s.phase !== 'done') finish(c, 'aborted', 'ceremony', `signing refused: ${ev.reason}`, { code: 'DOUBLE_SIGN', culprits: [] });
       break;
   }
-  return { state: c.s, outbox: c.out, log: c.log };
 }
 
 // ---- messages ---------------------------------------------------------------------------------
@@ -293,11 +322,18 @@ function maybeEndChecksum(c: Ctx, timedOut: boolean): void {
   for (const p of c.s.pool) if (c.s.checksums[p] && !isCulprit(c, p)) received[p] = c.s.checksums[p]!.checksum;
   const cmp = compareChecksums(received, c.s.cfg.self);
   if (cmp.outliers.length) {
+    // Only a minority against a clear majority that includes us is blamed; when we are the
+    // minority, or the split is even, the round aborts without naming anyone.
     const selfOutlier = cmp.outliers.includes(c.s.cfg.self);
     const culprits = cmp.majority === null || selfOutlier ? [] : cmp.outliers;
     for (const p of culprits) blame(c, 'checksum', p, 'CHECKSUM_MISMATCH', 'threshold-set checksum differs from the majority');
-    const reason = selfOutlier ? 'own threshold-set checksum is in the minority' : cmp.majority === null ? 'threshold-set checksums split evenly' : 'threshold-set checksum mismatch';
-    return finish(c, 'aborted', 'checksum', reason, { code: 'CHECKSUM_MISMATCH', culprits: selfOutlier || cmp.majority === null ? cmp.outliers.filter((p) => p !== c.s.cfg.self) : culprits });
+    const others = cmp.outliers.filter((p) => p !== c.s.cfg.self).concat(selfOutlier ? cmp.agreeing : []);
+    const reason = selfOutlier
+      ? `own threshold-set checksum is in the minority (majority: ${others.join(',')})`
+      : cmp.majority === null
+        ? `threshold-set checksums split evenly (differing: ${others.join(',')})`
+        : 'threshold-set checksum mismatch';
+    return finish(c, 'aborted', 'checksum', reason, { code: 'CHECKSUM_MISMATCH', culprits });
   }
   // Silent pool members are left out of the ceremony (named, so no attempt waits on them).
   for (const p of waiting) blame(c, 'checksum', p, 'TIMEOUT', 'no threshold-set checksum');
