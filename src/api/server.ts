@@ -97,6 +97,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         Promise.resolve().then(fn),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new MetanodeError('TIMEOUT', `${what} did not answer within ${handlerTimeoutMs} ms`)), handlerTimeoutMs);
+          timer.unref();
         }),
       ]);
     } finally {

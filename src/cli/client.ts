@@ -69,12 +69,13 @@ export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): A
 }
 
 function unreachable(root: string, e: unknown, timeoutMs: number): MetanodeError {
-  const cause = (e as { cause?: { code?: string } }).cause;
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   const name = (e as { name?: string }).name;
   let why: string;
   if (name === 'TimeoutError' || name === 'AbortError') why = `no answer within ${timeoutMs} ms`;
   else if (cause?.code === 'ECONNREFUSED') why = 'connection refused';
   else if (cause?.code) why = cause.code;
+  else if (cause?.message) why = cause.message;
   else why = (e as Error).message ?? String(e);
   return new MetanodeError('NODE_UNREACHABLE', `cannot reach the node API at ${root} (${why}). Is the node running (\`metanode start\`)? Otherwise pass --api http://127.0.0.1:<port> or set http.port in the config.`);
 }

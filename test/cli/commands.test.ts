@@ -1,0 +1,282 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiServer, type ApiServer } from '../../src/api/server.js';
+import { createApiClient, type ApiClient } from '../../src/cli/client.js';
+import { statusCommand, statusView } from '../../src/cli/commands/status.js';
+import { peersCommand, peersView } from '../../src/cli/commands/peers.js';
+import { roundsCommand, roundCommand, renderTimeline, roundsView } from '../../src/cli/commands/rounds.js';
+import { transfersCommand, depositsCommand, transfersView } from '../../src/cli/commands/transfers.js';
+import { epochsCommand } from '../../src/cli/commands/epochs.js';
+import { requestCommand, parseAmount, parseExpiry } from '../../src/cli/commands/request.js';
+import { initCommand } from '../../src/cli/commands/init.js';
+import { keysCommand } from '../../src/cli/commands/keys.js';
+import { stakeCommand, renderStake } from '../../src/cli/commands/stake.js';
+import { verifyEpochCommand, selfCheck } from '../../src/cli/commands/verify-epoch.js';
+import { startCommand } from '../../src/cli/commands/start.js';
+import { devnetCommand } from '../../src/cli/commands/devnet.js';
+import { loadExport } from '../../src/cli/lazy.js';
+import { UsageError, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
+import { render } from '../../src/cli/print.js';
+import { parseConfig } from '../../src/config/index.js';
+import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { taprootOutputKey, vaultAddress } from '../../src/crypto/taproot.js';
+import type { EpochView } from '../../src/api/types.js';
+import { isMetanodeError } from '../../src/util/errors.js';
+import { fakeNode, PAYOUT, REFUND, STATUS, PEER_A, PEER_B, REQUEST, type FakeNode } from '../api/fake-node.js';
+
+let node: FakeNode;
+let server: ApiServer;
+let client: ApiClient;
+const tmp = mkdtempSync(join(tmpdir(), 'metanode-cli-'));
+
+before(async () => {
+  node = fakeNode();
+  server = createApiServer({ api: node, port: 0 });
+  client = createApiClient((await server.listen()).url, { timeoutMs: 5000 });
+});
+after(async () => {
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('read handlers return the node data', async () => {
+  const s = await statusCommand(client);
+  assert.equal(s.peerId, STATUS.peerId);
+  assert.equal(s.chain.tipHeight, 321);
+  const p = await peersCommand(client);
+  assert.equal(p[0]!.stake!.valueSats, '2000000');
+  const r = await roundsCommand(client, { limit: 1 });
+  assert.equal(r.length, 1);
+  assert.deepEqual(node.calls.at(-1), { method: 'rounds', arg: { limit: 1 } });
+  const t = await roundCommand(client, '28333334');
+  assert.equal(t.entries[0]!.phase, 'proposal');
+  assert.equal((await transfersCommand(client, { state: 'pending' }))[0]!.request.id, REQUEST.id);
+  assert.equal((await depositsCommand(client))[0]!.valueSats, '152000');
+  assert.equal((await epochsCommand(client))[0]!.epoch, 2);
+});
+
+test('round: bad id is a usage error; unknown id names the 404', async () => {
+  await assert.rejects(roundCommand(client, 'x1'), UsageError);
+  await assert.rejects(roundCommand(client, '7'), (e: unknown) => isMetanodeError(e, 'NODE_ERROR') && /\(404 NOT_FOUND\): no round 7/.test(e.message));
+});
+
+test('request: parses amount and expiry, posts, returns the record with its deposit address', async () => {
+  const rec = await requestCommand(client, { amount: '0.0015btc', payout: PAYOUT, refund: REFUND, expiry: '2h', now: 1_700_000_000 });
+  assert.equal(rec.depositAddress, REQUEST.depositAddress);
+  assert.deepEqual(node.submitted.at(-1), { amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND, expiry: 1_700_007_200 });
+  await assert.rejects(requestCommand(client, { amount: '5', payout: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', refund: REFUND }), (e: unknown) =>
+    isMetanodeError(e, 'INVALID_INPUT') && /not a regtest address/.test(e.message),
+  );
+  await assert.rejects(requestCommand(client, { amount: '5', payout: PAYOUT, refund: REFUND, expiry: '1000000000', now: 1_700_000_000 }), /in the past/);
+  assert.equal(parseAmount('150000'), 150_000n);
+  assert.equal(parseAmount('150000 sats'), 150_000n);
+  assert.equal(parseAmount('1btc'), 100_000_000n);
+  assert.equal(parseAmount('0.00000001BTC'), 1n);
+  assert.throws(() => parseAmount('1.5'), UsageError);
+  assert.throws(() => parseAmount('0.000000001btc'), UsageError);
+  assert.equal(parseExpiry('3d', 100), 100 + 3 * 86400);
+  assert.equal(parseExpiry('1800000000', 0), 1_800_000_000);
+  assert.equal(parseExpiry('2027-01-01T00:00:00Z', 0), 1_798_761_600);
+  assert.throws(() => parseExpiry('soon', 0), UsageError);
+});
+
+test('printer: table vs JSON', async () => {
+  const peers = await peersCommand(client);
+  const table = render(peers, { view: peersView });
+  const lines = table.split('\n');
+  assert.match(lines[0]!, /^PEER\s+SEN\s+CONN\s+ADMITTED\s+STAKE\s+STATE\s+TIP\s+LAST PING\s+BLOCKED UNTIL$/);
+  assert.match(lines[1]!, /^-+\s+-+/);
+  assert.ok(lines[2]!.startsWith(PEER_B));
+  assert.match(lines[2]!, /cdcdcdcd…cdcdcd:0 2000000 sat @100/);
+  assert.match(lines[2]!, /2023-11-14T22:14:01Z/);
+  const json = render(peers, { json: true, view: peersView });
+  assert.deepEqual(JSON.parse(json), peers);
+
+  const st = render(await statusCommand(client), { view: statusView });
+  assert.match(st, /^peer id:\s+12D3KooW/m);
+  assert.match(st, /^threshold:\s+3 of 4$/m);
+  assert.match(st, /^stake:\s+(ab){32}:1 valid$/m);
+  assert.match(st, /^round:\s+-$/m);
+
+  assert.equal(render([], { view: roundsView }), '(no rounds yet)');
+  assert.match(render(await transfersCommand(client), { view: transfersView }), /150000/);
+  const tl = renderTimeline(await roundCommand(client, '28333334'));
+  assert.match(tl, /^status:\s+completed$/m);
+  assert.match(tl, /PHASE\s+PEER\s+DECISION/);
+  // Without a view, objects flatten and bigints print as decimals.
+  assert.equal(render({ a: { b: 1n, c: [1, 2] }, d: null }, {}), 'a.b: 1\na.c: 1,2\nd:   -');
+  assert.equal(render({ a: 1n }, { json: true }), '{\n  "a": "1"\n}');
+});
+
+test('node down: a clear error naming the URL and what to do', async () => {
+  const dead = createApiServer({ api: fakeNode(), port: 0 });
+  const { url } = await dead.listen();
+  await dead.close();
+  const c = createApiClient(url, { timeoutMs: 2000 });
+  await assert.rejects(statusCommand(c), (e: unknown) => {
+    assert.ok(isMetanodeError(e, 'NODE_UNREACHABLE'));
+    assert.match(e.message, new RegExp(`cannot reach the node API at ${url.replace(/\./g, '\\.')} \\(connection refused\\)\\. Is the node running`));
+    return true;
+  });
+  assert.throws(() => createApiClient('localhost:9180'), /--api must be an http\(s\) URL/);
+});
+
+test('slow node: the client times out with a clear error', async () => {
+  const slow = fakeNode();
+  slow.status = () => new Promise(() => {});
+  const s = createApiServer({ api: slow, port: 0, handlerTimeoutMs: 5_000 });
+  const { url } = await s.listen();
+  try {
+    await assert.rejects(statusCommand(createApiClient(url, { timeoutMs: 200 })), /no answer within 200 ms/);
+  } finally {
+    await s.close();
+  }
+});
+
+function configFor(dir: string) {
+  return parseConfig({ chain: { esploraUrl: 'http://127.0.0.1:1' }, dataDir: dir, keystore: { scryptN: 1024 } }, {}, { cwd: dir });
+}
+const ENV = { METANODE_PASSPHRASE: 'a long enough passphrase' };
+
+test('init creates then keeps the identity; keys shows public material offline and with the API', async () => {
+  const dir = join(tmp, 'init');
+  const cfg = configFor(dir);
+  const first = await initCommand(cfg, ENV);
+  assert.equal(first.created, true);
+  assert.match(first.peerId, /^12D3KooW/);
+  assert.equal(first.keystoreDir, join(dir, 'keys'));
+  const second = await initCommand(cfg, ENV);
+  assert.deepEqual(second, { ...first, created: false });
+  await assert.rejects(initCommand(cfg, { METANODE_PASSPHRASE: 'the wrong passphrase' }), /KEYSTORE: cannot decrypt/);
+  await assert.rejects(initCommand(cfg, {}), /set the environment variable METANODE_PASSPHRASE/);
+
+  const offline = await keysCommand(cfg);
+  assert.deepEqual(offline, { peerId: first.peerId, identifier: identifierForPeer(first.peerId), keystoreDir: join(dir, 'keys'), shareEpochs: [], epochs: null });
+  const online = await keysCommand(cfg, client);
+  assert.equal(online.epochs![0]!.epoch, 2);
+  assert.equal(online.epochs![0]!.member, false);
+  assert.equal(online.epochs![0]!.shareOnDisk, false);
+});
+
+test('stake: how-to with the OP_RETURN commitment, and status from the node', async () => {
+  const dir = join(tmp, 'stake');
+  const cfg = configFor(dir);
+  await assert.rejects(stakeCommand(cfg), /run `metanode init` first|does not exist/);
+  const { peerId } = await initCommand(cfg, ENV);
+  const r = await stakeCommand(cfg, { reward: PAYOUT, stakeAddress: REFUND });
+  assert.equal(r.peerId, peerId);
+  assert.equal(r.outpoint, null);
+  assert.equal(r.howTo!.amountSats, '1000000');
+  // P2WPKH reward: 67-byte payload, a direct push: OP_RETURN 0x43 'MNST' 0x01
+  assert.match(r.howTo!.opReturnScript, /^6a434d4e535401/);
+  assert.equal(r.howTo!.opReturnScript.slice(4), r.howTo!.dataHex);
+  assert.match(r.howTo!.steps[0]!, new RegExp(`outputs='\\[\\{"${REFUND}": 0\\.01\\}, \\{"data": "${r.howTo!.dataHex}"\\}\\]'`));
+  assert.match(r.howTo!.steps[0]!, /^bitcoin-cli -regtest /);
+  assert.match(renderStake(r), /To stake 1000000 sats for this peer id:\n  1\. bitcoin-cli/);
+  await assert.rejects(stakeCommand(cfg, { reward: PAYOUT, amountSats: 5n }), /below stake\.minSats/);
+
+  const withStake = parseConfig({ chain: { esploraUrl: 'http://127.0.0.1:1' }, dataDir: dir, keystore: { scryptN: 1024 }, stake: { txid: 'ab'.repeat(32), vout: 1 } }, {}, { cwd: dir });
+  const s = await stakeCommand(withStake, {}, { client });
+  assert.deepEqual(s.status, { source: 'node', valid: true });
+  assert.match(renderStake(s), /^status:\s+valid \[node\]$/m);
+});
+
+function epochRecord(overrides: Partial<EpochView> = {}): EpochView {
+  const internalKey = '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
+  const committee = [PEER_A, PEER_B].map((peerId) => ({ peerId, identifier: identifierForPeer(peerId) }));
+  const base = {
+    epoch: 4,
+    network: 'regtest' as const,
+    outputKey: taprootOutputKey(internalKey).outputKey,
+    internalKey,
+    threshold: 2,
+    committee,
+    verifyingShares: Object.fromEntries(committee.map((m, i) => [m.identifier, '02' + String(i + 1).repeat(64)])),
+    commitments: ['02' + 'aa'.repeat(32)],
+    active: true,
+    createdAt: 1,
+  };
+  const rec = { ...base, vaultAddress: '', ...overrides } as EpochView;
+  if (!overrides.vaultAddress) rec.vaultAddress = vaultAddress(rec);
+  return rec;
+}
+
+test('verify-epoch: agreement, a disagreeing node is named, unreachable sources, self-checks', async () => {
+  const good = epochRecord();
+  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify(good))), []);
+  const servers: ApiServer[] = [];
+  const urls: string[] = [];
+  for (const epochs of [[epochRecord({ epoch: 3 }), good], [good], [{ ...good, threshold: 1 }]]) {
+    const n = fakeNode();
+    n.epochs = () => epochs;
+    const s = createApiServer({ api: n, port: 0 });
+    servers.push(s);
+    urls.push((await s.listen()).url);
+  }
+  try {
+    const ok = await verifyEpochCommand({ from: urls.slice(0, 2) });
+    assert.equal(ok.agreed, true);
+    assert.equal(ok.epoch, 4);
+    assert.equal(ok.outputKey, good.outputKey);
+    assert.equal(ok.vaultAddress, good.vaultAddress);
+    assert.deepEqual(ok.sources.map((s) => s.ok), [true, true]);
+
+    const bad = await verifyEpochCommand({ from: urls });
+    assert.equal(bad.agreed, false);
+    assert.deepEqual(bad.sources[2], { url: urls[2], ok: false, differs: ['threshold'], problems: [] });
+    assert.equal(bad.threshold, 2);
+
+    const old = await verifyEpochCommand({ from: urls.slice(0, 2), epoch: 3 });
+    assert.equal(old.agreed, false);
+    assert.equal(old.sources[1]!.error, 'has no epoch 3');
+
+    const dead = createApiServer({ api: fakeNode(), port: 0 });
+    const deadUrl = (await dead.listen()).url;
+    await dead.close();
+    const partial = await verifyEpochCommand({ from: [urls[0]!, deadUrl], timeoutMs: 2000 });
+    assert.equal(partial.agreed, false);
+    assert.match(partial.sources[1]!.error!, /cannot reach the node API/);
+    await assert.rejects(verifyEpochCommand({ from: [deadUrl] }), /no source answered/);
+    await assert.rejects(verifyEpochCommand({ from: [] }), UsageError);
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+  const tampered = JSON.parse(JSON.stringify({ ...good, outputKey: good.internalKey }));
+  const problems = selfCheck(tampered);
+  assert.ok(problems.includes('output key is not the Taproot tweak of the internal key'));
+  assert.ok(problems.some((p) => /vault address .* does not belong/.test(p)));
+  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify({ ...good, threshold: 3 }))), ['threshold 3 is not within 1..2']);
+  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify({ ...good, committee: [{ peerId: PEER_A, identifier: '11'.repeat(32) }, good.committee[1]] }))), [
+    `identifier of ${PEER_A} does not derive from its peer id`,
+    'verifying shares do not match the committee',
+  ]);
+});
+
+test('start: runs the injected node until it ends itself, returns its exit code and stops it', async () => {
+  let stopped = 0;
+  const code = await startCommand(configFor(join(tmp, 'start')), {
+    startNode: async () => ({ stop: async () => void stopped++, done: Promise.resolve(EXIT_SHARE_INCONSISTENCY) }),
+    signals: [],
+  });
+  assert.equal(code, 65);
+  assert.equal(stopped, 1);
+  // A signal stops it with 0.
+  const p = startCommand(configFor(join(tmp, 'start')), { startNode: async () => ({ stop: async () => void stopped++ }), signals: ['SIGUSR2'] });
+  await new Promise((r) => setImmediate(r));
+  process.emit('SIGUSR2', 'SIGUSR2');
+  assert.equal(await p, 0);
+  assert.equal(stopped, 2);
+});
+
+test('devnet passes its options through; missing lazy modules give a clear error', async () => {
+  let got: unknown;
+  assert.equal(await devnetCommand({ nodes: 4, fresh: true }, { runDevnet: async (o) => void (got = o) }), 0);
+  assert.deepEqual(got, { nodes: 4, fresh: true });
+  await assert.rejects(loadExport('../no-such-module.js', 'x', 'the thing'), /NODE_ERROR: the thing is not available in this build \(\.\.\/no-such-module\.js is missing\)/);
+  await assert.rejects(loadExport('./print.js', 'nope', 'printer'), /printer: \.\/print\.js does not export a function nope/);
+  assert.equal(typeof (await loadExport('./print.js', 'render', 'printer')), 'function');
+  writeFileSync(join(tmp, 'x'), '');
+});

@@ -1,0 +1,94 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, type CliIo } from '../../src/cli/main.js';
+import { createApiServer, type ApiServer } from '../../src/api/server.js';
+import { fakeNode, STATUS, PEER_B } from '../api/fake-node.js';
+
+let server: ApiServer;
+let api: string;
+const tmp = mkdtempSync(join(tmpdir(), 'metanode-main-'));
+
+before(async () => {
+  server = createApiServer({ api: fakeNode(), port: 0 });
+  api = (await server.listen()).url;
+});
+after(async () => {
+  await server.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  let out = '';
+  let err = '';
+  const io: CliIo = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env, cwd: tmp };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+test('read command prints a table, or JSON with --json', async () => {
+  const t = await run(['--api', api, 'peers']);
+  assert.equal(t.code, 0);
+  assert.match(t.out, /^PEER\s+SEN/);
+  assert.ok(t.out.includes(PEER_B));
+  const j = await run(['--api', api, '--json', 'status']);
+  assert.equal(j.code, 0);
+  assert.deepEqual(JSON.parse(j.out), STATUS);
+  // The API URL can come from the environment or from the config's http section.
+  assert.equal((await run(['status'], { METANODE_API: api })).code, 0);
+  const cfg = join(tmp, 'c.yaml');
+  writeFileSync(cfg, `chain:\n  esploraUrl: http://127.0.0.1:1\nhttp:\n  port: ${new URL(api).port}\n`);
+  assert.equal((await run(['--config', cfg, '--json', 'status'])).code, 0);
+});
+
+test('exit codes: usage 2, node down 1 with a clear message, config error 78', async () => {
+  const usage = await run(['rounds', '--limit', 'x']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.err, /--limit must be a whole number/);
+  assert.equal((await run(['nope'])).code, 2);
+  assert.equal((await run(['request', '--amount', '5'])).code, 2);
+  assert.equal((await run(['--api', api, 'round', 'abc'])).code, 2);
+
+  const closed = createApiServer({ api: fakeNode(), port: 0 });
+  const closedUrl = (await closed.listen()).url;
+  await closed.close();
+  const down = await run(['--api', closedUrl, 'status']);
+  assert.equal(down.code, 1);
+  assert.ok(down.err.startsWith(`error: NODE_UNREACHABLE: cannot reach the node API at ${closedUrl} (connection refused). Is the node running`), down.err);
+  // fetch refuses some ports outright; the cause still reaches the message.
+  assert.match((await run(['--api', 'http://127.0.0.1:1', 'status'])).err, /cannot reach the node API at http:\/\/127\.0\.0\.1:1 \(bad port\)/);
+
+  const bad = join(tmp, 'bad.yaml');
+  writeFileSync(bad, 'p2p:\n  listen: [foo]\nhttp:\n  prot: 1\n');
+  const cfg = await run(['--config', bad, 'status']);
+  assert.equal(cfg.code, 78);
+  assert.equal(
+    cfg.err,
+    'config error: chain.esploraUrl: required when chain.source is "esplora"\nconfig error: p2p.listen[0]: invalid multiaddr "foo"\nconfig error: http.prot: unknown key (did you mean "port"?)\n',
+  );
+  assert.equal((await run(['--config', join(tmp, 'missing.yaml'), 'init'])).code, 78);
+  assert.equal((await run(['--help'])).code, 0);
+});
+
+test('init through main prints the peer id', async () => {
+  const cfg = join(tmp, 'init.yaml');
+  writeFileSync(cfg, `dataDir: ${join(tmp, 'data')}\nchain:\n  esploraUrl: http://127.0.0.1:1\nkeystore:\n  scryptN: 1024\n`);
+  const r = await run(['--config', cfg, 'init'], { METANODE_PASSPHRASE: 'a long enough passphrase' });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^created identity 12D3KooW\w+\n/);
+  const again = await run(['--config', cfg, '--json', 'init'], { METANODE_PASSPHRASE: 'a long enough passphrase' });
+  assert.equal(JSON.parse(again.out).created, false);
+  const noPass = await run(['--config', cfg, 'init']);
+  assert.equal(noPass.code, 78);
+  assert.match(noPass.err, /no keystore passphrase/);
+});
+
+test('bin/metanode.js --help works from source', () => {
+  const r = spawnSync(process.execPath, ['bin/metanode.js', '--help'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: metanode \[options\] \[command\]/);
+  assert.match(r.stdout, /verify-epoch/);
+});
