@@ -11,7 +11,11 @@ import { appendLogs, finishRound, startRound, type LogEntry } from '../roundlog.
 import { recordBroadcast } from '../../custody/transfers.js';
 import { guardSignedSession } from './sessions.js';
 import { startSigningRound, stepSigningRound } from './round.js';
-import type { RoundConfig, RoundDeps, RoundEvent, RoundState, OutMsg } from './types.js';
+import type { RoundConfig, RoundDeps, RoundEvent, RoundState, OutMsg, Participant } from './types.js';
+import type { Envelope } from '../../p2p/envelope.js';
+import { verifyTssProof } from '../../crypto/proof.js';
+import { buildCandidate, type CandidateParams, type CandidateView } from '../../custody/candidate.js';
+import { isSigningMessageType } from './messages.js';
 
 export interface SigningPorts {
   /** Database with roundLogMigrations, transferMigrations and signedSessionMigrations applied. */
@@ -25,7 +29,10 @@ export interface SigningPorts {
   block(peer: string, code: ErrorCode, reason: string): void;
   /** Current chain tip height (the RBF clock of the broadcast tx starts here). */
   tipHeight(): number;
-  /** Called once when the round reaches its end. */
+  /**
+   * Called when the round reaches its end, and again if its outcome changes afterwards (a node
+   * that skipped or aborted later learns the signed transaction: completed).
+   */
   onDone?(state: RoundState): void;
 }
 
@@ -52,6 +59,18 @@ export class SigningRoundDriver {
 
   get done(): boolean {
     return this.st.phase === 'done';
+  }
+
+  /**
+   * Feeds a network envelope (already validated by the network layer). Returns false, without
+   * touching the round, when it is not a signing message of this round's network, epoch and id;
+   * the node may buffer messages of the next round for the next driver.
+   */
+  envelope(env: Envelope): boolean {
+    const cfg = this.st.cfg;
+    if (!isSigningMessageType(env.type) || env.network !== cfg.network || env.epoch !== cfg.epoch || env.round !== cfg.roundId) return false;
+    this.message(env.from, env.type, env.payload);
+    return true;
   }
 
   message(from: string, type: string, payload: unknown): void {
@@ -144,4 +163,16 @@ export class SigningRoundDriver {
       this.ports.onDone?.(s);
     }
   }
+}
+
+/**
+ * The usual deps: the candidate from the node's anchored view (src/custody/candidate.ts) and the
+ * tss_proof check bound to (network, epoch, peer, round) from src/crypto/proof.ts.
+ */
+export function defaultRoundDeps(view: CandidateView, params: CandidateParams, ctx: Pick<RoundConfig, 'network' | 'epoch' | 'roundId'>): RoundDeps {
+  return {
+    buildCandidate: (restriction) => buildCandidate(view, params, restriction),
+    verifyTssProof: (p: Participant, proof: string) =>
+      verifyTssProof(p.verifyingShare, { network: ctx.network, epoch: ctx.epoch, peerId: p.peerId, round: ctx.roundId }, proof),
+  };
 }

@@ -6,16 +6,16 @@
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dkgFinish, dkgRound2, dkgStart } from '../../../src/crypto/dkg.js';
-import { createTssProof, verifyTssProof } from '../../../src/crypto/proof.js';
+import { createTssProof } from '../../../src/crypto/proof.js';
 import { identifierForPeer, defaultThreshold } from '../../../src/crypto/identifiers.js';
 import { addressFromScript, depositTweak, scriptPubKeyFor } from '../../../src/crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../../../src/crypto/types.js';
-import { buildCandidate, type CandidateParams, type CandidateView } from '../../../src/custody/candidate.js';
+import type { CandidateParams, CandidateView } from '../../../src/custody/candidate.js';
 import { openDb, type Db } from '../../../src/store/db.js';
 import { roundLogMigrations } from '../../../src/rounds/roundlog.js';
 import { transferMigrations, trackTransfer } from '../../../src/custody/transfers.js';
 import { signedSessionMigrations } from '../../../src/rounds/signing/sessions.js';
-import { SigningRoundDriver } from '../../../src/rounds/signing/driver.js';
+import { SigningRoundDriver, defaultRoundDeps } from '../../../src/rounds/signing/driver.js';
 import { DEFAULT_TIMEOUTS, type Participant, type RoundConfig, type RoundDeps } from '../../../src/rounds/signing/types.js';
 
 export interface KeySet {
@@ -138,12 +138,8 @@ export class Harness {
         network: 'regtest', epoch: ks.key.epoch, roundId: ROUND_ID, self: peer, key: ks.key, share: ks.shares[peer]!,
         threshold: ks.key.threshold, participants, tssProof: this.opts.proofFor?.(peer, proofs) ?? proofs[peer]!, timeouts: DEFAULT_TIMEOUTS,
       };
-      const deps: RoundDeps = {
-        buildCandidate: (restriction) => buildCandidate(view, PARAMS, restriction),
-        verifyTssProof:
-          this.opts.verifierFor?.(peer) ??
-          ((p, proof) => verifyTssProof(p.verifyingShare, { network: 'regtest', epoch: ks.key.epoch, peerId: p.peerId, round: ROUND_ID }, proof)),
-      };
+      const std = defaultRoundDeps(view, PARAMS, cfg);
+      const deps: RoundDeps = { ...std, verifyTssProof: this.opts.verifierFor?.(peer) ?? std.verifyTssProof };
       this.blocked.set(peer, []);
       this.broadcasts.set(peer, []);
       const driver = new SigningRoundDriver(
@@ -186,7 +182,6 @@ export class Harness {
       const next = Math.min(...live.map((d) => d.state.deadline));
       this.now = Math.max(this.now, next);
       for (const d of this.drivers.values()) d.tick();
-      if (this.queue.length === 0 && live.every((d) => !d.done && d.state.deadline === next && d.state.phase === 'done')) break;
     }
     return this;
   }

@@ -114,3 +114,15 @@ test('malformed peer messages are rejected with the sender named, never thrown',
   // the original state is untouched (transitions are pure)
   assert.deepEqual(r0.state.culprits, []);
 });
+
+test('driver.envelope routes only this round\'s signing messages', () => {
+  const h = new Harness().start();
+  const d = h.drivers.get('peerA')!;
+  const env = { version: 1, network: 'regtest', epoch: h.ks.key.epoch, round: ROUND_ID, type: MSG.checksum, from: 'peerB', payload: { checksum: 'aa'.repeat(32) } };
+  assert.equal(d.envelope({ ...env, round: ROUND_ID + 1 }), false);
+  assert.equal(d.envelope({ ...env, epoch: 99 }), false);
+  assert.equal(d.envelope({ ...env, network: 'mainnet' }), false);
+  assert.equal(d.envelope({ ...env, type: 'ping' }), false);
+  assert.equal(d.envelope(env), true);
+  assert.equal(d.state.checksums.peerB!.checksum, 'aa'.repeat(32));
+});
