@@ -12,11 +12,6 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const SCRYPT_N_DEFAULT = 1 << 15;
 export const SCRYPT_N_MIN = 1 << 10;
 
-/** Default threshold for a committee of n: floor(2n/3)+1, i.e. 2f+1 when n = 3f+1. */
-export function defaultThreshold(n: number): number {
-  return Math.floor((2 * n) / 3) + 1;
-}
-
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .number({ error: (iss) => `expected an integer, got ${describe(iss.input)}` })
@@ -171,7 +166,7 @@ const p2pSchema = z
 const committeeSchema = z
   .strictObject({
     max: int(1, 1000).default(15),
-    /** Fixed threshold; when absent, floor(2n/3)+1 of the actual committee size n. */
+    /** Fixed threshold; when absent, floor(2n/3)+1 of the actual committee size n (crypto/identifiers defaultThreshold). */
     threshold: int(1, 1000).optional(),
   })
   .refine((c) => c.threshold === undefined || c.threshold <= c.max, { error: 'threshold must not exceed max', path: ['threshold'] });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig, ConfigError, defaultThreshold } from '../../src/config/index.js';
+import { loadConfig, parseConfig, ConfigError } from '../../src/config/index.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 
 const ESPLORA = { chain: { esploraUrl: 'http://127.0.0.1:3002' } };
@@ -52,10 +52,6 @@ test('defaults and resolved paths', () => {
   assert.equal(c.schedule.regroup, '0 0 * * *');
   assert.equal(c.committee.threshold, undefined);
   assert.equal(c.source, null);
-});
-
-test('defaultThreshold is floor(2n/3)+1', () => {
-  assert.deepEqual([1, 2, 3, 4, 7, 10].map(defaultThreshold), [1, 2, 3, 3, 5, 7]);
 });
 
 test('each bad field gives a message naming its path', () => {
