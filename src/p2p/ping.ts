@@ -16,8 +16,12 @@ export interface TssProofContext {
   round: number;
 }
 
-/** Verifies a peer's tss_proof (src/crypto/proof.ts verifyTssProof against its verifying share). */
-export type ProofChecker = (peerId: string, proof: string, ctx: TssProofContext) => boolean;
+/**
+ * Verifies a peer's tss_proof (src/crypto/proof.ts verifyTssProof against its verifying share).
+ * Returns undefined when this node cannot judge (it does not know that epoch's key yet): the
+ * proof then earns neither credit nor blame.
+ */
+export type ProofChecker = (peerId: string, proof: string, ctx: TssProofContext) => boolean | undefined;
 
 export interface PingJudgeOptions {
   network: string;
@@ -41,19 +45,16 @@ export async function judgePing(env: Envelope<PingPayload>, receivedAt: number, 
   const p = env.payload;
   const peerId = env.from;
   const ctx: TssProofContext = { network: o.network, epoch: env.epoch, peerId, round: env.round };
+  let proven = false;
   if (p.tss_proof !== undefined) {
-    let ok = false;
-    if (!o.proofChecker) {
-      // No key material here to judge it; neither credit nor blame.
+    let ok: boolean | undefined;
+    try {
+      ok = o.proofChecker?.(peerId, p.tss_proof, ctx);
+    } catch {
       ok = false;
-    } else {
-      try {
-        ok = o.proofChecker(peerId, p.tss_proof, ctx);
-      } catch {
-        ok = false;
-      }
-      if (!ok) return { verdict: reject('bad-tss-proof'), block: { reason: 'bad-tss-proof', detail: `epoch ${env.epoch} round ${env.round}` } };
     }
+    if (ok === false) return { verdict: reject('bad-tss-proof'), block: { reason: 'bad-tss-proof', detail: `epoch ${env.epoch} round ${env.round}` } };
+    proven = ok === true;
   } else if (o.proofRequired?.(peerId, env.epoch)) {
     return { verdict: reject('missing-tss-proof'), block: { reason: 'missing-tss-proof', detail: `holds a share of epoch ${env.epoch} but sent no proof` } };
   }
@@ -76,7 +77,7 @@ export async function judgePing(env: Envelope<PingPayload>, receivedAt: number, 
     tip: p.tip,
     epoch: env.epoch,
     round: env.round,
-    hasProof: p.tss_proof !== undefined && o.proofChecker !== undefined,
+    hasProof: proven,
   };
   return { verdict: ACCEPT, entry };
 }

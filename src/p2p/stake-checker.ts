@@ -1,7 +1,9 @@
-// Stake verification as the peer network sees it. The real check lives in src/chain/stake.ts
-// (`verifyStake`); this file defines the interface the network depends on, a TTL cache so that a
-// ping every 3 s does not mean a chain query every 3 s, and an adapter from verifyStake.
+// Stake verification as the peer network sees it. The real check is src/chain/stake.ts
+// `verifyStake`; this file defines the interface the network depends on (so tests can inject a
+// deterministic fake), the adapter to verifyStake, and a TTL cache so that a ping every 3 s does
+// not mean a chain query every 3 s: the stake is re-checked once the cached verdict ages out.
 import type { ChainSource, Network } from '../chain/types.js';
+import { verifyStake } from '../chain/stake.js';
 import type { Seniority } from './peer-table.js';
 
 export type StakeVerdict =
@@ -12,24 +14,21 @@ export interface StakeChecker {
   check(peerId: string, outpoint: string): Promise<StakeVerdict>;
 }
 
-export interface VerifyStakeParams {
-  outpoint: string;
-  peerId: string;
+export interface ChainStakeOptions {
   minSats: bigint;
   minAgeSeconds: number;
   network: Network;
 }
 
-export type VerifyStakeFn = (chain: ChainSource, params: VerifyStakeParams) => Promise<StakeVerdict>;
-
-/** Wraps src/chain/stake.ts `verifyStake` (passed in, so this module does not pin its import). */
-export function stakeCheckerFromVerifyStake(
-  verifyStake: VerifyStakeFn,
-  chain: ChainSource,
-  opts: { minSats: bigint; minAgeSeconds: number; network: Network },
-): StakeChecker {
+/** StakeChecker over the chain: src/chain/stake.ts verifyStake (confirmed, old enough, unspent, committed to the peer id). */
+export function chainStakeChecker(chain: ChainSource, opts: ChainStakeOptions): StakeChecker {
   return {
-    check: (peerId, outpoint) => verifyStake(chain, { outpoint, peerId, minSats: opts.minSats, minAgeSeconds: opts.minAgeSeconds, network: opts.network }),
+    async check(peerId, outpoint) {
+      const m = /^([0-9a-f]{64}):(\d{1,6})$/.exec(outpoint);
+      if (!m) return { valid: false, reason: 'malformed', detail: `stake outpoint ${JSON.stringify(outpoint)} is not txid:vout` };
+      const v = await verifyStake(chain, { outpoint: { txid: m[1]!, vout: Number(m[2]) }, peerId, minSats: opts.minSats, minAgeSeconds: opts.minAgeSeconds, network: opts.network });
+      return v.valid ? { valid: true, seniority: v.seniority, amount: v.amount, rewardAddress: v.rewardAddress } : { valid: false, reason: v.reason, detail: v.detail };
+    },
   };
 }
 
@@ -37,7 +36,7 @@ export function stakeCheckerFromVerifyStake(
  * Caches verdicts per (peer, outpoint) for `ttlMs` (valid) or `invalidTtlMs` (invalid), and
  * shares one in-flight check between concurrent callers. A thrown error (chain unreachable) is
  * not cached and surfaces as { valid: false, reason: 'unavailable' } so callers can tell it
- * apart from a stake that is really bad.
+ * apart from a stake that is really bad (the network ignores such pings instead of blocking).
  */
 export class CachedStakeChecker implements StakeChecker {
   private readonly cache = new Map<string, { at: number; verdict: StakeVerdict }>();
