@@ -80,7 +80,13 @@ export class DirectMessenger {
         stream.abort(new Error('blocked'));
         return;
       }
-      const raw = await readOne(stream, MAX_FRAME);
+      let raw: Uint8Array | undefined;
+      try {
+        raw = await readOne(stream, MAX_FRAME);
+      } catch (e) {
+        if (e instanceof FrameTooLarge) this.opts.onViolation?.(from, 'direct-oversized');
+        throw e;
+      }
       if (!raw) return;
       const frame = decodeJson(raw);
       const parsed = frame.ok ? requestFrame.safeParse(frame.value) : undefined;
@@ -151,7 +157,13 @@ export class DirectMessenger {
     try {
       stream = await host.dialProtocol(peerId, this.protocol, { signal });
       await stream.sink([lp.encode.single(bytes).subarray()]);
-      const raw = await readOne(stream, spec.maxResponseBytes + 64);
+      let raw: Uint8Array | undefined;
+      try {
+        raw = await readOne(stream, spec.maxResponseBytes + 64);
+      } catch (e) {
+        if (e instanceof FrameTooLarge) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply exceeds ${spec.maxResponseBytes} bytes`, [who]);
+        throw e;
+      }
       if (!raw) throw new MetanodeError('INVALID_MESSAGE', `${kind}: no reply`, [who]);
       const frame = decodeJson(raw);
       const parsed = frame.ok ? responseFrame.safeParse(frame.value) : undefined;
@@ -173,9 +185,16 @@ export class DirectMessenger {
   }
 }
 
+class FrameTooLarge extends Error {}
+
 async function readOne(stream: Stream, maxBytes: number): Promise<Uint8Array | undefined> {
-  for await (const chunk of lp.decode(stream.source, { maxDataLength: maxBytes })) {
-    return chunk.subarray();
+  try {
+    for await (const chunk of lp.decode(stream.source, { maxDataLength: maxBytes })) {
+      return chunk.subarray();
+    }
+  } catch (e) {
+    if (e instanceof Error && (e.name === 'InvalidDataLengthError' || e.name === 'InvalidDataLengthLengthError')) throw new FrameTooLarge(e.message);
+    throw e;
   }
   return undefined;
 }

@@ -1,0 +1,81 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AdmissionGate } from '../../src/p2p/gater.js';
+import { CachedStakeChecker, chainStakeChecker, type StakeVerdict } from '../../src/p2p/stake-checker.js';
+import { faultTolerance, requiredConnections } from '../../src/p2p/connections.js';
+import { topicName, directProtocol } from '../../src/p2p/topics.js';
+import type { ChainSource } from '../../src/chain/types.js';
+
+describe('AdmissionGate', () => {
+  it('admits anyone unblocked during grace, then staked peers, and unknown peers only for one probation window', () => {
+    let t = 0;
+    const admitted = new Set(['staked']);
+    const blocked = new Set(['bad']);
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: (p) => admitted.has(p), isBlocked: (p) => blocked.has(p), now: () => t });
+    assert.equal(g.allow('stranger'), true);
+    assert.equal(g.allow('bad'), false);
+    t = 1000;
+    assert.equal(g.inGrace(), false);
+    assert.equal(g.allow('staked'), true);
+    assert.equal(g.allow('stranger'), true); // probation opens
+    t = 1050;
+    assert.equal(g.allow('stranger'), true); // within the window
+    assert.equal(g.shouldEvict('stranger'), false);
+    t = 1100;
+    assert.equal(g.allow('stranger'), false);
+    assert.equal(g.shouldEvict('stranger'), true);
+    assert.equal(g.shouldEvict('staked'), false);
+    assert.equal(g.shouldEvict('bad'), true);
+    t = 11_000; // after the cooldown a new window
+    assert.equal(g.allow('stranger'), true);
+    admitted.add('stranger');
+    t = 50_000;
+    assert.equal(g.shouldEvict('stranger'), false);
+  });
+});
+
+describe('CachedStakeChecker', () => {
+  it('caches valid verdicts for the ttl, invalid ones shorter, and never caches a chain failure', async () => {
+    let t = 0;
+    let calls = 0;
+    let answer: StakeVerdict | Error = { valid: true, seniority: { height: 1, txid: 'aa' }, amount: 1n, rewardAddress: 'r' };
+    const c = new CachedStakeChecker({ check: async () => { calls++; if (answer instanceof Error) throw answer; return answer; } }, 1000, 100, () => t);
+    assert.equal((await c.check('p', 'o')).valid, true);
+    t = 999;
+    await c.check('p', 'o');
+    assert.equal(calls, 1);
+    t = 1000;
+    answer = { valid: false, reason: 'moved', detail: 'spent in tx ff' };
+    assert.deepEqual(await c.check('p', 'o'), answer); // re-checked on schedule: the stake moved
+    assert.equal(calls, 2);
+    t = 1100;
+    answer = new Error('connection refused');
+    assert.deepEqual(await c.check('p', 'o'), { valid: false, reason: 'unavailable', detail: 'connection refused' });
+    await c.check('p', 'o');
+    assert.equal(calls, 4);
+    // concurrent callers share one check
+    answer = { valid: true, seniority: { height: 1, txid: 'aa' }, amount: 1n, rewardAddress: 'r' };
+    await Promise.all([c.check('q', 'o'), c.check('q', 'o'), c.check('q', 'o')]);
+    assert.equal(calls, 5);
+  });
+
+  it('chainStakeChecker maps verifyStake verdicts and refuses malformed outpoints', async () => {
+    const chain = { getTx: async () => null } as unknown as ChainSource;
+    const sc = chainStakeChecker(chain, { minSats: 1000n, minAgeSeconds: 259200, network: 'regtest' });
+    const v = await sc.check('12D3KooWQvQ1hK5Ga5xPjVnTHtYbYVwsr6XzhRn8oTEvQjZf5bE3', 'ab'.repeat(32) + ':0');
+    assert.equal(v.valid, false);
+    assert.equal((v as { reason: string }).reason, 'not-found');
+    assert.equal(((await sc.check('x', 'nope')) as { reason: string }).reason, 'malformed');
+  });
+});
+
+describe('names and arithmetic', () => {
+  it('f and f+1', () => {
+    assert.deepEqual([1, 3, 4, 6, 7, 10].map(faultTolerance), [0, 0, 1, 1, 2, 3]);
+    assert.deepEqual([1, 4, 7].map(requiredConnections), [1, 2, 3]);
+  });
+  it('topics and protocols are namespaced by network', () => {
+    assert.equal(topicName('regtest', 'ping'), '/metanode/regtest/ping/1');
+    assert.equal(directProtocol('mainnet'), '/metanode/mainnet/direct/1');
+  });
+});
