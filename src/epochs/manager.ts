@@ -15,7 +15,7 @@ import type { Db } from '../store/db.js';
 import { EpochStore, type StoredEpoch, type EpochFailure } from './store.js';
 import type { ShareVault } from './vault.js';
 import type { Attestation, EpochRecord, SignedEpochRecord } from './record.js';
-import { canonicalJson } from './record.js';
+import { canonicalJson, epochKeyHash, recordHash } from './record.js';
 import { EquivocationEvidenceSchema, type VerifiedViolation } from './evidence.js';
 
 export interface AdoptArgs {
@@ -28,6 +28,16 @@ export interface AdoptArgs {
   retire: number[];
   /** Keep the lock: a regroup of a locked key stays locked. */
   locked?: boolean;
+}
+
+export interface ImportPublicOptions {
+  /** Keep a lock: a regroup of a locked key stays locked. */
+  locked?: boolean;
+  /**
+   * Older epochs this record supersedes (a verified regroup: the epoch it reshared, same key
+   * and address). They are marked retired in the same transaction and their shares destroyed.
+   */
+  retire?: number[];
 }
 
 export interface SweepSource {
@@ -66,6 +76,18 @@ export class EpochManager {
 
   async adopt(a: AdoptArgs): Promise<void> {
     const { record } = a;
+    const have = this.store.get(record.epoch);
+    if (have && a.share && !have.hasShare && have.status !== 'retired' && recordHash(have.record) === recordHash(record)) {
+      // Epoch sync stored this record (public) before this node's own ceremony finished with
+      // the same record: attach the share instead of refusing the epoch as "not newer".
+      if (a.share.epoch !== record.epoch || epochKeyHash(a.key) !== record.keyHash) throw new MetanodeError('SHARE_INCONSISTENCY', 'share or key does not match the record');
+      if (!record.committee.some((m) => m.peerId === this.selfPeerId && m.identifier === a.share!.identifier))
+        throw new MetanodeError('SHARE_INCONSISTENCY', 'share given for a committee this node is not in');
+      await this.vault.save(record.epoch, a.share);
+      this.store.attachShare({ epoch: record.epoch, locked: a.locked === true, retire: a.retire, at: this.now() });
+      for (const e of a.retire) if (e !== record.epoch) await this.vault.destroy(e);
+      return;
+    }
     const cur = this.store.current();
     if (cur && record.epoch <= cur.record.epoch)
       throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${record.epoch} is not newer than the current epoch ${cur.record.epoch}`);
@@ -79,6 +101,33 @@ export class EpochManager {
     }
     this.store.adopt({ record, signatures: a.signatures, key: a.key, status: a.locked ? 'locked' : 'adopted', hasShare: a.share !== null, retire: a.retire, at: this.now() });
     for (const e of a.retire) await this.vault.destroy(e);
+  }
+
+  /**
+   * Stores an epoch learned from peers as PUBLIC: record, signatures and key, no share. The
+   * caller has verified it (epochs/sync.ts importEpochs does). Returns 'known' when the very
+   * same record is already stored (nothing changes, an adopted share stays attached). A
+   * different record for a stored epoch is never written over: it throws PROTOCOL_VIOLATION,
+   * because two fully signed records for one epoch are equivocation, and a share must never be
+   * detached from the record it was adopted with.
+   */
+  async importPublic(signed: { record: EpochRecord; signatures: Attestation[] }, key: EpochKey, opts: ImportPublicOptions = {}): Promise<'imported' | 'known'> {
+    const { record } = signed;
+    if (key.epoch !== record.epoch || key.outputKey !== record.outputKey || epochKeyHash(key) !== record.keyHash)
+      throw new MetanodeError('INVALID_INPUT', `key material does not match the record of epoch ${record.epoch}`);
+    const have = this.store.get(record.epoch);
+    if (have) {
+      if (recordHash(have.record) === recordHash(record)) return 'known';
+      throw new MetanodeError('PROTOCOL_VIOLATION', `epoch ${record.epoch} is stored with a different record (${recordHash(have.record).slice(0, 16)}); not replaced`, [], {
+        stored: recordHash(have.record),
+        offered: recordHash(record),
+      });
+    }
+    const retire = [...new Set(opts.retire ?? [])].filter((e) => e < record.epoch && this.store.get(e)?.status !== 'retired' && this.store.get(e) !== null);
+    this.store.adopt({ record, signatures: signed.signatures, key, status: opts.locked ? 'locked' : 'adopted', hasShare: false, retire, at: this.now() });
+    // A crash here leaves retired epochs with shares; reconcile() destroys them on start.
+    for (const e of retire) await this.vault.destroy(e);
+    return 'imported';
   }
 
   current(): StoredEpoch | null {

@@ -99,6 +99,11 @@ export class EpochStore {
     return (this.db.prepare('SELECT * FROM epochs ORDER BY epoch').all() as Row[]).map(parseRow);
   }
 
+  /** Epochs above `epoch`, ascending, at most `limit` (any status: retired ones are links of the chain). */
+  after(epoch: number, limit: number): StoredEpoch[] {
+    return (this.db.prepare('SELECT * FROM epochs WHERE epoch > ? ORDER BY epoch LIMIT ?').all(epoch, limit) as Row[]).map(parseRow);
+  }
+
   /** Highest epoch in force (adopted or locked). */
   current(): StoredEpoch | null {
     const r = this.db.prepare("SELECT * FROM epochs WHERE status IN ('adopted','locked') ORDER BY epoch DESC LIMIT 1").get() as Row | undefined;
@@ -119,6 +124,19 @@ export class EpochStore {
         .run(record.epoch, record.kind, JSON.stringify(record), recordHash(record), JSON.stringify(key), JSON.stringify(signatures), status, hasShare ? 1 : 0, at);
       const ret = this.db.prepare("UPDATE epochs SET status = 'retired', retired_at = ? WHERE epoch = ? AND status != 'retired'");
       for (const e of retire) ret.run(at, e);
+    })();
+  }
+
+  /** One transaction: mark a publicly imported epoch as holding this node's share, retire the listed epochs. */
+  attachShare(args: { epoch: number; locked: boolean; retire: number[]; at: number }): void {
+    const { epoch, locked, retire, at } = args;
+    this.db.transaction(() => {
+      const r = this.db
+        .prepare("UPDATE epochs SET has_share = 1, status = CASE WHEN ? THEN 'locked' ELSE status END WHERE epoch = ? AND has_share = 0 AND status != 'retired'")
+        .run(locked ? 1 : 0, epoch);
+      if (r.changes !== 1) throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${epoch} is not a public epoch in force`);
+      const ret = this.db.prepare("UPDATE epochs SET status = 'retired', retired_at = ? WHERE epoch = ? AND status != 'retired'");
+      for (const e of retire) if (e !== epoch) ret.run(at, e);
     })();
   }
 
