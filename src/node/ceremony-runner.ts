@@ -1,0 +1,203 @@
+// Runs keygen epochs and regroups on this node (DESIGN §4): computes the committee from stake
+// and seniority, starts the ceremony driver with network ports, routes the ceremony's gossip
+// and direct messages to it, and waits for the outcome (adoption is done by the EpochManager).
+import { z } from 'zod';
+import type { CommitteeMember } from '../crypto/types.js';
+import { verifyWithPeerId } from '../epochs/attest.js';
+import type { Envelope } from '../p2p/envelope.js';
+import { registerMessageType, type MessageTypeSpec } from '../p2p/registry.js';
+import { computeCommittee, computeRegroupCommittee, selectDealers } from '../rounds/committee.js';
+import type { CeremonyDriver, CeremonyPorts } from '../rounds/keygen/driver.js';
+import { keygenDirectSpecs, keygenGossipSpecs } from '../rounds/keygen/messages.js';
+import { startKeygen, type CeremonyOutcome } from '../rounds/keygen/run.js';
+import { regroupDirectSpecs, regroupGossipSpecs } from '../rounds/regroup/messages.js';
+import { startRegroup } from '../rounds/regroup/run.js';
+import { errorMessage } from '../util/errors.js';
+import { roundOf, type NodeContext } from './context.js';
+import { stakedMembers } from './peers.js';
+
+// A ceremony keeps its start round for all its messages and may outlast a couple of short
+// (devnet) rounds; the generic freshness window would drop its late messages.
+const CEREMONY_FRESHNESS = { maxRoundsBehind: 60, maxRoundsAhead: 2 };
+const GOSSIP_SPECS = { ...keygenGossipSpecs, ...regroupGossipSpecs };
+const DIRECT_SPECS = { ...keygenDirectSpecs, ...regroupDirectSpecs };
+
+let registered = false;
+export function registerCeremonyMessageTypes(): void {
+  if (registered) return;
+  registered = true;
+  for (const [type, spec] of Object.entries(GOSSIP_SPECS)) registerMessageType<unknown>(type, { ...(spec as MessageTypeSpec<unknown>), freshness: CEREMONY_FRESHNESS });
+}
+
+export function isCeremonyType(type: string): boolean {
+  return Object.prototype.hasOwnProperty.call(GOSSIP_SPECS, type) || Object.prototype.hasOwnProperty.call(DIRECT_SPECS, type);
+}
+
+interface Active {
+  kind: 'keygen' | 'regroup';
+  driver: CeremonyDriver<unknown>;
+  epoch: number;
+  round: number;
+}
+
+interface Pending {
+  from: string;
+  type: string;
+  payload: unknown;
+  epoch: number;
+  round: number;
+  at: number;
+}
+
+const MAX_PENDING = 2_000;
+const PENDING_TTL_MS = 120_000;
+
+export class CeremonyRunner {
+  private active: Active | null = null;
+  private pending: Pending[] = [];
+  lastOutcome: (CeremonyOutcome & { kind: 'keygen' | 'regroup'; at: number }) | null = null;
+
+  constructor(private readonly ctx: NodeContext) {
+    registerCeremonyMessageTypes();
+    for (const [kind, spec] of Object.entries(DIRECT_SPECS)) {
+      const request = z.object({ epoch: z.number().int().min(1), round: z.number().int().nonnegative(), payload: spec.request }).strict();
+      ctx.network.direct.register(kind, {
+        request,
+        response: spec.response,
+        maxRequestBytes: spec.maxRequestBytes + 256,
+        maxResponseBytes: spec.maxResponseBytes,
+        handler: (from: string, req: z.infer<typeof request>) => {
+          this.deliver({ from, type: kind, payload: req.payload, epoch: req.epoch, round: req.round, at: ctx.now() });
+          return { ok: true as const };
+        },
+      });
+    }
+  }
+
+  get running(): 'keygen' | 'regroup' | null {
+    return this.active?.kind ?? null;
+  }
+
+  onEnvelope(env: Envelope): void {
+    if (!Object.prototype.hasOwnProperty.call(GOSSIP_SPECS, env.type)) return;
+    this.deliver({ from: env.from, type: env.type, payload: env.payload, epoch: env.epoch, round: env.round, at: this.ctx.now() });
+  }
+
+  private deliver(m: Pending): void {
+    const a = this.active;
+    if (a && a.epoch === m.epoch && a.round === m.round) {
+      void a.driver.onMessage(m.from, m.type, m.payload);
+      return;
+    }
+    // Peers start a ceremony a few ms apart: keep what arrives before ours starts.
+    const cutoff = this.ctx.now() - PENDING_TTL_MS;
+    this.pending = this.pending.filter((p) => p.at >= cutoff);
+    if (this.pending.length < MAX_PENDING) this.pending.push(m);
+  }
+
+  private ports(): CeremonyPorts {
+    const { ctx } = this;
+    return {
+      publish: async (type, payload, at) => {
+        await ctx.network.publish(type, payload, at);
+      },
+      sendDirect: async (peerId, type, payload, at) => {
+        await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload });
+      },
+      sign: (bytes) => ctx.privateKey.sign(bytes),
+      verify: verifyWithPeerId,
+      now: ctx.now,
+      log: ctx.log.child({ module: 'ceremony' }),
+    };
+  }
+
+  private async drive(kind: 'keygen' | 'regroup', started: { driver: CeremonyDriver<any>; epoch: number; outcome: Promise<CeremonyOutcome> }, round: number): Promise<CeremonyOutcome> {
+    const { ctx } = this;
+    this.active = { kind, driver: started.driver, epoch: started.epoch, round };
+    ctx.activity.state = kind;
+    const mine = this.pending.filter((p) => p.epoch === started.epoch && p.round === round);
+    this.pending = this.pending.filter((p) => !(p.epoch === started.epoch && p.round === round));
+    for (const m of mine) void started.driver.onMessage(m.from, m.type, m.payload);
+    try {
+      const outcome = await started.outcome;
+      this.lastOutcome = { ...outcome, kind, at: ctx.now() };
+      if (outcome.ok) ctx.log.info({ kind, epoch: outcome.record.epoch, vault: outcome.record.vaultAddress }, `${kind} adopted`);
+      else ctx.log.warn({ kind, epoch: outcome.epoch, code: outcome.failure.code, culprits: outcome.failure.culprits, reason: outcome.failure.message }, `${kind} failed; previous key stays in force`);
+      return outcome;
+    } finally {
+      started.driver.stop();
+      this.active = null;
+      ctx.activity.state = 'idle';
+    }
+  }
+
+  /** A keygen epoch (while keygen_until has not passed; the scheduler decides that). */
+  async keygen(at: Date): Promise<CeremonyOutcome | null> {
+    const { ctx } = this;
+    if (ctx.manager.isLocked()) return null;
+    const staked = stakedMembers(ctx);
+    if (!staked.some((m) => m.peerId === ctx.peerId)) {
+      ctx.log.info('keygen: own stake not valid yet; not taking part');
+      return null;
+    }
+    const { committee, threshold } = computeCommittee(staked, { max: ctx.config.committee.max, threshold: ctx.config.committee.threshold });
+    if (committee.length < 2 || threshold < 2) {
+      ctx.log.info({ members: committee.length }, 'keygen: too few staked peers for a threshold key');
+      return null;
+    }
+    if (!committee.some((m) => m.peerId === ctx.peerId)) return null;
+    const round = roundOf(ctx, at.getTime());
+    const started = startKeygen({ ports: this.ports(), manager: ctx.manager, network: ctx.config.network, round, committee, threshold, timeouts: { round1: this.phaseMs(), echo: this.phaseMs(), round2: this.phaseMs(), attest: this.phaseMs() } });
+    return this.drive('keygen', started, round);
+  }
+
+  /** The daily regroup: reshare the current key to the committee stake and seniority give now. */
+  async regroup(at: Date): Promise<CeremonyOutcome | null> {
+    const { ctx } = this;
+    const cur = ctx.manager.current();
+    if (!cur) return null;
+    const peers = stakedMembers(ctx);
+    const old: CommitteeMember[] = cur.record.committee;
+    let plan;
+    let dealers: CommitteeMember[];
+    try {
+      plan = computeRegroupCommittee({
+        peers,
+        oldCommittee: old,
+        now: ctx.now(),
+        offlineAfterMs: ctx.config.p2p.peerTimeoutMs,
+        violations: ctx.manager.violations(),
+        cfg: { max: ctx.config.committee.max, threshold: ctx.config.committee.threshold },
+      });
+      const online = new Set(peers.map((p) => p.peerId));
+      dealers = selectDealers(old, cur.record.threshold, (p) => online.has(p));
+    } catch (e) {
+      ctx.log.warn({ err: errorMessage(e) }, 'regroup skipped');
+      return null;
+    }
+    const involved = dealers.some((d) => d.peerId === ctx.peerId) || plan.committee.some((m) => m.peerId === ctx.peerId) || old.some((m) => m.peerId === ctx.peerId);
+    if (!involved) return null;
+    const round = roundOf(ctx, at.getTime());
+    try {
+      const started = await startRegroup({
+        ports: this.ports(),
+        manager: ctx.manager,
+        network: ctx.config.network,
+        round,
+        dealers,
+        newCommittee: plan.committee,
+        newThreshold: plan.threshold,
+        timeouts: { agree: this.phaseMs(), deal: this.phaseMs(), commit: this.phaseMs(), sigshare: this.phaseMs(), attest: this.phaseMs() },
+      });
+      return await this.drive('regroup', started, round);
+    } catch (e) {
+      ctx.log.warn({ err: errorMessage(e) }, 'regroup could not start');
+      return null;
+    }
+  }
+
+  /** Ceremony phase timeouts: a fifth of a round each, between 2 s and 20 s. */
+  private phaseMs(): number {
+    return Math.max(2_000, Math.min(20_000, Math.floor(this.ctx.roundMs / 5)));
+  }
+}

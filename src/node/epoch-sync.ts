@@ -1,0 +1,52 @@
+// Epoch catch-up: a node that missed a ceremony's final attestations, or that joined after the
+// last keygen, learns the current public epoch record from a peer whose pings announce a newer
+// epoch. Nothing is trusted from the peer: src/epochs/sync.ts checks every committee signature
+// and the key against the record before storing it.
+import { EPOCH_SYNC_KIND, epochSyncDirectSpecs, epochSyncRequest, importEpochs, serveEpochSync } from '../epochs/sync.js';
+import type { EpochRecord } from '../epochs/record.js';
+import { errorMessage } from '../util/errors.js';
+import type { NodeContext } from './context.js';
+import { stakedMembers } from './peers.js';
+
+export class EpochSync {
+  private busy = false;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly onChange: () => Promise<void>,
+  ) {
+    const spec = epochSyncDirectSpecs[EPOCH_SYNC_KIND];
+    ctx.network.direct.register(EPOCH_SYNC_KIND, { ...spec, handler: (_from: string, req: unknown) => serveEpochSync(ctx.manager, req) });
+  }
+
+  /** Asks one peer that is ahead of us; a no-op while we are level with everyone. */
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    const { ctx } = this;
+    const mine = ctx.manager.store.maxEpoch();
+    const ahead = ctx.network.table.list().filter((e) => e.epoch > mine);
+    if (ahead.length === 0) return;
+    const peer = ahead[Math.floor(Math.random() * ahead.length)]!;
+    this.busy = true;
+    try {
+      const res = await ctx.network.direct.request(peer.peerId, EPOCH_SYNC_KIND, epochSyncRequest(ctx.manager));
+      const out = await importEpochs(ctx.manager, res, { from: peer.peerId, network: ctx.config.network, checkCommittee: (r) => this.checkCommittee(r) });
+      if (out.rejected.length) ctx.log.warn({ from: peer.peerId, rejected: out.rejected }, 'epoch records refused');
+      if (out.imported.length) {
+        ctx.log.info({ from: peer.peerId, imported: out.imported }, 'caught up on epoch records');
+        await this.onChange();
+      }
+    } catch (e) {
+      ctx.log.debug({ peer: peer.peerId, err: errorMessage(e) }, 'epoch sync failed');
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** At least a threshold of the record's committee must be staked peers we know of. */
+  private checkCommittee(r: EpochRecord): string | null {
+    const staked = new Set(stakedMembers(this.ctx).map((m) => m.peerId));
+    const known = r.committee.filter((m) => staked.has(m.peerId)).length;
+    return known >= r.threshold ? null : `only ${known} of the committee's ${r.committee.length} members are staked peers known here (threshold ${r.threshold})`;
+  }
+}

@@ -1,0 +1,290 @@
+// Wires one metanode: keystore, SQLite, chain source, libp2p network, request store, deposit
+// watcher, epoch manager, signing and ceremony runners, scheduler and the loopback HTTP API.
+import '../util/polyfill.js';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { Config } from '../config/schema.js';
+import { openKeystoreFromConfig } from '../keystore/index.js';
+import { openDb } from '../store/db.js';
+import { createChainSource, type ChainConfig } from '../chain/factory.js';
+import { chainStakeChecker } from '../p2p/stake-checker.js';
+import { P2pNetwork } from '../p2p/network.js';
+import { defaultRegistry } from '../p2p/registry.js';
+import { EpochManager } from '../epochs/manager.js';
+import { RequestStore } from '../custody/requests.js';
+import { DepositWatcher } from '../custody/deposits.js';
+import { reconcileCustodyTxs } from '../custody/transfers.js';
+import { depositAddress, vaultAddress } from '../crypto/taproot.js';
+import { createTssProof, verifyTssProof } from '../crypto/proof.js';
+import { identifierForPeer } from '../crypto/identifiers.js';
+import { registerSigningMessageTypes } from '../rounds/signing/messages.js';
+import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
+import { createApiServer } from '../api/index.js';
+import { createMetrics } from '../metrics.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
+import { EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
+import { nodeMigrations } from './migrations.js';
+import { keystoreShareVault } from './share-vault.js';
+import { cronPeriodMs } from './round-clock.js';
+import { roundOf, type NodeContext } from './context.js';
+import { SigningRunner } from './signing-runner.js';
+import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
+import { createNodeApi } from './api.js';
+import { EpochSync } from './epoch-sync.js';
+
+export interface StartNodeOptions {
+  log?: Logger;
+  env?: Record<string, string | undefined>;
+  now?: () => number;
+}
+
+export interface RunningNode {
+  peerId: string;
+  apiUrl: string;
+  multiaddrs: string[];
+  ctx: NodeContext;
+  stop(): Promise<void>;
+  /** Resolves with an exit code when the node stops by itself (65: share inconsistency). */
+  done: Promise<number | void>;
+}
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function chainConfig(config: Config): ChainConfig {
+  const c = config.chain;
+  if (c.source === 'bitcoind') {
+    return { kind: 'bitcoind', network: config.network, url: c.bitcoind.url!, user: c.bitcoind.user, password: c.bitcoind.password, cookieFile: c.bitcoind.cookieFile };
+  }
+  return { kind: 'esplora', url: c.esploraUrl!, network: config.network };
+}
+
+export async function startNode(config: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
+  const log = opts.log ?? createLogger({ level: config.log.level });
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false);
+  if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
+  const privateKey = await keystore.loadIdentity();
+  const peerId = peerIdFromPrivateKey(privateKey as never).toString();
+  const db = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations);
+  const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, now);
+  try {
+    await manager.reconcile();
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const chain = createChainSource(chainConfig(config));
+  const roundMs = cronPeriodMs(config.schedule.signing);
+  const metrics = createMetrics();
+
+  registerSigningMessageTypes();
+  registerCeremonyMessageTypes();
+
+  const keyOf = (epoch: number) => manager.store.get(epoch)?.key;
+  const requests = new RequestStore({
+    db,
+    network: config.network,
+    signer: { peerId, privateKey },
+    currentEpoch: () => manager.current()?.record.epoch ?? 0,
+    depositAddressFor: (id, epoch) => {
+      const k = keyOf(epoch);
+      return k ? depositAddress(k, id) : undefined;
+    },
+    now,
+  });
+
+  const activity: NodeContext['activity'] = { state: 'bootstrapping' };
+  const chainView: NodeContext['chainView'] = { tip: null, reachable: false, feeRate: null };
+  const currentEpoch = () => manager.current()?.record.epoch ?? 0;
+  const network: P2pNetwork = new P2pNetwork({
+    network: config.network,
+    privateKey,
+    db,
+    stakeChecker: chainStakeChecker(chain, { minSats: config.stake.minSats, minAgeSeconds: config.stake.minAgeHours * 3600, network: config.network }),
+    ...(config.stake.txid !== undefined ? { ownStake: `${config.stake.txid}:${config.stake.vout}` } : {}),
+    listen: config.p2p.listen,
+    announce: config.p2p.announce,
+    bootstrap: config.p2p.bootstrap,
+    metricsRegistry: metrics.registry,
+    log,
+    registry: defaultRegistry,
+    proofChecker: (pid, proof, c) => {
+      const k = keyOf(c.epoch);
+      const share = k?.verifyingShares[identifierForPeer(pid)];
+      return share ? verifyTssProof(share, { ...c, network: config.network }, proof) : undefined;
+    },
+    proofRequired: (pid, epoch) => {
+      const k = keyOf(epoch);
+      return k !== undefined && k.committee.some((m) => m.peerId === pid);
+    },
+    makeProof: (c) => {
+      const s = shareCache;
+      return s && s.epoch === c.epoch ? createTssProof(s, { ...c, network: config.network }) : undefined;
+    },
+    status: () => ({ state: activity.state, tip: chainView.tip?.height ?? 0 }),
+    clock: () => ({ epoch: currentEpoch(), round: roundOf({ roundMs }, now()) }),
+    now,
+    pingIntervalMs: config.p2p.pingIntervalMs,
+    peerTimeoutMs: config.p2p.peerTimeoutMs,
+    blocklistHours: config.blocklist.hours,
+    maxSkewMs: config.clock.maxSkewMs,
+    graceMs: config.p2p.bootstrapGraceMs,
+    committeeSize: (): number => manager.current()?.record.committee.length ?? network.table.size + 1,
+    maxConnections: config.p2p.maxConnections,
+    replication: { store: requests, limit: config.replication.limit, minDelayMs: config.replication.minSleepMs, maxDelayMs: config.replication.maxSleepMs },
+  });
+  // The share used for our own pings' tss_proof; refreshed when the epoch changes.
+  let shareCache: import('../crypto/types.js').KeyShare | null = null;
+  const refreshShare = async () => {
+    const cur = await manager.currentKeyAndShare();
+    shareCache = cur?.share ?? null;
+  };
+  await refreshShare();
+
+  const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, now });
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity };
+  const signing = new SigningRunner(ctx);
+  const ceremonies = new CeremonyRunner(ctx);
+  const sync = new EpochSync(ctx, async () => {
+    await refreshShare();
+  });
+
+  for (const type of defaultRegistry.typesOnTopic('signing')) network.subscribe(type, (env) => signing.onEnvelope(env));
+  for (const type of [...defaultRegistry.typesOnTopic('keygen'), ...defaultRegistry.typesOnTopic('regroup')]) {
+    network.subscribe(type, (env) => ceremonies.onEnvelope(env));
+  }
+
+  // Chain loop: tip, fee estimate, watched addresses, deposit confirmations, custody tx states.
+  let polling = false;
+  const pollChain = async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      chainView.tip = await chain.getTip();
+      const fee = await chain.getFeeRate(2).catch(() => null);
+      if (fee !== null) chainView.feeRate = Math.max(1, Math.round(fee));
+      chainView.reachable = true;
+      delete chainView.error;
+      watchAddresses();
+      await deposits.poll();
+      await reconcileCustodyTxs(db, chain, now());
+    } catch (e) {
+      chainView.reachable = false;
+      chainView.error = errorMessage(e);
+      log.warn({ err: chainView.error }, 'chain source unavailable');
+    } finally {
+      polling = false;
+    }
+  };
+  const watched = new Set<string>();
+  const watchAddresses = () => {
+    for (const e of manager.store.all()) {
+      if (e.status === 'retired') continue;
+      const v = vaultAddress(e.key);
+      if (!watched.has(v)) {
+        deposits.watch(v, { kind: 'vault', epoch: e.record.epoch });
+        watched.add(v);
+      }
+    }
+    for (const { record } of requests.list({ limit: 10_000 })) {
+      if (watched.has(record.depositAddress)) continue;
+      deposits.watch(record.depositAddress, { kind: 'deposit', requestId: record.id, epoch: record.epoch });
+      watched.add(record.depositAddress);
+    }
+  };
+
+  const scheduler = new EpochScheduler(
+    scheduleFromConfig({ ...config.schedule, keygenUntil: config.schedule.keygenUntil?.toISOString() }),
+    {
+      signing: (at) => signing.run(at),
+      keygen: async (at) => {
+        const r = await ceremonies.keygen(at);
+        if (r?.ok) await refreshShare();
+      },
+      regroup: async (at) => {
+        const r = await ceremonies.regroup(at);
+        if (r?.ok) await refreshShare();
+      },
+    },
+    {
+      log,
+      onLockIn: () => {
+        if (manager.lockIn()) log.info({ epoch: manager.current()?.record.epoch }, 'keygen period over: vault key locked in');
+      },
+    },
+  );
+
+  let starting = true;
+  const api = createApiServer({
+    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting }),
+    metrics,
+    host: config.http.host,
+    port: config.http.port,
+    maxSkewMs: config.clock.maxSkewMs,
+    bodyLimitBytes: config.http.bodyLimitBytes,
+    logger: log,
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  let resolveDone!: (code: number | void) => void;
+  const done = new Promise<number | void>((r) => (resolveDone = r));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const t of timers) clearInterval(t);
+    await scheduler.stop().catch(() => {});
+    await api.close().catch(() => {});
+    await network.stop().catch(() => {});
+    db.close();
+    log.info('node stopped');
+  };
+
+  try {
+    await network.start();
+    await pollChain();
+    const { url } = await api.listen();
+    timers.push(setInterval(() => void pollChain(), config.chain.pollMs));
+    timers.push(
+      setInterval(() => {
+        // A share inconsistency found later (e.g. a share file removed under us) must stop the
+        // node with the no-restart exit code rather than let it sign with a guess.
+        void manager.reconcile().catch((e) => {
+          if (isMetanodeError(e, 'SHARE_INCONSISTENCY')) {
+            log.fatal({ err: errorMessage(e) }, 'share inconsistency: stopping');
+            void stop().then(() => resolveDone(EXIT_SHARE_INCONSISTENCY));
+          }
+        });
+        void sync.tick();
+        if (activity.state === 'bootstrapping' && network.ownStakeVerdict()?.valid) activity.state = 'idle';
+      }, Math.max(1000, config.p2p.pingIntervalMs)),
+    );
+    for (const t of timers) t.unref?.();
+    scheduler.startCron();
+    starting = false;
+    log.info({ peerId, api: url, addrs: network.multiaddrs(), roundMs }, 'metanode started');
+    return {
+      peerId,
+      apiUrl: url,
+      multiaddrs: network.multiaddrs(),
+      ctx,
+      stop: async () => {
+        await stop();
+        resolveDone();
+      },
+      done,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,190 @@
+// Runs one custody signing round per round boundary (DESIGN §3): builds this node's view of the
+// chain and the request store as of the shared anchor height, starts the pure round machine
+// behind SigningRoundDriver, feeds it gossip, ping states and ticks, and stops at the round's end.
+import { createTssProof } from '../crypto/proof.js';
+import { depositAddress, vaultAddress } from '../crypto/taproot.js';
+import type { EpochKey, KeyShare } from '../crypto/types.js';
+import { anchorHeight, fromStoredRequest, type CandidateParams, type CandidateView } from '../custody/candidate.js';
+import { dueForBump, excludedTransfers, lockedOutpoints, trackTransfer } from '../custody/transfers.js';
+import type { Envelope } from '../p2p/envelope.js';
+import { SigningRoundDriver, defaultRoundDeps } from '../rounds/signing/driver.js';
+import { isSigningMessageType } from '../rounds/signing/messages.js';
+import { DEFAULT_TIMEOUTS, type Participant, type RoundTimeouts } from '../rounds/signing/types.js';
+import { finishRound, startRound } from '../rounds/roundlog.js';
+import { errorMessage } from '../util/errors.js';
+import { roundOf, type NodeContext } from './context.js';
+import { stakedMembers, type StakedMember } from './peers.js';
+
+/** Phase timeouts scale with the round length so a round always ends before the next starts. */
+export function roundTimeouts(roundMs: number): RoundTimeouts {
+  const each = Math.max(800, Math.min(DEFAULT_TIMEOUTS.candidateMs, Math.floor(roundMs / 10)));
+  return { candidateMs: each, proposalMs: each, signingSetMs: each, checksumMs: each, commitMs: each, shareMs: each };
+}
+
+const TICK_MS = 200;
+const MAX_BUFFERED = 2_000;
+
+export class SigningRunner {
+  private driver: SigningRoundDriver | null = null;
+  /** Messages for a round this node has not started yet (peers' clocks run a little ahead). */
+  private early: Envelope[] = [];
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  get current(): SigningRoundDriver | null {
+    return this.driver;
+  }
+
+  onEnvelope(env: Envelope): void {
+    if (!isSigningMessageType(env.type)) return;
+    if (this.driver && this.driver.envelope(env)) return;
+    const local = roundOf(this.ctx, this.ctx.now());
+    if (env.round >= local && this.early.length < MAX_BUFFERED) this.early.push(env);
+  }
+
+  /** One round, started at `at`; resolves when the round is over (done or out of time). */
+  async run(at: Date): Promise<void> {
+    const { ctx } = this;
+    const roundId = roundOf(ctx, at.getTime());
+    const roundStart = roundId * ctx.roundMs;
+    const roundEnd = roundStart + ctx.roundMs;
+    this.early = this.early.filter((e) => e.round >= roundId);
+    const cur = await ctx.manager.currentKeyAndShare();
+    if (!cur || !cur.share) {
+      ctx.log.debug({ roundId }, cur ? 'signing round: this node holds no share of the current key' : 'signing round: no key yet');
+      return;
+    }
+    const members = stakedMembers(ctx);
+    const participants = participantsFor(cur.key, members);
+    if (!participants.some((p) => p.peerId === ctx.peerId)) return;
+    if (participants.length < cur.key.threshold) {
+      this.skip(roundId, `only ${participants.length} of ${cur.key.threshold} committee members are online`);
+      return;
+    }
+    const tips = members.filter((m) => participants.some((p) => p.peerId === m.peerId)).map((m) => m.tip ?? -1);
+    const anchor = anchorHeight(tips, cur.key.threshold);
+    if (anchor === null || ctx.chainView.feeRate === null) {
+      this.skip(roundId, anchor === null ? 'no anchor height reached by t peers' : 'no fee estimate from the chain source');
+      return;
+    }
+    let view: CandidateView;
+    try {
+      view = this.buildView(cur.key, roundId, roundStart, anchor, participants, members);
+    } catch (e) {
+      this.skip(roundId, `view: ${errorMessage(e)}`);
+      return;
+    }
+    const c = ctx.config.custody;
+    const params: CandidateParams = {
+      minConfirmations: c.minConfirmations,
+      replicationDelayMs: c.replicationDelayMs,
+      transferFee: c.transferFeeSats,
+      rewardSats: c.rewardSats,
+      feeRateMin: c.feeRateMin,
+      feeRateMax: c.feeRateMax,
+    };
+    const cfg = {
+      network: ctx.config.network,
+      epoch: cur.key.epoch,
+      roundId,
+      self: ctx.peerId,
+      key: cur.key,
+      share: cur.share as KeyShare,
+      threshold: cur.key.threshold,
+      participants,
+      tssProof: createTssProof(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }),
+      timeouts: roundTimeouts(ctx.roundMs),
+    };
+    const driver = new SigningRoundDriver(
+      {
+        db: ctx.db,
+        now: ctx.now,
+        publish: (type, payload) => {
+          ctx.network.publish(type, payload, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
+        },
+        broadcastTx: (hex) => ctx.chain.broadcast(hex),
+        block: (peer, code, reason) => ctx.network.block(peer, code, reason),
+        tipHeight: () => ctx.chainView.tip?.height ?? anchor,
+      },
+      cfg,
+      defaultRoundDeps(view, params, { network: ctx.config.network, epoch: cur.key.epoch, roundId }),
+    );
+    this.driver = driver;
+    ctx.activity.state = 'signing';
+    const buffered = this.early.filter((e) => e.round === roundId);
+    this.early = this.early.filter((e) => e.round !== roundId);
+    for (const env of buffered) driver.envelope(env);
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        try {
+          driver.peerStates(ctx.network.table.list().filter((e) => e.state === 'signing' && e.round === roundId).map((e) => e.peerId));
+          driver.tick();
+        } catch (e) {
+          ctx.log.error({ roundId, err: errorMessage(e) }, 'signing round step failed');
+        }
+        // Keep listening after 'done' until the boundary: late sign.final messages still count.
+        if (ctx.now() >= roundEnd - TICK_MS || (driver.done && ctx.now() >= roundEnd - 2 * TICK_MS)) {
+          clearInterval(timer);
+          resolve();
+        }
+        if (driver.done) ctx.activity.state = driver.state.outcome === 'completed' || driver.state.cooldown ? 'cooldown' : 'idle';
+      }, TICK_MS);
+      timer.unref?.();
+    });
+    await driver.settled();
+    const s = driver.state;
+    ctx.log.info(
+      { roundId, outcome: s.outcome, txid: s.result?.txid, thresholdSet: s.thresholdSet.length ? s.thresholdSet : undefined, reason: s.abort?.reason ?? s.endReason ?? undefined },
+      'signing round ended',
+    );
+    this.driver = null;
+    ctx.activity.state = 'idle';
+  }
+
+  private skip(roundId: number, reason: string): void {
+    const now = this.ctx.now();
+    startRound(this.ctx.db, roundId, now);
+    finishRound(this.ctx.db, roundId, { status: 'skipped', endedAt: now, reason });
+    this.ctx.log.info({ roundId, reason }, 'signing round skipped');
+  }
+
+  private buildView(key: EpochKey, roundId: number, roundStart: number, anchor: number, participants: Participant[], members: StakedMember[]): CandidateView {
+    const { ctx } = this;
+    const now = ctx.now();
+    const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => r.epoch === key.epoch);
+    for (const r of requests) trackTransfer(ctx.db, r.id, now);
+    const vault = vaultAddress(key);
+    const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= anchor);
+    const vaultUtxos = live
+      .filter((d) => d.kind === 'vault' && d.address === vault)
+      .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight! }));
+    const known = new Map(requests.map((r) => [r.id, r]));
+    const deposits = live
+      .filter((d) => d.kind === 'deposit' && d.requestId !== undefined && known.has(d.requestId) && d.address === depositAddress(key, d.requestId))
+      .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight!, requestId: d.requestId! }));
+    const rewardOf = new Map(members.map((m) => [m.peerId, m.rewardAddress]));
+    const replace = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
+    return {
+      key,
+      roundId,
+      roundStartMs: roundStart,
+      anchorHeight: anchor,
+      requests: requests.map(fromStoredRequest),
+      vaultUtxos,
+      deposits,
+      peers: participants.map((p) => ({ peerId: p.peerId, rewardAddress: rewardOf.get(p.peerId)! })),
+      excludedTransfers: excludedTransfers(ctx.db),
+      lockedOutpoints: lockedOutpoints(ctx.db),
+      feeRate: ctx.chainView.feeRate!,
+      ...(replace ? { replace } : {}),
+    };
+  }
+}
+
+/** Committee members that are online (admitted, or self), in the key's seniority order. */
+export function participantsFor(key: EpochKey, members: StakedMember[]): Participant[] {
+  const online = new Set(members.map((m) => m.peerId));
+  return key.committee
+    .filter((m) => online.has(m.peerId) && key.verifyingShares[m.identifier] !== undefined)
+    .map((m) => ({ peerId: m.peerId, identifier: m.identifier, verifyingShare: key.verifyingShares[m.identifier]! }));
+}
