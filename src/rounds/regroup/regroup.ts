@@ -118,8 +118,16 @@ export function regroupInit(params: RegroupParams, now: number): Step<RegroupSta
     params, phase: 'agree', deadline: now + params.timeouts.agree, role, planHash, agrees: {}, dealings: {}, subShares: {}, newKey: null, newShare: null,
     nonces: null, commits: {}, sigShares: {}, pending: null, attestations: {}, result: null, failure: null,
   };
-  if (role.dealer && (!params.oldShare || params.oldShare.epoch !== params.oldKey.epoch))
-    return { state: { ...base, phase: 'failed', failure: failure('KEYSTORE', 'dealer has no share of the old epoch', [], { phase: 'init' }) }, outbox: [], log: [] };
+  if (role.dealer && (!params.oldShare || params.oldShare.epoch !== params.oldKey.epoch)) {
+    // E.g. it learned the old epoch by epoch sync only. Say so at once, so the others abort
+    // instead of waiting out the agree phase; the next attempt picks dealers that hold shares.
+    const f = failure('KEYSTORE', 'dealer has no share of the old epoch', [], { phase: 'init' });
+    return {
+      state: { ...base, phase: 'failed', failure: f },
+      outbox: [{ to: 'gossip', type: RegroupTypes.abort, payload: { code: f.code, message: f.message, culprits: [] } satisfies AbortPayload }],
+      log: [{ level: 'warn', msg: 'regroup cannot start: this dealer holds no share of the old epoch', data: { epoch: params.epoch, oldEpoch: params.oldKey.epoch } }],
+    };
+  }
   const log: LogLine[] = [{ level: 'info', msg: 'regroup started', data: { epoch: params.epoch, role, dealers: ids(params.dealers), committee: ids(params.newCommittee) } }];
   if (!role.dealer && !role.member) {
     // Observers only wait for the members' attestations, for as long as the whole ceremony may take.
