@@ -62,8 +62,9 @@ describe('5 staked nodes', () => {
       assert.equal(n.blocklist.get(bogus!)?.reason, 'stake-spent');
       assert.equal(n.table.has(young!), false);
       assert.equal(n.table.has(bogus!), false);
-      const until = n.blocklist.get(young!)!.until - n.blocklist.get(young!)!.since;
-      assert.equal(until, 72 * 3600_000);
+      // blocked for 72 h (a second concurrent refusal may extend it by milliseconds)
+      const b = n.blocklist.get(young!)!;
+      assert.ok(b.until >= b.since + 72 * 3600_000 && b.until <= Date.now() + 72 * 3600_000);
     }
     assert.ok((await counterValue(nodes[0]!.metrics.messagesRejected, { type: 'ping', reason: 'bad-stake' })) >= 1);
   });
