@@ -1,0 +1,20 @@
+// Public surface of the peer network, for src/node.ts and the round/keygen modules.
+export { P2pNetwork, type P2pNetworkOptions, type P2pEvents, type MessageHandler, type MessageMeta, type AsyncValidator } from './network.js';
+export { registerMessageType, defaultRegistry, MessageRegistry, DEFAULT_FRESHNESS, type MessageTypeSpec, type Freshness } from './registry.js';
+export { PROTOCOL_VERSION, MAX_ENVELOPE_BYTES, encodeEnvelope, decodeJson, messageDigest, envelopeSchema, type Envelope } from './envelope.js';
+export { validateMessage, type ValidationContext, type ValidationOutcome } from './validate.js';
+export { ACCEPT, ignore, reject, type Verdict } from './verdict.js';
+export { PING_TYPE, PING_TOPIC, NODE_STATES, pingPayloadSchema, outpointSchema, parseOutpoint, type NodeState, type PingPayload } from './messages/ping.js';
+export { PeerTable, peerTableChecksum, compareSeniority, type PeerEntry, type ChecksumEntry, type Seniority } from './peer-table.js';
+export { Blocklist, type BlockEntry } from './blocklist.js';
+export { skewStatus, latenessExplainedBySkew, peerSkew, median, type SkewStatus } from './clock.js';
+export { CachedStakeChecker, chainStakeChecker, type StakeChecker, type StakeVerdict, type ChainStakeOptions } from './stake-checker.js';
+export { tssProofChecker, proofRequiredBy, tssProofMaker } from './proof-checker.js';
+export { judgePing, type ProofChecker, type TssProofContext } from './ping.js';
+export { faultTolerance, requiredConnections, type ConnectionStatus } from './connections.js';
+export { DirectMessenger, type DirectKindSpec } from './direct.js';
+export { Replicator, PULL_KIND, servePull, applyPullReply, pullRequestSchema, pullResponseSchema } from './replication.js';
+export { createP2pMetrics, counterValue, type P2pMetrics } from './metrics.js';
+export { p2pMigrations } from './migrations.js';
+export { topicName, directProtocol } from './topics.js';
+export { createHost, toPrivateKey, type P2pHost, type HostOptions } from './host.js';
