@@ -3,10 +3,11 @@
 // (bigint becomes a decimal string in JSON). Tests drive the server with a fake NodeApi.
 import type { Network } from '../chain/types.js';
 import type { EpochKey } from '../crypto/types.js';
+import type { SignedEpochRecord } from '../epochs/record.js';
 import type { TransferRequest } from '../custody/requests-schema.js';
 import type { RoundSummary, Timeline } from '../rounds/roundlog.js';
 
-export type { RoundSummary, Timeline, TransferRequest, EpochKey };
+export type { RoundSummary, Timeline, TransferRequest, EpochKey, SignedEpochRecord };
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -87,12 +88,22 @@ export interface DepositView {
   state: string;
 }
 
-export interface EpochView extends EpochKey {
-  vaultAddress: string;
+/**
+ * One entry of GET /v1/epochs (seed 003): the record every committee member signed, their
+ * identity-key signatures, and the public key material the record commits to (keyHash), so a
+ * client can check signatures, recompute the vault address and compare nodes.
+ */
+export type EpochEntry = SignedEpochRecord & {
+  key: EpochKey;
   /** The epoch whose key currently holds the vault. */
   active: boolean;
-  /** Unix ms the epoch key was created, when known. */
-  createdAt: number | null;
+  /** Recomputed by the node from key (must equal record.vaultAddress). */
+  vaultAddress: string;
+};
+
+/** Body of GET /v1/epochs (zod: EpochsViewResponseSchema in ./epochs-schema.ts). */
+export interface EpochsResponse {
+  epochs: EpochEntry[];
 }
 
 /** Body of POST /v1/requests, validated by the server (amount as sats). */
@@ -124,7 +135,7 @@ export interface NodeApi {
   round(id: number): Awaitable<Timeline | null>;
   transfers(q: ListQuery): Awaitable<TransferView[]>;
   deposits(q: ListQuery): Awaitable<DepositView[]>;
-  epochs(): Awaitable<EpochView[]>;
+  epochs(): Awaitable<EpochsResponse>;
   /**
    * Accept a transfer request (signed by this node, then replicated). Throws MetanodeError
    * INVALID_INPUT for a request the node refuses (wrong network address, amount, expiry).

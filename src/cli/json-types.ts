@@ -1,5 +1,5 @@
 // The shapes the CLI receives: the API's types after JSON (bigint -> decimal string).
-import type { NodeStatus, PeerView, TransferView, DepositView, EpochView, RoundSummary, Timeline, TransferRequest } from '../api/types.js';
+import type { NodeStatus, PeerView, TransferView, DepositView, EpochEntry, EpochsResponse, RoundSummary, Timeline, TransferRequest } from '../api/types.js';
 
 export type Jsonified<T> = T extends bigint
   ? string
@@ -13,7 +13,8 @@ export type StatusJson = Jsonified<NodeStatus>;
 export type PeerJson = Jsonified<PeerView>;
 export type TransferJson = Jsonified<TransferView>;
 export type DepositJson = Jsonified<DepositView>;
-export type EpochJson = Jsonified<EpochView>;
+export type EpochJson = Jsonified<EpochEntry>;
+export type EpochsResponseJson = Jsonified<EpochsResponse>;
 export type RoundJson = Jsonified<RoundSummary>;
 export type TimelineJson = Jsonified<Timeline>;
 export type TransferRequestJson = Jsonified<TransferRequest>;

@@ -46,7 +46,16 @@ export type EpochStatus = z.infer<typeof EpochStatusSchema>;
 /** What /v1/epochs serves, one per epoch. */
 export const SignedEpochRecordSchema = z.object({ record: EpochRecordSchema, signatures: z.array(AttestationSchema).max(1000), status: EpochStatusSchema }).strict();
 export type SignedEpochRecord = z.infer<typeof SignedEpochRecordSchema>;
-export const EpochsResponseSchema = z.object({ epochs: z.array(SignedEpochRecordSchema).max(100000) }).strict();
+/**
+ * /v1/epochs as the attestation checker reads it: each entry may also carry the node's public
+ * key material and view (key, active, vaultAddress; see src/api/epochs-schema.ts for the full
+ * entry). Only the signed record matters for attestations, so those extras are accepted unchecked.
+ */
+export const EpochsResponseSchema = z
+  .object({
+    epochs: z.array(SignedEpochRecordSchema.extend({ key: z.unknown().optional(), active: z.boolean().optional(), vaultAddress: z.string().max(100).optional() }).strict()).max(100000),
+  })
+  .strict();
 
 /** Deterministic JSON: object keys sorted, no whitespace; rejects values JSON cannot carry exactly. */
 export function canonicalJson(v: unknown): string {

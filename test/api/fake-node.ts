@@ -1,8 +1,10 @@
 // A NodeApi with fixed, recognisable data for API and CLI tests.
 import { MetanodeError } from '../../src/util/errors.js';
-import type { HealthInputs, NodeApi, NodeStatus, PeerView, TransferRequestSubmission, EpochView, DepositView, TransferView } from '../../src/api/types.js';
+import type { HealthInputs, NodeApi, NodeStatus, PeerView, TransferRequestSubmission, EpochsResponse, EpochKey, DepositView, TransferView } from '../../src/api/types.js';
 import type { RoundSummary, Timeline } from '../../src/rounds/roundlog.js';
 import type { TransferRequest } from '../../src/custody/requests-schema.js';
+import { taprootOutputKey, vaultAddress } from '../../src/crypto/taproot.js';
+import { epochKeyHash } from '../../src/epochs/record.js';
 
 export const PEER_A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
 export const PEER_B = '12D3KooWPSjbtGucx314oeMqdd3PegX8yh14PEge3kQXKDgJHaPF';
@@ -73,21 +75,45 @@ export const TRANSFERS: TransferView[] = [{ request: REQUEST, state: 'pending', 
 export const DEPOSITS: DepositView[] = [
   { txid: '12'.repeat(32), vout: 0, valueSats: 152_000n, address: 'bcrt1pdeposit', requestId: REQUEST.id, confirmations: 2, state: 'confirmed' },
 ];
-export const EPOCHS: EpochView[] = [
-  {
-    epoch: 2,
-    network: 'regtest',
-    outputKey: '11'.repeat(32),
-    internalKey: '22'.repeat(32),
-    threshold: 3,
-    committee: [{ peerId: PEER_A, identifier: '01'.repeat(32) }],
-    verifyingShares: { ['01'.repeat(32)]: '02' + '33'.repeat(32) },
-    commitments: [],
-    vaultAddress: 'bcrt1pvault',
-    active: true,
-    createdAt: 1_699_999_000_000,
-  },
-];
+const INTERNAL_KEY = '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
+const EPOCH_KEY: EpochKey = {
+  epoch: 2,
+  network: 'regtest',
+  outputKey: taprootOutputKey(INTERNAL_KEY).outputKey,
+  internalKey: INTERNAL_KEY,
+  threshold: 1,
+  committee: [{ peerId: PEER_A, identifier: '01'.repeat(32) }],
+  verifyingShares: { ['01'.repeat(32)]: '02' + '33'.repeat(32) },
+  commitments: ['02' + '44'.repeat(32)],
+};
+const VAULT = vaultAddress(EPOCH_KEY);
+/** Shape-valid /v1/epochs body (the signature is not a real one: API/CLI plumbing tests only). */
+export const EPOCHS: EpochsResponse = {
+  epochs: [
+    {
+      record: {
+        version: 1,
+        kind: 'keygen',
+        network: 'regtest',
+        epoch: 2,
+        previousEpoch: null,
+        outputKey: EPOCH_KEY.outputKey,
+        internalKey: INTERNAL_KEY,
+        vaultAddress: VAULT,
+        committee: EPOCH_KEY.committee,
+        threshold: 1,
+        transcriptHash: '55'.repeat(32),
+        keyHash: epochKeyHash(EPOCH_KEY),
+        testSignature: null,
+      },
+      signatures: [{ peerId: PEER_A, signature: '66'.repeat(64) }],
+      status: 'adopted',
+      key: EPOCH_KEY,
+      active: true,
+      vaultAddress: VAULT,
+    },
+  ],
+};
 
 export interface FakeNode extends NodeApi {
   healthInputs: HealthInputs;

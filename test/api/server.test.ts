@@ -62,8 +62,9 @@ test('GET read routes return the node data as JSON (bigint as decimal string)', 
   const d = await get('/v1/deposits');
   assert.equal(d.json[0].valueSats, '152000');
   const e = await get('/v1/epochs');
-  assert.equal(e.json[0].epoch, 2);
-  assert.equal(e.json[0].active, true);
+  assert.equal(e.json.epochs[0].record.epoch, 2);
+  assert.equal(e.json.epochs[0].key.epoch, 2);
+  assert.equal(e.json.epochs[0].active, true);
 });
 
 test('unknown round 404, bad round id and bad query 400', async () => {

@@ -14,7 +14,6 @@ import { requestCommand, parseAmount, parseExpiry } from '../../src/cli/commands
 import { initCommand } from '../../src/cli/commands/init.js';
 import { keysCommand } from '../../src/cli/commands/keys.js';
 import { stakeCommand, renderStake } from '../../src/cli/commands/stake.js';
-import { verifyEpochCommand, selfCheck } from '../../src/cli/commands/verify-epoch.js';
 import { startCommand } from '../../src/cli/commands/start.js';
 import { devnetCommand } from '../../src/cli/commands/devnet.js';
 import { loadExport } from '../../src/cli/lazy.js';
@@ -22,8 +21,6 @@ import { UsageError, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.j
 import { render } from '../../src/cli/print.js';
 import { parseConfig } from '../../src/config/index.js';
 import { identifierForPeer } from '../../src/crypto/identifiers.js';
-import { taprootOutputKey, vaultAddress } from '../../src/crypto/taproot.js';
-import type { EpochView } from '../../src/api/types.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 import { fakeNode, PAYOUT, REFUND, STATUS, PEER_A, PEER_B, REQUEST, type FakeNode } from '../api/fake-node.js';
 
@@ -55,7 +52,7 @@ test('read handlers return the node data', async () => {
   assert.equal(t.entries[0]!.phase, 'proposal');
   assert.equal((await transfersCommand(client, { state: 'pending' }))[0]!.request.id, REQUEST.id);
   assert.equal((await depositsCommand(client))[0]!.valueSats, '152000');
-  assert.equal((await epochsCommand(client))[0]!.epoch, 2);
+  assert.equal((await epochsCommand(client))[0]!.record.epoch, 2);
 });
 
 test('round: bad id is a usage error; unknown id names the 404', async () => {
@@ -184,76 +181,7 @@ test('stake: how-to with the OP_RETURN commitment, and status from the node', as
   assert.match(renderStake(s), /^status:\s+valid \[node\]$/m);
 });
 
-function epochRecord(overrides: Partial<EpochView> = {}): EpochView {
-  const internalKey = '79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
-  const committee = [PEER_A, PEER_B].map((peerId) => ({ peerId, identifier: identifierForPeer(peerId) }));
-  const base = {
-    epoch: 4,
-    network: 'regtest' as const,
-    outputKey: taprootOutputKey(internalKey).outputKey,
-    internalKey,
-    threshold: 2,
-    committee,
-    verifyingShares: Object.fromEntries(committee.map((m, i) => [m.identifier, '02' + String(i + 1).repeat(64)])),
-    commitments: ['02' + 'aa'.repeat(32)],
-    active: true,
-    createdAt: 1,
-  };
-  const rec = { ...base, vaultAddress: '', ...overrides } as EpochView;
-  if (!overrides.vaultAddress) rec.vaultAddress = vaultAddress(rec);
-  return rec;
-}
-
-test('verify-epoch: agreement, a disagreeing node is named, unreachable sources, self-checks', async () => {
-  const good = epochRecord();
-  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify(good))), []);
-  const servers: ApiServer[] = [];
-  const urls: string[] = [];
-  for (const epochs of [[epochRecord({ epoch: 3 }), good], [good], [{ ...good, threshold: 1 }]]) {
-    const n = fakeNode();
-    n.epochs = () => epochs;
-    const s = createApiServer({ api: n, port: 0 });
-    servers.push(s);
-    urls.push((await s.listen()).url);
-  }
-  try {
-    const ok = await verifyEpochCommand({ from: urls.slice(0, 2) });
-    assert.equal(ok.agreed, true);
-    assert.equal(ok.epoch, 4);
-    assert.equal(ok.outputKey, good.outputKey);
-    assert.equal(ok.vaultAddress, good.vaultAddress);
-    assert.deepEqual(ok.sources.map((s) => s.ok), [true, true]);
-
-    const bad = await verifyEpochCommand({ from: urls });
-    assert.equal(bad.agreed, false);
-    assert.deepEqual(bad.sources[2], { url: urls[2], ok: false, differs: ['threshold'], problems: [] });
-    assert.equal(bad.threshold, 2);
-
-    const old = await verifyEpochCommand({ from: urls.slice(0, 2), epoch: 3 });
-    assert.equal(old.agreed, false);
-    assert.equal(old.sources[1]!.error, 'has no epoch 3');
-
-    const dead = createApiServer({ api: fakeNode(), port: 0 });
-    const deadUrl = (await dead.listen()).url;
-    await dead.close();
-    const partial = await verifyEpochCommand({ from: [urls[0]!, deadUrl], timeoutMs: 2000 });
-    assert.equal(partial.agreed, false);
-    assert.match(partial.sources[1]!.error!, /cannot reach the node API/);
-    await assert.rejects(verifyEpochCommand({ from: [deadUrl] }), /no source answered/);
-    await assert.rejects(verifyEpochCommand({ from: [] }), UsageError);
-  } finally {
-    await Promise.all(servers.map((s) => s.close()));
-  }
-  const tampered = JSON.parse(JSON.stringify({ ...good, outputKey: good.internalKey }));
-  const problems = selfCheck(tampered);
-  assert.ok(problems.includes('output key is not the Taproot tweak of the internal key'));
-  assert.ok(problems.some((p) => /vault address .* does not belong/.test(p)));
-  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify({ ...good, threshold: 3 }))), ['threshold 3 is not within 1..2']);
-  assert.deepEqual(selfCheck(JSON.parse(JSON.stringify({ ...good, committee: [{ peerId: PEER_A, identifier: '11'.repeat(32) }, good.committee[1]] }))), [
-    `identifier of ${PEER_A} does not derive from its peer id`,
-    'verifying shares do not match the committee',
-  ]);
-});
+// verify-epoch against real signed records: test/cli/verify-epoch.test.ts
 
 test('start: runs the injected node until it ends itself, returns its exit code and stops it', async () => {
   let stopped = 0;

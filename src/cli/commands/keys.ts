@@ -2,7 +2,7 @@ import type { Config } from '../../config/schema.js';
 import { inspectKeystore } from '../../keystore/index.js';
 import { errorMessage } from '../../util/errors.js';
 import type { ApiClient } from '../client.js';
-import type { EpochJson } from '../json-types.js';
+import { fetchEpochEntries } from './epochs.js';
 import { identifierForPeer } from '../../crypto/identifiers.js';
 
 export interface KeysResult {
@@ -24,17 +24,17 @@ export async function keysCommand(config: Config, client?: ApiClient): Promise<K
   const out: KeysResult = { peerId: info.peerId, identifier, keystoreDir: info.dir, shareEpochs: info.shareEpochs, epochs: null };
   if (client) {
     try {
-      const epochs = await client.get<EpochJson[]>('/v1/epochs');
-      out.epochs = epochs.map((e) => ({
-        epoch: e.epoch,
-        active: e.active,
-        outputKey: e.outputKey,
-        internalKey: e.internalKey,
-        vaultAddress: e.vaultAddress,
-        threshold: e.threshold,
-        member: identifier !== null && e.committee.some((m) => m.identifier === identifier),
-        verifyingShare: identifier !== null ? (e.verifyingShares[identifier] ?? null) : null,
-        shareOnDisk: info.shareEpochs.includes(e.epoch),
+      const epochs = await fetchEpochEntries(client);
+      out.epochs = epochs.map(({ record, key, active, vaultAddress }) => ({
+        epoch: record.epoch,
+        active,
+        outputKey: key.outputKey,
+        internalKey: key.internalKey,
+        vaultAddress,
+        threshold: key.threshold,
+        member: identifier !== null && key.committee.some((m) => m.identifier === identifier),
+        verifyingShare: identifier !== null ? (key.verifyingShares[identifier] ?? null) : null,
+        shareOnDisk: info.shareEpochs.includes(record.epoch),
       }));
     } catch (e) {
       out.apiError = errorMessage(e);
