@@ -183,7 +183,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     print(g, await keysCommand(cfg, tryClient(() => client(g))), (k) => renderKeys(k, (d) => render(d, {})));
   });
 
-  cmd('verify-epoch', 'check that several nodes report the same, self-consistent epoch key')
+  cmd('verify-epoch', 'check that several nodes serve the same epoch record, signed by every committee member, with a self-consistent key')
     .requiredOption('--from <url>', 'node API URL (repeat for each node)', collect)
     .option('--epoch <n>', 'epoch to check (default: the latest)', (v) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');

@@ -152,7 +152,7 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
           active: e.record.epoch === current,
           vaultAddress: vaultAddress(e.key),
         })),
-      } as never;
+      };
     },
 
     async submitRequest(req) {

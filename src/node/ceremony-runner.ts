@@ -13,7 +13,7 @@ import { startKeygen, type CeremonyOutcome } from '../rounds/keygen/run.js';
 import { regroupDirectSpecs, regroupGossipSpecs } from '../rounds/regroup/messages.js';
 import { startRegroup } from '../rounds/regroup/run.js';
 import { errorMessage } from '../util/errors.js';
-import { roundOf, type NodeContext } from './context.js';
+import { outgoing, roundOf, type NodeContext } from './context.js';
 import { stakedMembers } from './peers.js';
 
 // A ceremony keeps its start round for all its messages and may outlast a couple of short
@@ -99,10 +99,12 @@ export class CeremonyRunner {
     const { ctx } = this;
     return {
       publish: async (type, payload, at) => {
-        await ctx.network.publish(type, payload, at);
+        const p = outgoing(ctx, type, payload);
+        if (p !== null) await ctx.network.publish(type, p, at);
       },
       sendDirect: async (peerId, type, payload, at) => {
-        await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload });
+        const p = outgoing(ctx, type, payload, peerId);
+        if (p !== null) await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload: p });
       },
       sign: (bytes) => ctx.privateKey.sign(bytes),
       verify: verifyWithPeerId,

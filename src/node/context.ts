@@ -36,6 +36,23 @@ export interface NodeContext {
   now(): number;
   /** What this node is doing, for its pings and /v1/status. */
   activity: { state: NodeState };
+  /** Test-only fault injection; never set from config (see StartNodeOptions.faults). */
+  faults?: FaultHooks;
+}
+
+/**
+ * Lets the end-to-end tests make one real node misbehave on the wire (a different proposal, a
+ * copied tss_proof, a wrong checksum, an invalid share, a bad DKG share or sub-share, or going
+ * silent) without a second protocol implementation. `outgoing` may return a changed payload, or
+ * null to drop the message.
+ */
+export interface FaultHooks {
+  outgoing?(type: string, payload: unknown, to?: string): unknown | null;
+}
+
+/** Applies the test hook, if any, to an outgoing message. */
+export function outgoing(ctx: Pick<NodeContext, 'faults'>, type: string, payload: unknown, to?: string): unknown | null {
+  return ctx.faults?.outgoing ? ctx.faults.outgoing(type, payload, to) : payload;
 }
 
 export function roundOf(ctx: Pick<NodeContext, 'roundMs'>, ms: number): number {

@@ -28,7 +28,7 @@ import { EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from './round-clock.js';
-import { roundOf, type NodeContext } from './context.js';
+import { roundOf, type FaultHooks, type NodeContext } from './context.js';
 import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
 import { createNodeApi } from './api.js';
@@ -38,6 +38,8 @@ export interface StartNodeOptions {
   log?: Logger;
   env?: Record<string, string | undefined>;
   now?: () => number;
+  /** Test-only fault injection (the e2e tests' misbehaving peers). */
+  faults?: FaultHooks;
 }
 
 export interface RunningNode {
@@ -151,7 +153,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   await refreshShare();
 
   const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, now });
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity };
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults: opts.faults };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {

@@ -12,7 +12,7 @@ import { isSigningMessageType } from '../rounds/signing/messages.js';
 import { DEFAULT_TIMEOUTS, type Participant, type RoundTimeouts } from '../rounds/signing/types.js';
 import { finishRound, startRound } from '../rounds/roundlog.js';
 import { errorMessage } from '../util/errors.js';
-import { roundOf, type NodeContext } from './context.js';
+import { outgoing, roundOf, type NodeContext } from './context.js';
 import { stakedMembers, type StakedMember } from './peers.js';
 
 /** Phase timeouts scale with the round length so a round always ends before the next starts. */
@@ -100,7 +100,9 @@ export class SigningRunner {
         db: ctx.db,
         now: ctx.now,
         publish: (type, payload) => {
-          ctx.network.publish(type, payload, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
+          const p = outgoing(ctx, type, payload);
+          if (p === null) return;
+          ctx.network.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
         },
         broadcastTx: (hex) => ctx.chain.broadcast(hex),
         block: (peer, code, reason) => ctx.network.block(peer, code, reason),
