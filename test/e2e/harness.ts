@@ -1,0 +1,214 @@
+// A whole federation for end-to-end tests: the devchain on loopback and N real nodes (startNode:
+// libp2p over TCP on 127.0.0.1, SQLite, encrypted keystore, scheduler), each with a real stake
+// funded on the devchain and aged past 72 h. Nodes run in this process so a test can stop,
+// restart and fault-inject them; everything they say crosses real sockets.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevchain, type RunningDevchain } from '../../src/chain/devchain/index.js';
+import { DevchainClient } from '../../src/chain/devchain/client.js';
+import { createChainSource } from '../../src/chain/factory.js';
+import type { ChainSource } from '../../src/chain/types.js';
+import { parseConfig, type Config } from '../../src/config/index.js';
+import { Keystore } from '../../src/keystore/index.js';
+import { startNode, type RunningNode } from '../../src/node/index.js';
+import type { FaultHooks } from '../../src/node/context.js';
+import { createDevWallet, randomTaprootAddress, type DevWallet } from '../../src/devnet/wallet.js';
+import { createLogger } from '../../src/util/log.js';
+import { createApiClient, type ApiClient } from '../../src/cli/client.js';
+
+export const PASSPHRASE = 'e2e-test-passphrase';
+const STAKE_SATS = 200_000n;
+
+export interface FederationOptions {
+  n: number;
+  /** Cron of signing rounds (default every 4 s). */
+  signing?: string;
+  /** Cron of keygen epochs (default every 12 s). */
+  keygen?: string;
+  /** Keygen runs while now < keygenUntil (default: 10 s after the nodes start). */
+  keygenUntilMs?: number;
+  /** Cron of regroups (default: 23:59:59, i.e. never within a test). */
+  regroup?: string;
+  committeeMax?: number;
+  minConfirmations?: number;
+  /** Extra config (deep-merged per section). */
+  config?: Record<string, Record<string, unknown>>;
+}
+
+export interface TestNode {
+  name: string;
+  dir: string;
+  peerId: string;
+  config: Config;
+  /** Mutable: tests set `faults.outgoing` to make this node misbehave. */
+  faults: FaultHooks;
+  running: RunningNode | null;
+  api(): ApiClient;
+  start(): Promise<RunningNode>;
+  stop(): Promise<void>;
+}
+
+export interface Federation {
+  dir: string;
+  devchain: RunningDevchain;
+  faucet: DevchainClient;
+  chain: ChainSource;
+  wallet: DevWallet;
+  nodes: TestNode[];
+  opts: FederationOptions;
+  keygenUntil: Date;
+  /** Creates (does not start) one more operator with an aged stake. */
+  addOperator(name?: string): Promise<TestNode>;
+  stop(): Promise<void>;
+}
+
+export async function startFederation(opts: FederationOptions): Promise<Federation> {
+  const dir = mkdtempSync(join(tmpdir(), 'metanode-e2e-'));
+  const devchain = await startDevchain({ port: 0, host: '127.0.0.1', blockIntervalMs: 1_000, network: 'regtest' });
+  const faucet = new DevchainClient(devchain.url);
+  const chain = createChainSource({ kind: 'devchain', url: devchain.url, network: 'regtest' });
+  const wallet = createDevWallet(faucet, chain);
+  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 10_000));
+  const nodes: TestNode[] = [];
+
+  const makeNode = async (name: string): Promise<TestNode> => {
+    const ndir = join(dir, name);
+    const ks = Keystore.open({ dir: join(ndir, 'keys'), passphrase: PASSPHRASE, scryptN: 1024, create: true });
+    const { peerId } = await ks.init();
+    const stake = await wallet.stake({ peerId, rewardAddress: randomTaprootAddress(), amount: STAKE_SATS });
+    const extra = opts.config ?? {};
+    const raw = {
+      network: 'regtest',
+      dataDir: ndir,
+      keystore: { dir: join(ndir, 'keys'), scryptN: 1024, passphraseEnv: 'METANODE_PASSPHRASE' },
+      chain: { source: 'esplora', esploraUrl: devchain.url, pollMs: 300 },
+      stake: { txid: stake.txid, vout: stake.vout, minSats: 100_000, minAgeHours: 72 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 120_000, pingIntervalMs: 500, peerTimeoutMs: 3_000, maxConnections: 32, ...(extra.p2p ?? {}) },
+      committee: { max: opts.committeeMax ?? 7, ...(extra.committee ?? {}) },
+      schedule: {
+        signing: opts.signing ?? '*/4 * * * * *',
+        keygen: opts.keygen ?? '*/12 * * * * *',
+        regroup: opts.regroup ?? '59 59 23 * * *',
+        keygenUntil: keygenUntil.toISOString(),
+      },
+      custody: { minConfirmations: opts.minConfirmations ?? 1, bumpAfterBlocks: 3, feeRateMin: 1, feeRateMax: 50, rewardSats: 1_000, transferFeeSats: 2_000, replicationDelayMs: 500, ...(extra.custody ?? {}) },
+      replication: { limit: 10, minSleepMs: 100, maxSleepMs: 300 },
+      http: { host: '127.0.0.1', port: 0 },
+      log: { level: 'info' },
+    };
+    const config = parseConfig(raw, {}, { cwd: dir });
+    const node: TestNode = {
+      name,
+      dir: ndir,
+      peerId,
+      config,
+      faults: {},
+      running: null,
+      api() {
+        if (!node.running) throw new Error(`${name} is not running`);
+        return createApiClient(node.running.apiUrl, { timeoutMs: 5_000 });
+      },
+      async start() {
+        if (node.running) return node.running;
+        const others = nodes.filter((o) => o !== node && o.running).flatMap((o) => o.running!.multiaddrs.filter((a) => a.includes('127.0.0.1')));
+        const cfg: Config = { ...config, p2p: { ...config.p2p, bootstrap: others } };
+        node.running = await startNode(cfg, {
+          env: { METANODE_PASSPHRASE: PASSPHRASE },
+          log: createLogger({ level: 'info', destination: join(ndir, 'node.log') }),
+          faults: node.faults,
+        });
+        return node.running;
+      },
+      async stop() {
+        const r = node.running;
+        node.running = null;
+        if (r) await withTimeout(r.stop(), 15_000, `${name} stop`);
+      },
+    };
+    return node;
+  };
+
+  for (let i = 0; i < opts.n; i++) nodes.push(await makeNode(`node-${i + 1}`));
+  await faucet.mine(1);
+  await faucet.advanceClock(73 * 3600);
+  await faucet.mine(1);
+  for (const node of nodes) await node.start();
+
+  const fed: Federation = {
+    dir,
+    devchain,
+    faucet,
+    chain,
+    wallet,
+    nodes,
+    opts,
+    keygenUntil,
+    async addOperator(name?: string) {
+      const node = await makeNode(name ?? `node-${nodes.length + 1}`);
+      await faucet.mine(1);
+      await faucet.advanceClock(73 * 3600);
+      await faucet.mine(1);
+      nodes.push(node);
+      return node;
+    },
+    async stop() {
+      await Promise.allSettled(nodes.map((n) => n.stop()));
+      await devchain.close().catch(() => {});
+      if (!process.env.METANODE_KEEP_E2E) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fed;
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** Polls `fn` until it returns a value other than undefined/false; fails after `ms`. */
+export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms: number, what: string, everyMs = 250): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Current epoch, vault address and whether this node holds a share, read from its stores. */
+export async function epochOf(node: TestNode): Promise<{ epoch: number; vault: string; hasShare: boolean } | null> {
+  if (!node.running) return null;
+  const cur = await node.running.ctx.manager.currentKeyAndShare();
+  return cur ? { epoch: cur.record.epoch, vault: cur.record.vaultAddress, hasShare: cur.share !== null } : null;
+}
+
+/** Submits a transfer request at `node` and pays its deposit from the faucet. */
+export async function requestTransfer(fed: Federation, node: TestNode, amountSats: number): Promise<{ id: string; payoutAddress: string; depositAddress: string; depositTxid: string }> {
+  const payoutAddress = randomTaprootAddress();
+  const req = await node.api().post<{ id: string; depositAddress: string }>('/v1/requests', {
+    amountSats: String(amountSats),
+    payoutAddress,
+    refundAddress: randomTaprootAddress(),
+    expiry: Math.floor(Date.now() / 1000) + 3600,
+  });
+  const dep = await fed.faucet.faucet(req.depositAddress, BigInt(amountSats));
+  return { id: req.id, payoutAddress, depositAddress: req.depositAddress, depositTxid: dep.txid };
+}
+
+/** Transfer state as `node` records it. */
+export async function transferState(node: TestNode, id: string): Promise<{ state: string; txid: string | null } | undefined> {
+  const list = await node.api().get<{ request: { id: string }; state: string; txid: string | null }[]>('/v1/transfers', { limit: 1000 });
+  const t = list.find((x) => x.request.id === id);
+  return t ? { state: t.state, txid: t.txid } : undefined;
+}
