@@ -24,9 +24,9 @@ export interface FederationOptions {
   n: number;
   /** Cron of signing rounds (default every 4 s). */
   signing?: string;
-  /** Cron of keygen epochs (default every 12 s). */
+  /** Cron of keygen epochs (default every 6 s). */
   keygen?: string;
-  /** Keygen runs while now < keygenUntil (default: 10 s after the nodes start). */
+  /** Keygen runs while now < keygenUntil (default: 20 s after the federation is created). */
   keygenUntilMs?: number;
   /** Cron of regroups (default: 23:59:59, i.e. never within a test). */
   regroup?: string;
@@ -34,6 +34,13 @@ export interface FederationOptions {
   minConfirmations?: number;
   /** Extra config (deep-merged per section). */
   config?: Record<string, Record<string, unknown>>;
+}
+
+export interface OperatorOptions {
+  /** Move the devchain clock 73 h past the stake's confirmation (default true); false leaves it too young. */
+  ageStake?: boolean;
+  /** Peer id the stake commits to (default: the operator's own; another id makes a 'wrong-peer' stake). */
+  stakePeerId?: string;
 }
 
 export interface TestNode {
@@ -58,8 +65,8 @@ export interface Federation {
   nodes: TestNode[];
   opts: FederationOptions;
   keygenUntil: Date;
-  /** Creates (does not start) one more operator with an aged stake. */
-  addOperator(name?: string): Promise<TestNode>;
+  /** Creates (does not start) one more operator, by default with an aged stake committing to its own peer id. */
+  addOperator(name?: string, opts?: OperatorOptions): Promise<TestNode>;
   stop(): Promise<void>;
 }
 
@@ -69,14 +76,14 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   const faucet = new DevchainClient(devchain.url);
   const chain = createChainSource({ kind: 'devchain', url: devchain.url, network: 'regtest' });
   const wallet = createDevWallet(faucet, chain);
-  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 10_000));
+  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 20_000));
   const nodes: TestNode[] = [];
 
-  const makeNode = async (name: string): Promise<TestNode> => {
+  const makeNode = async (name: string, stakePeerId?: string): Promise<TestNode> => {
     const ndir = join(dir, name);
     const ks = Keystore.open({ dir: join(ndir, 'keys'), passphrase: PASSPHRASE, scryptN: 1024, create: true });
     const { peerId } = await ks.init();
-    const stake = await wallet.stake({ peerId, rewardAddress: randomTaprootAddress(), amount: STAKE_SATS });
+    const stake = await wallet.stake({ peerId: stakePeerId ?? peerId, rewardAddress: randomTaprootAddress(), amount: STAKE_SATS });
     const extra = opts.config ?? {};
     const raw = {
       network: 'regtest',
@@ -88,7 +95,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       committee: { max: opts.committeeMax ?? 7, ...(extra.committee ?? {}) },
       schedule: {
         signing: opts.signing ?? '*/4 * * * * *',
-        keygen: opts.keygen ?? '*/12 * * * * *',
+        keygen: opts.keygen ?? '*/6 * * * * *',
         regroup: opts.regroup ?? '59 59 23 * * *',
         keygenUntil: keygenUntil.toISOString(),
       },
@@ -144,11 +151,13 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
     nodes,
     opts,
     keygenUntil,
-    async addOperator(name?: string) {
-      const node = await makeNode(name ?? `node-${nodes.length + 1}`);
+    async addOperator(name?: string, o: OperatorOptions = {}) {
+      const node = await makeNode(name ?? `node-${nodes.length + 1}`, o.stakePeerId);
       await faucet.mine(1);
-      await faucet.advanceClock(73 * 3600);
-      await faucet.mine(1);
+      if (o.ageStake !== false) {
+        await faucet.advanceClock(73 * 3600);
+        await faucet.mine(1);
+      }
       nodes.push(node);
       return node;
     },
