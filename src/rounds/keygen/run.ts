@@ -57,12 +57,13 @@ export function startKeygen(a: KeygenRunArgs): { driver: CeremonyDriver<KeygenSt
         return { ok: true, record };
       } catch (e) {
         const failure: CeremonyFailure = { code: 'KEYSTORE', message: `adopting epoch ${epoch} failed: ${errorMessage(e)}`, culprits: [], detail: { phase: 'adopt' } };
-        a.manager.recordFailure({ kind: 'keygen', epoch, code: failure.code, message: failure.message, culprits: [], detail: failure.detail });
+        a.manager.recordFailure({ kind: 'keygen', epoch, code: failure.code, message: failure.message, culprits: [], detail: { ...failure.detail, round: a.round } });
         return { ok: false, epoch, failure };
       }
     }
     const failure = s.failure ?? { code: 'ABORTED', message: 'keygen ended without a result', culprits: [], detail: {} };
-    a.manager.recordFailure({ kind: 'keygen', epoch, code: failure.code, message: failure.message, culprits: failure.culprits, detail: failure.detail });
+    // The attempt (round) goes with the failure: every attempt before the first success has the same epoch number.
+    a.manager.recordFailure({ kind: 'keygen', epoch, code: failure.code, message: failure.message, culprits: failure.culprits, detail: { ...failure.detail, round: a.round } });
     return { ok: false, epoch, failure };
   });
   return { driver, epoch, outcome };

@@ -42,7 +42,7 @@ export async function startRegroup(a: RegroupRunArgs): Promise<{ driver: Ceremon
   );
   const outcome = driver.done.then(async (s): Promise<CeremonyOutcome> => {
     const record = (f: CeremonyFailure): CeremonyOutcome => {
-      a.manager.recordFailure({ kind: 'regroup', epoch, code: f.code, message: f.message, culprits: f.culprits, detail: f.detail });
+      a.manager.recordFailure({ kind: 'regroup', epoch, code: f.code, message: f.message, culprits: f.culprits, detail: { ...f.detail, round: a.round } });
       return { ok: false, epoch, failure: f };
     };
     if (s.phase !== 'done' || !s.result) return record(s.failure ?? { code: 'ABORTED', message: 'regroup ended without a result', culprits: [], detail: {} });
