@@ -1,0 +1,437 @@
+// End-to-end custody signing rounds (DESIGN §3) on one federation of 8 real nodes (threshold 4)
+// over loopback libp2p and the devchain. The scenarios run in order on the same federation; each
+// misbehaving node is a different one, chosen by seniority so that the invalid-share and killed
+// members are certainly in a threshold set, and enough honest spares remain for every later
+// scenario (blocked peers stay blocked for 72 h):
+//   seniority S0..S7:  S0 invalid share, S1 killed, S5 different document, S6 copied tss_proof,
+//                      S7 checksum outlier; S2..S4 always honest.
+// With t = 4 of 8, after three peers are blocked (S6, S7, S0) the killed member's round still has
+// t + 1 live peers, so a retry without it can complete.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as btc from '@scure/btc-signer';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { startFederation, waitFor, epochOf, transferState, type Federation, type TestNode } from './harness.js';
+import { btcNetwork, addressToScript } from '../../src/chain/network.js';
+import { randomTaprootAddress } from '../../src/devnet/wallet.js';
+import { stakedMembers } from '../../src/node/peers.js';
+import { createTssProof, verifyTssProof } from '../../src/crypto/proof.js';
+import { roundOf } from '../../src/node/context.js';
+import type { RoundSummary, Timeline } from '../../src/rounds/roundlog.js';
+
+const N = 8;
+const T = 4;
+const REWARD_SATS = 3_200n; // 400 per peer of 8: above the P2TR dust limit
+const TRANSFER_FEE = 2_000n;
+const NET = btcNetwork('regtest');
+
+let fed: Federation;
+/** Committee in seniority order (most senior first), as TestNodes. */
+let S: TestNode[] = [];
+let vaultScript = '';
+let epoch = 0;
+/** Every transfer requested in this file: payout address -> expected payout amount. */
+const payouts = new Map<string, bigint>();
+const started = Date.now();
+
+before(async () => {
+  fed = await startFederation({
+    n: N,
+    committeeMax: N,
+    // Keygen every 6 s until well after all 8 nodes are up: the last keygen before keygenUntil
+    // (the one whose key stays) then runs with the whole committee.
+    keygen: '*/6 * * * * *',
+    keygenUntilMs: 36_000,
+    config: { committee: { threshold: T }, custody: { rewardSats: Number(REWARD_SATS), transferFeeSats: Number(TRANSFER_FEE) } },
+  });
+  console.log(`federation dir ${fed.dir}`);
+  const e = await waitFor(async () => {
+    if (Date.now() < fed.keygenUntil.getTime() + 3_000) return undefined;
+    const eps = await Promise.all(fed.nodes.map(epochOf));
+    return eps.every((x) => x && x.hasShare && x.epoch === eps[0]!.epoch && x.vault === eps[0]!.vault) ? eps[0]! : undefined;
+  }, 90_000, 'every node holding a share of one locked-in key');
+  epoch = e.epoch;
+  const cur = (await fed.nodes[0]!.running!.ctx.manager.currentKeyAndShare())!;
+  assert.equal(cur.key.threshold, T);
+  assert.equal(cur.key.committee.length, N);
+  S = cur.key.committee.map((m) => fed.nodes.find((n) => n.peerId === m.peerId)!);
+  vaultScript = addressToScript(e.vault, 'regtest');
+  // A vault UTXO, so that every custody tx has change and can pay rewards.
+  await fed.faucet.faucet(e.vault, 200_000n);
+  console.log(`setup: keygen epoch ${epoch} on ${N} nodes after ${Date.now() - started} ms`);
+}, { timeout: 120_000 });
+
+after(async () => {
+  await fed?.stop();
+});
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+const live = () => fed.nodes.filter((n) => n.running);
+const name = (peer: string) => fed.nodes.find((n) => n.peerId === peer)?.name ?? peer;
+
+/** A throwaway P2TR key that pays several deposits in one transaction (so they confirm together). */
+async function fundDeposits(deposits: { address: string; amount: bigint }[]): Promise<string> {
+  const priv = schnorr.utils.randomSecretKey();
+  const pay = btc.p2tr(schnorr.getPublicKey(priv), undefined, NET);
+  const total = deposits.reduce((s, d) => s + d.amount, 0n);
+  const fee = 2_000n;
+  const coin = await fed.faucet.faucet(pay.address!, total + fee + 10_000n);
+  const tx = new btc.Transaction();
+  tx.addInput({ txid: hexToBytes(coin.txid), index: coin.vout, witnessUtxo: { amount: total + fee + 10_000n, script: pay.script }, tapInternalKey: pay.tapInternalKey });
+  for (const d of deposits) tx.addOutputAddress(d.address, d.amount, NET);
+  tx.addOutputAddress(pay.address!, 10_000n, NET);
+  tx.sign(priv);
+  tx.finalize();
+  return fed.chain.broadcast(bytesToHex(tx.extract()));
+}
+
+interface Requested { id: string; payoutAddress: string; amount: bigint }
+
+/** Submits transfer requests at `at`, waits until every live node has them, then pays all deposits in one tx. */
+async function requestTransfers(at: TestNode, amounts: bigint[]): Promise<{ reqs: Requested[]; depositTxid: string }> {
+  const reqs: (Requested & { depositAddress: string })[] = [];
+  for (const amount of amounts) {
+    const payoutAddress = randomTaprootAddress();
+    const r = await at.api().post<{ id: string; depositAddress: string }>('/v1/requests', {
+      amountSats: String(amount),
+      payoutAddress,
+      refundAddress: randomTaprootAddress(),
+      expiry: Math.floor(Date.now() / 1000) + 3600,
+    });
+    payouts.set(payoutAddress, amount - TRANSFER_FEE);
+    reqs.push({ id: r.id, payoutAddress, amount, depositAddress: r.depositAddress });
+  }
+  await waitFor(async () => {
+    for (const n of live()) for (const r of reqs) if (!(await transferState(n, r.id))) return false;
+    return true;
+  }, 15_000, 'requests replicated to every live node');
+  const depositTxid = await fundDeposits(reqs.map((r) => ({ address: r.depositAddress, amount: r.amount })));
+  return { reqs, depositTxid };
+}
+
+/** Waits until every node in `nodes` records every transfer as paid; returns the single paying txid. */
+async function waitPaid(nodes: TestNode[], reqs: Requested[], ms = 45_000): Promise<string> {
+  const txids = await waitFor(async () => {
+    const seen = new Set<string>();
+    for (const n of nodes) {
+      for (const r of reqs) {
+        const s = await transferState(n, r.id);
+        if (s?.state !== 'paid' || !s.txid) return false;
+        seen.add(s.txid);
+      }
+    }
+    return [...seen];
+  }, ms, `transfers ${reqs.map((r) => r.id.slice(0, 8)).join(',')} paid at ${nodes.map((n) => n.name).join(',')}`);
+  assert.equal(txids.length, 1, `one transaction pays them all, got ${txids.join(',')}`);
+  return txids[0]!;
+}
+
+async function rounds(n: TestNode): Promise<RoundSummary[]> {
+  return n.api().get<RoundSummary[]>('/v1/rounds', { limit: 200 });
+}
+
+async function timeline(n: TestNode, id: number): Promise<Timeline> {
+  return n.api().get<Timeline>(`/v1/rounds/${id}`);
+}
+
+/** The round that produced `txid` on node `n` (waits for the summary to name it). */
+async function roundOfTx(n: TestNode, txid: string): Promise<RoundSummary> {
+  return waitFor(async () => (await rounds(n)).find((r) => r.txid === txid && r.status === 'completed'), 10_000, `${n.name}: round of ${txid}`);
+}
+
+/** Every node in `nodes` agrees on the round of `txid`, its threshold set and its txid; returns it. */
+async function agreedRound(nodes: TestNode[], txid: string): Promise<RoundSummary> {
+  const sums = await Promise.all(nodes.map((n) => roundOfTx(n, txid)));
+  const first = sums[0]!;
+  assert.ok(first.thresholdSet && first.thresholdSet.length === T, `threshold set of ${T}: ${JSON.stringify(first.thresholdSet)}`);
+  for (const [i, s] of sums.entries()) {
+    assert.equal(s.roundId, first.roundId, `${nodes[i]!.name} round id`);
+    assert.equal(s.txid, txid);
+    assert.deepEqual(s.thresholdSet, first.thresholdSet, `${nodes[i]!.name} threshold set`);
+  }
+  // Same facts through the per-round timeline endpoint.
+  for (const n of nodes) {
+    const tl = await timeline(n, first.roundId);
+    assert.equal(tl.round?.txid, txid);
+    assert.deepEqual(tl.round?.thresholdSet, first.thresholdSet);
+    assert.ok(tl.entries.some((e) => e.phase === 'signing-set' && e.decision === 'decided'), `${n.name} logged the threshold-set decision`);
+  }
+  return first;
+}
+
+/** Independent check: every input's BIP340 signature against its prevout's output key (tx and prevouts from the chain source). */
+async function verifySignatures(txid: string): Promise<btc.Transaction> {
+  const got = await fed.chain.getTx(txid);
+  assert.ok(got, `chain knows ${txid}`);
+  const tx = btc.Transaction.fromRaw(hexToBytes(got.hex), { allowUnknownOutputs: true });
+  assert.equal(tx.id, txid);
+  const scripts: Uint8Array[] = [];
+  const amounts: bigint[] = [];
+  for (let i = 0; i < tx.inputsLength; i++) {
+    const inp = tx.getInput(i);
+    const prev = await fed.chain.getTx(bytesToHex(inp.txid!));
+    assert.ok(prev, `prevout tx of input ${i}`);
+    const out = prev.vout[inp.index!]!;
+    scripts.push(hexToBytes(out.scriptPubKey));
+    amounts.push(out.value);
+  }
+  for (let i = 0; i < tx.inputsLength; i++) {
+    const script = scripts[i]!;
+    assert.ok(script.length === 34 && script[0] === 0x51 && script[1] === 0x20, `input ${i} spends a P2TR output`);
+    const w = tx.getInput(i).finalScriptWitness;
+    assert.ok(w && w.length === 1 && w[0]!.length === 64, `input ${i} has one 64-byte key-path signature`);
+    const msg = tx.preimageWitnessV1(i, scripts, btc.SigHash.DEFAULT, amounts);
+    assert.ok(schnorr.verify(w[0]!, msg, script.subarray(2)), `input ${i} signature verifies against its output key`);
+  }
+  return tx;
+}
+
+async function waitConfirmed(txid: string): Promise<void> {
+  await waitFor(async () => (await fed.chain.getTx(txid))?.status.confirmed === true, 15_000, `${txid} confirmed`);
+}
+
+const blocked = (by: TestNode, peer: TestNode) => by.running!.ctx.network.blocklist.isBlocked(peer.peerId);
+
+/** Rounds (on node n) whose summary names `peer` as a culprit, most recent first. */
+async function roundsNaming(n: TestNode, peer: TestNode): Promise<RoundSummary[]> {
+  return (await rounds(n)).filter((r) => r.culprits.includes(peer.peerId));
+}
+
+// ---- scenarios --------------------------------------------------------------------------------
+
+test('three confirmed transfers are paid by one signed tx with payouts, rewards and change', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const { reqs, depositTxid } = await requestTransfers(S[2]!, [50_000n, 60_000n, 70_000n]);
+  await waitConfirmed(depositTxid);
+  const confirmedRound = roundOf(S[2]!.running!.ctx, Date.now());
+  const txid = await waitPaid(fed.nodes, reqs);
+  await waitConfirmed(txid);
+  const round = await agreedRound(fed.nodes, txid);
+  assert.ok(round.roundId <= confirmedRound + 2, `paid in round ${round.roundId}, within two rounds of the deposits confirming (${confirmedRound})`);
+
+  const tx = await verifySignatures(txid);
+  const outs = Array.from({ length: tx.outputsLength }, (_, i) => tx.getOutput(i)).map((o) => ({ script: bytesToHex(o.script!), amount: o.amount! }));
+  // Payouts: exactly one output per transfer, amount minus the transfer fee.
+  for (const r of reqs) {
+    const m = outs.filter((o) => o.script === addressToScript(r.payoutAddress, 'regtest'));
+    assert.equal(m.length, 1, 'one payout per transfer');
+    assert.equal(m[0]!.amount, r.amount - TRANSFER_FEE);
+  }
+  // Rewards: one equal share to every peer of the participant table (all 8 are online).
+  const rewardScripts = stakedMembers(S[2]!.running!.ctx).map((m) => addressToScript(m.rewardAddress, 'regtest'));
+  assert.equal(rewardScripts.length, N);
+  for (const s of rewardScripts) {
+    const m = outs.filter((o) => o.script === s);
+    assert.equal(m.length, 1, 'one reward per peer');
+    assert.equal(m[0]!.amount, REWARD_SATS / BigInt(N));
+  }
+  // Change back to the vault, and the OP_RETURN commitment.
+  const change = outs.filter((o) => o.script === vaultScript);
+  assert.equal(change.length, 1, 'one change output to the vault');
+  assert.ok(change[0]!.amount > 0n);
+  assert.equal(outs.filter((o) => o.script.startsWith('6a')).length, 1, 'one commitment output');
+  assert.equal(outs.length, 3 + N + 2);
+  // Inputs: the three deposits and the vault UTXO.
+  const spent = Array.from({ length: tx.inputsLength }, (_, i) => bytesToHex(tx.getInput(i).txid!));
+  assert.equal(spent.filter((t) => t === depositTxid).length, 3);
+  console.log(`happy path: round ${round.roundId}, set ${round.thresholdSet!.map(name).join(',')}, paid+confirmed in ${Date.now() - t0} ms`);
+});
+
+test('a peer proposing a different document is left out of the signing sets', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const odd = S[5]!;
+  odd.faults.outgoing = (type, payload) => {
+    if (type !== 'sign.proposal') return payload;
+    const p = payload as { h0: string; h1: string; tssProof: string };
+    return { ...p, h0: bytesToHex(schnorr.utils.randomSecretKey()), h1: bytesToHex(schnorr.utils.randomSecretKey()) };
+  };
+  try {
+    const { reqs } = await requestTransfers(S[3]!, [40_000n]);
+    const honest = fed.nodes.filter((n) => n !== odd);
+    const txid = await waitPaid(honest, reqs);
+    const round = await agreedRound(honest, txid);
+    assert.ok(!round.thresholdSet!.includes(odd.peerId), 'the odd proposer is not in the threshold set');
+    for (const n of honest) {
+      const tl = await timeline(n, round.roundId);
+      const ignored = tl.entries.find((e) => e.phase === 'proposal' && e.decision === 'ignore' && e.peer === odd.peerId);
+      assert.equal(ignored?.reason, 'different-document', `${n.name} ignored the odd proposal`);
+      assert.ok(!tl.entries.some((e) => e.phase === 'proposal' && e.decision === 'accept' && e.peer === odd.peerId));
+      const decided = tl.entries.find((e) => e.phase === 'signing-set' && e.decision === 'sent');
+      assert.ok(decided && !decided.reason!.split(',').includes(odd.peerId), `${n.name}'s signing set leaves the odd proposer out`);
+      // Views may differ: a different document is not blamed.
+      assert.ok(!tl.round!.culprits.includes(odd.peerId));
+      assert.ok(!blocked(n, odd));
+    }
+    await verifySignatures(txid);
+    console.log(`different document: round ${round.roundId} completed without ${odd.name} in ${Date.now() - t0} ms`);
+  } finally {
+    odd.faults.outgoing = undefined;
+  }
+});
+
+test('a peer copying another peer\'s tss_proof is rejected (INVALID_TSS_PROOF), left out and named', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const copier = S[6]!;
+  const victim = S[0]!;
+  const victimShare = (await victim.running!.ctx.manager.currentKeyAndShare())!.share!;
+  const own = (await copier.running!.ctx.manager.currentKeyAndShare())!;
+  const ownVerifyingShare = own.key.verifyingShares[own.share!.identifier]!;
+  const copied: number[] = [];
+  copier.faults.outgoing = (type, payload) => {
+    if (type !== 'sign.proposal') return payload;
+    const p = payload as { h0: string; h1: string; tssProof: string };
+    // Find the round this proposal is for from the copier's own (valid) proof, then put in the
+    // victim's valid proof for that round.
+    const now = roundOf(copier.running!.ctx, Date.now());
+    const round = [now, now - 1, now + 1].find((r) => verifyTssProof(ownVerifyingShare, { network: 'regtest', epoch, peerId: copier.peerId, round: r }, p.tssProof));
+    if (round === undefined) throw new Error('copier: cannot tell the round of its own proposal');
+    copied.push(round);
+    return { ...p, tssProof: createTssProof(victimShare, { network: 'regtest', epoch, peerId: victim.peerId, round }) };
+  };
+  try {
+    const { reqs } = await requestTransfers(S[3]!, [45_000n]);
+    const honest = fed.nodes.filter((n) => n !== copier);
+    const txid = await waitPaid(honest, reqs);
+    const round = await agreedRound(honest, txid);
+    assert.ok(copied.includes(round.roundId), 'the copier sent a copied proof in the paying round');
+    assert.ok(!round.thresholdSet!.includes(copier.peerId), 'the copier is not in the threshold set');
+    assert.ok(round.thresholdSet!.includes(victim.peerId), 'the victim (real owner of the proof) still signs');
+    for (const n of honest) {
+      const tl = await timeline(n, round.roundId);
+      const named = tl.entries.find((e) => e.decision === 'culprit' && e.peer === copier.peerId);
+      assert.ok(named, `${n.name} names the copier`);
+      assert.equal(named.phase, 'proposal');
+      assert.match(named.reason!, /^INVALID_TSS_PROOF/);
+      assert.deepEqual(named.culprits, [copier.peerId]);
+      assert.ok(tl.round!.culprits.includes(copier.peerId), `${n.name}'s round summary names the copier`);
+      assert.ok(blocked(n, copier), `${n.name} blocked the copier`);
+    }
+    await verifySignatures(txid);
+    console.log(`copied tss_proof: round ${round.roundId} completed, ${copier.name} named INVALID_TSS_PROOF, in ${Date.now() - t0} ms`);
+  } finally {
+    copier.faults.outgoing = undefined;
+  }
+});
+
+test('a checksum mismatch aborts the round, names and blocks the outlier; the next round pays', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const outlier = S[7]!;
+  outlier.faults.outgoing = (type, payload) => (type === 'sign.checksum' ? { checksum: bytesToHex(schnorr.utils.randomSecretKey()) } : payload);
+  try {
+    const { reqs } = await requestTransfers(S[4]!, [55_000n]);
+    const honest = live().filter((n) => n !== outlier && n !== S[6]);
+    const aborted = await waitFor(async () => {
+      const per = await Promise.all(honest.map(async (n) => (await roundsNaming(n, outlier)).find((r) => r.status === 'aborted')));
+      return per.every((r) => r) && per.every((r) => r!.roundId === per[0]!.roundId) ? per[0]! : undefined;
+    }, 40_000, 'every honest node aborting one round naming the outlier');
+    for (const n of honest) {
+      const tl = await timeline(n, aborted.roundId);
+      assert.equal(tl.round!.status, 'aborted');
+      assert.deepEqual(tl.round!.culprits, [outlier.peerId], `${n.name}: the outlier is the one culprit`);
+      assert.equal(tl.round!.reason, 'threshold-set checksum mismatch');
+      assert.equal(tl.round!.txid, undefined);
+      const named = tl.entries.find((e) => e.decision === 'culprit' && e.peer === outlier.peerId);
+      assert.equal(named?.phase, 'checksum');
+      assert.match(named!.reason!, /^CHECKSUM_MISMATCH/);
+      assert.ok(tl.entries.some((e) => e.decision === 'abort' && e.phase === 'checksum'));
+      assert.ok(!tl.entries.some((e) => e.phase === 'ceremony'), `${n.name}: nothing signed in the aborted round`);
+      assert.ok(blocked(n, outlier), `${n.name} blocked the outlier`);
+    }
+    const txid = await waitPaid(honest, reqs);
+    const round = await agreedRound(honest, txid);
+    assert.ok(round.roundId > aborted.roundId);
+    assert.ok(!round.thresholdSet!.includes(outlier.peerId));
+    await verifySignatures(txid);
+    console.log(`checksum mismatch: round ${aborted.roundId} aborted naming ${outlier.name}; round ${round.roundId} paid; ${Date.now() - t0} ms`);
+  } finally {
+    outlier.faults.outgoing = undefined;
+  }
+});
+
+test('a member sending an invalid share is named and blocked, and the same round completes', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const bad = S[0]!;
+  bad.faults.outgoing = (type, payload) => {
+    if (type !== 'sign.share') return payload;
+    const p = payload as { attempt: number; shares: string[] };
+    const s0 = p.shares[0]!;
+    const flipped = s0.slice(0, -1) + ((parseInt(s0.slice(-1), 16) ^ 1).toString(16));
+    return { ...p, shares: [flipped, ...p.shares.slice(1)] };
+  };
+  try {
+    const { reqs } = await requestTransfers(S[4]!, [65_000n]);
+    const honest = live().filter((n) => n !== bad && n !== S[6] && n !== S[7]);
+    const txid = await waitPaid(honest, reqs);
+    const round = await agreedRound(honest, txid);
+    assert.ok(round.thresholdSet!.includes(bad.peerId), 'the bad signer was in the threshold set');
+    for (const n of honest) {
+      const tl = await timeline(n, round.roundId);
+      assert.equal(tl.round!.status, 'completed');
+      assert.ok(tl.round!.culprits.includes(bad.peerId), `${n.name}'s round summary names the bad signer`);
+      const named = tl.entries.find((e) => e.decision === 'culprit' && e.peer === bad.peerId);
+      assert.equal(named?.phase, 'ceremony');
+      assert.match(named!.reason!, /^INVALID_SIGNATURE_SHARE/);
+      assert.ok(tl.entries.some((e) => e.decision === 'attempt' && /^attempt 1: /.test(e.reason ?? '') && !e.reason!.includes(bad.peerId)), `${n.name} retried without the bad signer`);
+      assert.ok(blocked(n, bad), `${n.name} blocked the bad signer`);
+    }
+    await verifySignatures(txid);
+    console.log(`invalid share: round ${round.roundId} completed naming ${bad.name}, in ${Date.now() - t0} ms`);
+  } finally {
+    bad.faults.outgoing = undefined;
+  }
+});
+
+test('a member of the threshold set killed before sending its share does not stop the round', { timeout: 60_000 }, async () => {
+  const t0 = Date.now();
+  const victim = S[1]!;
+  let killedIn: number | null = null;
+  victim.faults.outgoing = (type, payload) => {
+    if (type !== 'sign.share') return payload;
+    killedIn = roundOf(victim.running!.ctx, Date.now());
+    victim.faults.outgoing = undefined;
+    void victim.stop();
+    return null;
+  };
+  const { reqs } = await requestTransfers(S[5]!, [75_000n]);
+  const honest = live().filter((n) => n !== victim && n !== S[0] && n !== S[6] && n !== S[7]);
+  assert.equal(honest.length, T + 1);
+  const txid = await waitPaid(honest, reqs);
+  assert.notEqual(killedIn, null, 'the victim was killed');
+  assert.equal(victim.running, null);
+  const round = await agreedRound(honest, txid);
+  assert.ok(round.thresholdSet!.includes(victim.peerId), 'the killed member was in the threshold set');
+  for (const n of honest) {
+    const tl = await timeline(n, round.roundId);
+    assert.equal(tl.round!.status, 'completed');
+    const named = tl.entries.find((e) => e.decision === 'culprit' && e.peer === victim.peerId);
+    assert.equal(named?.phase, 'ceremony');
+    assert.match(named!.reason!, /^TIMEOUT/);
+  }
+  await verifySignatures(txid);
+  console.log(`killed member: round ${round.roundId} completed without ${victim.name}, in ${Date.now() - t0} ms`);
+});
+
+test('no transfer is ever paid twice', { timeout: 30_000 }, async () => {
+  assert.ok(payouts.size >= 8);
+  const { utxos } = await fed.faucet.utxos();
+  for (const [address, amount] of payouts) {
+    const script = addressToScript(address, 'regtest');
+    const outs = utxos.filter((u) => u.scriptPubKey === script);
+    assert.equal(outs.length, 1, `${address} receives exactly one output`);
+    assert.equal(outs[0]!.value, amount);
+    assert.ok(outs[0]!.confirmed);
+  }
+  // Every node that is still up agrees: each transfer is paid, by the tx that pays its address.
+  for (const n of live()) {
+    const list = await n.api().get<{ request: { id: string; payoutAddress: string }; state: string; txid: string | null }[]>('/v1/transfers', { limit: 1000 });
+    assert.equal(list.length, payouts.size);
+    for (const t of list) {
+      assert.equal(t.state, 'paid');
+      const script = addressToScript(t.request.payoutAddress, 'regtest');
+      assert.equal(utxos.find((u) => u.scriptPubKey === script)!.txid, t.txid);
+    }
+  }
+  console.log(`whole file: ${Date.now() - started} ms`);
+});
