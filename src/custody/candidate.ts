@@ -97,6 +97,11 @@ export interface CandidateView {
   /** sat/vB estimate; clamped to the configured bounds. */
   feeRate: number;
   replace?: ReplaceSpec;
+  /**
+   * Sweep of an earlier epoch (DESIGN §4): `key` is that epoch's key, change goes to this
+   * scriptPubKey (the current vault) and a candidate exists even without a transfer.
+   */
+  sweepTo?: string;
 }
 
 export interface CandidateParams {
@@ -340,7 +345,7 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
   }
   for (const d of orphans.sort(compareInputs)) refund(d, d.requestId!, d.refundAddress, d.value);
 
-  if (transferIds.length === 0) return null;
+  if (transferIds.length === 0 && view.sweepTo === undefined) return null;
   if (replaceSet) {
     // A replacement spends exactly the replaced inputs: vault inputs come from the view.
     for (const u of view.vaultUtxos) if (replaceSet.has(outpointKey(u))) addVault(u);
@@ -354,6 +359,8 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
       addVault(u);
     }
   }
+  if (inputs.size === 0) return null;
+  const changeScript = view.sweepTo ?? vaultScript;
   function addVault(u: VaultUtxo) {
     inputs.set(outpointKey(u), { txid: u.txid, vout: u.vout, value: u.value, scriptPubKey: u.scriptPubKey, kind: 'vault' });
   }
@@ -377,11 +384,11 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
   const tryBuild = (withRewards: boolean): { outs: CandidateOutput[]; fee: bigint; vsize: number } | null => {
     const base = [...outputs, commitment, ...(withRewards ? rewards : [])];
     const spent = base.reduce((s, o) => s + o.amount, 0n);
-    const withChange = [...base.map((o) => o.script), vaultScript];
+    const withChange = [...base.map((o) => o.script), changeScript];
     const vsizeC = estimateVsize(inputs.size, withChange);
     const feeC = BigInt(Math.ceil(vsizeC * feeRate));
     const change = totalIn - spent - feeC;
-    if (change >= dust) return { outs: [...base, { kind: 'change', script: vaultScript, amount: change }], fee: feeC, vsize: vsizeC };
+    if (change >= dust) return { outs: [...base, { kind: 'change', script: changeScript, amount: change }], fee: feeC, vsize: vsizeC };
     const vsizeN = estimateVsize(inputs.size, base.map((o) => o.script));
     const feeN = BigInt(Math.ceil(vsizeN * feeRate));
     if (totalIn - spent < feeN) return null;
@@ -510,7 +517,8 @@ export function chooseCandidate(own: CandidateSummary | null, seen: CandidateSum
     else groups.set(s.docHash, { s, n: 1 });
   }
   const exact = [...groups.values()]
-    .filter((g) => g.n >= threshold && subsetOfOwn(g.s) && g.s.transferIds.length > 0)
+    // A sweep of an earlier epoch (own candidate without transfers) may only match exactly.
+    .filter((g) => g.n >= threshold && subsetOfOwn(g.s) && (g.s.transferIds.length > 0 || own.transferIds.length === 0))
     .sort((a, b) => b.s.transferIds.length - a.s.transferIds.length || b.n - a.n || compareHex(a.s.docHash, b.s.docHash));
   if (exact.length) {
     const g = exact[0]!;

@@ -57,7 +57,10 @@ export class CeremonyRunner {
   private pending: Pending[] = [];
   lastOutcome: (CeremonyOutcome & { kind: 'keygen' | 'regroup'; at: number }) | null = null;
 
+  private readonly startedAt: number;
+
   constructor(private readonly ctx: NodeContext) {
+    this.startedAt = ctx.now();
     registerCeremonyMessageTypes();
     for (const [kind, spec] of Object.entries(DIRECT_SPECS)) {
       const request = z.object({ epoch: z.number().int().min(1), round: z.number().int().nonnegative(), payload: spec.request }).strict();
@@ -142,6 +145,14 @@ export class CeremonyRunner {
       ctx.log.info('keygen: own stake not valid yet; not taking part');
       return null;
     }
+    // Every member computes the committee from its own peer table. Right after start, or while
+    // peers are still being admitted, two nodes can see different tables and run a keygen among
+    // a partial committee; wait until the view has been stable for a few pings.
+    const unsettled = this.unsettledFor();
+    if (unsettled) {
+      ctx.log.info({ reason: unsettled }, 'keygen: peer view not settled; skipping this slot');
+      return null;
+    }
     const { committee, threshold } = computeCommittee(staked, { max: ctx.config.committee.max, threshold: ctx.config.committee.threshold });
     if (committee.length < 2 || threshold < 2) {
       ctx.log.info({ members: committee.length }, 'keygen: too few staked peers for a threshold key');
@@ -196,6 +207,17 @@ export class CeremonyRunner {
       ctx.log.warn({ err: errorMessage(e) }, 'regroup could not start');
       return null;
     }
+  }
+
+  /** Why this node's view of the federation is not yet stable enough for a keygen, or null. */
+  private unsettledFor(): string | null {
+    const { ctx } = this;
+    const settleMs = 3 * ctx.config.p2p.pingIntervalMs;
+    const upMs = ctx.now() - this.startedAt;
+    if (upMs < ctx.config.p2p.peerTimeoutMs) return `up for ${upMs} ms, less than p2p.peerTimeoutMs`;
+    const fresh = ctx.network.table.list().filter((e) => ctx.now() - e.firstSeen < settleMs);
+    if (fresh.length) return `${fresh.length} peer(s) admitted in the last ${settleMs} ms`;
+    return null;
   }
 
   /** Ceremony phase timeouts: a fifth of a round each, between 2 s and 20 s. */

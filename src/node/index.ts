@@ -10,7 +10,7 @@ import { openDb } from '../store/db.js';
 import { createChainSource, type ChainConfig } from '../chain/factory.js';
 import { chainStakeChecker } from '../p2p/stake-checker.js';
 import { P2pNetwork } from '../p2p/network.js';
-import { defaultRegistry } from '../p2p/registry.js';
+import { defaultRegistry, registerMessageType } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
@@ -88,7 +88,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const roundMs = cronPeriodMs(config.schedule.signing);
   const metrics = createMetrics();
 
-  registerSigningMessageTypes();
+  // A sweep round of an earlier epoch carries that epoch in its envelopes; let it through.
+  registerSigningMessageTypes((type, spec) => registerMessageType(type, { ...spec, freshness: { ...spec.freshness, maxEpochsBehind: 64 } }));
   registerCeremonyMessageTypes();
 
   const keyOf = (epoch: number) => manager.store.get(epoch)?.key;
@@ -133,7 +134,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       return s && s.epoch === c.epoch ? createTssProof(s, { ...c, network: config.network }) : undefined;
     },
     status: () => ({ state: activity.state, tip: chainView.tip?.height ?? 0 }),
-    clock: () => ({ epoch: currentEpoch(), round: roundOf({ roundMs }, now()) }),
+    // The ping's epoch and its tss_proof's share come from one snapshot (refreshShare): a ping
+    // announcing an epoch whose share is not loaded yet would carry no proof and be blocked.
+    clock: () => ({ epoch: pingEpoch, round: roundOf({ roundMs }, now()) }),
     now,
     pingIntervalMs: config.p2p.pingIntervalMs,
     peerTimeoutMs: config.p2p.peerTimeoutMs,
@@ -146,9 +149,11 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   });
   // The share used for our own pings' tss_proof; refreshed when the epoch changes.
   let shareCache: import('../crypto/types.js').KeyShare | null = null;
+  let pingEpoch = 0;
   const refreshShare = async () => {
     const cur = await manager.currentKeyAndShare();
     shareCache = cur?.share ?? null;
+    pingEpoch = cur?.record.epoch ?? 0;
   };
   await refreshShare();
 
@@ -179,12 +184,37 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       watchAddresses();
       await deposits.poll();
       await reconcileCustodyTxs(db, chain, now());
+      await retireEmptyEpochs();
     } catch (e) {
       chainView.reachable = false;
       chainView.error = errorMessage(e);
       log.warn({ err: chainView.error }, 'chain source unavailable');
     } finally {
       polling = false;
+    }
+  };
+  // An earlier epoch's shares are kept until nothing is left at its addresses and none of its
+  // transfer requests can still receive a deposit; then they are destroyed.
+  const retireEmptyEpochs = async () => {
+    const cur = manager.current();
+    if (!cur) return;
+    const balances = new Map<number, bigint>();
+    for (const e of manager.store.all()) {
+      if (e.record.epoch >= cur.record.epoch || e.status === 'retired' || e.record.outputKey === cur.record.outputKey) continue;
+      balances.set(e.record.epoch, 0n);
+    }
+    if (balances.size === 0) return;
+    for (const d of deposits.list({ status: ['seen', 'confirmed'] })) {
+      if (d.epoch !== undefined && balances.has(d.epoch)) balances.set(d.epoch, balances.get(d.epoch)! + d.value);
+    }
+    const openUntil = now() / 1000;
+    for (const { record } of requests.list({ limit: 10_000 })) {
+      if (balances.has(record.epoch) && record.expiry > openUntil) balances.set(record.epoch, balances.get(record.epoch)! + 1n);
+    }
+    const empty = manager.retirableEpochs(balances);
+    if (empty.length) {
+      await manager.retire(empty);
+      log.info({ epochs: empty }, 'earlier epochs emptied: shares destroyed');
     }
   };
   const watched = new Set<string>();
@@ -267,6 +297,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
           }
         });
         void sync.tick();
+        if (currentEpoch() !== pingEpoch) void refreshShare().catch((e) => log.warn({ err: errorMessage(e) }, 'loading the current share failed'));
         if (activity.state === 'bootstrapping' && network.ownStakeVerdict()?.valid) activity.state = 'idle';
       }, Math.max(1000, config.p2p.pingIntervalMs)),
     );

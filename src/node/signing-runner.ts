@@ -2,7 +2,7 @@
 // chain and the request store as of the shared anchor height, starts the pure round machine
 // behind SigningRoundDriver, feeds it gossip, ping states and ticks, and stops at the round's end.
 import { createTssProof } from '../crypto/proof.js';
-import { depositAddress, vaultAddress } from '../crypto/taproot.js';
+import { depositAddress, scriptPubKeyFor, vaultAddress } from '../crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
 import { anchorHeight, fromStoredRequest, type CandidateParams, type CandidateView } from '../custody/candidate.js';
 import { dueForBump, excludedTransfers, lockedOutpoints, trackTransfer } from '../custody/transfers.js';
@@ -49,9 +49,9 @@ export class SigningRunner {
     const roundStart = roundId * ctx.roundMs;
     const roundEnd = roundStart + ctx.roundMs;
     this.early = this.early.filter((e) => e.round >= roundId);
-    const cur = await ctx.manager.currentKeyAndShare();
-    if (!cur || !cur.share) {
-      ctx.log.debug({ roundId }, cur ? 'signing round: this node holds no share of the current key' : 'signing round: no key yet');
+    const cur = await this.chooseEpoch();
+    if (!cur) {
+      ctx.log.debug({ roundId }, 'signing round: this node holds no share of a key with work to do');
       return;
     }
     const members = stakedMembers(ctx);
@@ -70,6 +70,7 @@ export class SigningRunner {
     let view: CandidateView;
     try {
       view = this.buildView(cur.key, roundId, roundStart, anchor, participants, members);
+      if (cur.sweepTo) view.sweepTo = cur.sweepTo;
     } catch (e) {
       this.skip(roundId, `view: ${errorMessage(e)}`);
       return;
@@ -89,7 +90,7 @@ export class SigningRunner {
       roundId,
       self: ctx.peerId,
       key: cur.key,
-      share: cur.share as KeyShare,
+      share: cur.share,
       threshold: cur.key.threshold,
       participants,
       tssProof: createTssProof(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }),
@@ -141,6 +142,25 @@ export class SigningRunner {
     );
     this.driver = null;
     ctx.activity.state = 'idle';
+  }
+
+  /**
+   * The key this round works for: the oldest earlier epoch (a different key, not yet retired)
+   * that still holds funds and whose share we hold is swept to the current vault first (DESIGN
+   * §4); otherwise the current epoch. Every node decides from the same anchored deposit view.
+   */
+  private async chooseEpoch(): Promise<{ key: EpochKey; share: KeyShare; sweepTo?: string } | null> {
+    const { ctx } = this;
+    const cur = await ctx.manager.currentKeyAndShare();
+    if (!cur) return null;
+    const funded = new Set(ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined).map((d) => d.epoch));
+    for (const e of ctx.manager.store.all()) {
+      if (e.record.epoch >= cur.record.epoch || e.status === 'retired' || e.record.outputKey === cur.record.outputKey) continue;
+      if (!funded.has(e.record.epoch)) continue;
+      const share = await ctx.manager.loadShare(e.record.epoch);
+      if (share) return { key: e.key, share, sweepTo: scriptPubKeyFor(cur.key) };
+    }
+    return cur.share ? { key: cur.key, share: cur.share } : null;
   }
 
   private skip(roundId: number, reason: string): void {
