@@ -136,8 +136,8 @@ export class DirectMessenger {
 
   /**
    * Sends one request to `peer` and returns its validated response payload. Throws
-   * MetanodeError TIMEOUT, or INVALID_MESSAGE (culprit = peer) when the reply is malformed,
-   * too large or an error reply.
+   * MetanodeError TIMEOUT, ABORTED (connection or stream gone, no reply), or INVALID_MESSAGE
+   * (culprit = peer) when the reply is malformed, too large or an error reply.
    */
   async request<Req, Res>(peer: string | PeerId, kind: string, payload: Req, opts: { timeoutMs?: number } = {}): Promise<Res> {
     const host = this.host;
@@ -164,7 +164,10 @@ export class DirectMessenger {
         if (e instanceof FrameTooLarge) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply exceeds ${spec.maxResponseBytes} bytes`, [who]);
         throw e;
       }
-      if (!raw) throw new MetanodeError('INVALID_MESSAGE', `${kind}: no reply`, [who]);
+      // A stream closed without a reply is what a peer that is shutting down (or that dropped the
+      // request under load) produces: indistinguishable from a timeout, so nobody's fault, never
+      // a reason to blocklist an honest operator.
+      if (!raw) throw new MetanodeError('ABORTED', `${kind} request to ${who}: stream closed without a reply`, [], { peer: who });
       const frame = decodeJson(raw);
       const parsed = frame.ok ? responseFrame.safeParse(frame.value) : undefined;
       if (!parsed?.success) throw new MetanodeError('INVALID_MESSAGE', `${kind}: malformed reply`, [who]);

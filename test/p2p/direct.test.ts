@@ -69,6 +69,27 @@ describe('direct streams', () => {
     assert.equal((await a.request<{ n: number }, { n: number }>(b.peerId, 'echo', { n: 1 })).n, 2);
   });
 
+  it('a peer that closes the stream without replying (shutting down) is not blamed', async () => {
+    const quiet = await createHost({ privateKey: ids[2]!.key, listen: ['/ip4/127.0.0.1/tcp/0'] });
+    try {
+      await quiet.start();
+      await quiet.handle(directProtocol('regtest'), ({ stream }) => {
+        void (async () => {
+          for await (const _ of lp.decode(stream.source)) break;
+          await stream.close();
+        })().catch(() => {});
+      });
+      await a.libp2p.dial(quiet.getMultiaddrs()[0]!);
+      await assert.rejects(
+        a.request(ids[2]!.peerId, 'echo', { n: 1 }),
+        (e) => isMetanodeError(e, 'ABORTED') && e.culprits.length === 0 && /without a reply/.test(e.message),
+      );
+      assert.equal(a.blocklist.isBlocked(ids[2]!.peerId), false);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('a malformed frame is a protocol violation: the sender is blocklisted', async () => {
     raw = await createHost({ privateKey: ids[2]!.key, listen: ['/ip4/127.0.0.1/tcp/0'] });
     await raw.start();
