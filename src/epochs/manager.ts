@@ -46,8 +46,17 @@ export interface SweepSource {
   key: EpochKey;
 }
 
+/** A ceremony result whose attestations did not all arrive in time (see holdUnattested). */
+interface Unattested {
+  record: EpochRecord;
+  hash: string;
+  key: EpochKey;
+  share: KeyShare;
+}
+
 export class EpochManager {
   readonly store: EpochStore;
+  private unattested: Unattested | null = null;
 
   constructor(db: Db, readonly vault: ShareVault, readonly selfPeerId: string, private readonly now: () => number = Date.now) {
     this.store = new EpochStore(db);
@@ -76,6 +85,7 @@ export class EpochManager {
 
   async adopt(a: AdoptArgs): Promise<void> {
     const { record } = a;
+    if (this.unattested && this.unattested.record.epoch <= record.epoch && this.unattested.hash !== recordHash(record)) this.unattested = null;
     const have = this.store.get(record.epoch);
     if (have && a.share && !have.hasShare && have.status !== 'retired' && recordHash(have.record) === recordHash(record)) {
       // Epoch sync stored this record (public) before this node's own ceremony finished with
@@ -127,7 +137,37 @@ export class EpochManager {
     this.store.adopt({ record, signatures: signed.signatures, key, status: opts.locked ? 'locked' : 'adopted', hasShare: false, retire, at: this.now() });
     // A crash here leaves retired epochs with shares; reconcile() destroys them on start.
     for (const e of retire) await this.vault.destroy(e);
+    await this.attachUnattested(record.epoch, opts.locked === true);
     return 'imported';
+  }
+
+  /**
+   * Keeps the result of a ceremony that timed out waiting for attestations. Every member signs
+   * the record only after it computed its own share, so a member whose attestation we missed
+   * may still have completed and adopted; its peers then learn the fully signed record by epoch
+   * sync. Without the share kept here, such a member would import the record as public and end
+   * up in the committee with no share (and, for a regroup, with its old share retired): the
+   * committee would lose the key. In memory only: a restart forgets it (reconcile() destroys
+   * unadopted shares). If the very record is already stored (sync was first), attaches now.
+   */
+  async holdUnattested(r: { record: EpochRecord; key: EpochKey; share: KeyShare }): Promise<boolean> {
+    if (r.share.epoch !== r.record.epoch || epochKeyHash(r.key) !== r.record.keyHash) return false;
+    this.unattested = { ...r, hash: recordHash(r.record) };
+    const have = this.store.get(r.record.epoch);
+    return have ? this.attachUnattested(r.record.epoch, have.status === 'locked') : false;
+  }
+
+  /** Attaches the held share when the stored public record of `epoch` is the one it was computed for. */
+  private async attachUnattested(epoch: number, locked: boolean): Promise<boolean> {
+    const u = this.unattested;
+    if (!u || u.record.epoch !== epoch) return false;
+    const have = this.store.get(epoch);
+    if (!have || have.hasShare || have.status === 'retired' || recordHash(have.record) !== u.hash) return false;
+    this.unattested = null;
+    const prev = u.record.previousEpoch;
+    const retire = u.record.kind === 'regroup' && prev !== null ? [prev] : [];
+    await this.adopt({ record: have.record, signatures: have.signatures, key: u.key, share: u.share, retire, locked });
+    return true;
   }
 
   current(): StoredEpoch | null {

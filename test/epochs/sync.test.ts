@@ -42,11 +42,31 @@ async function resign(h: Harness, record: EpochRecord) {
 
 const fresh = (h: Harness) => h.addNode();
 
-test('a member that missed the attestations imports epoch 1 from a peer; it is current with share null; a late own result attaches the share', async () => {
+test('a member that missed the attestations keeps its result; importing the fully signed record from a peer attaches its share', async () => {
   const { h, lagging, lostShare } = await setup();
+  assert.ok(lostShare);
   const peer = h.nodes[0];
   const reply = wire(serveEpochSync(peer.manager, epochSyncRequest(lagging.manager)));
   assert.deepEqual(reply.epochs.map((e) => e.record.epoch), [1]);
+  const r = await importEpochs(lagging.manager, reply, { from: peer.peerId, network: 'regtest' });
+  assert.deepEqual(r.imported, [1]);
+  assert.deepEqual(r.rejected, []);
+  const ks = await lagging.manager.currentKeyAndShare();
+  assert.ok(ks);
+  assert.deepEqual(ks.record, peer.manager.current()!.record);
+  assert.equal(lagging.manager.current()!.hasShare, true);
+  assert.equal(ks.share!.signingShare, lostShare.share.signingShare);
+  const sig = await signWith([lagging, h.nodes[0], h.nodes[1]], MSG);
+  assert.ok(verifyBip340(sig, MSG, ks.record.outputKey));
+});
+
+test('after a restart (held result forgotten) the imported epoch is current with share null; a late own result attaches the share', async () => {
+  const { h, lagging, lostShare } = await setup();
+  // A restart: a new manager over the same database and vault; the held result was in memory only.
+  lagging.manager = new EpochManager(lagging.db, lagging.vault, lagging.peerId, () => h.clock);
+  await lagging.manager.reconcile();
+  const peer = h.nodes[0];
+  const reply = wire(serveEpochSync(peer.manager, epochSyncRequest(lagging.manager)));
   const r = await importEpochs(lagging.manager, reply, { from: peer.peerId, network: 'regtest' });
   assert.deepEqual(r.imported, [1]);
   assert.deepEqual(r.rejected, []);

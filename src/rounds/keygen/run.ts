@@ -62,6 +62,12 @@ export function startKeygen(a: KeygenRunArgs): { driver: CeremonyDriver<KeygenSt
       }
     }
     const failure = s.failure ?? { code: 'ABORTED', message: 'keygen ended without a result', culprits: [], detail: {} };
+    // Past the point where this node signed the record, another member may have collected every
+    // attestation and adopted: keep the share for the record epoch sync may bring (manager.ts).
+    if (s.pending) {
+      const attached = await a.manager.holdUnattested({ record: s.pending.record, key: s.pending.key, share: s.pending.share }).catch(() => false);
+      if (attached) return { ok: true, record: s.pending.record };
+    }
     // The attempt (round) goes with the failure: every attempt before the first success has the same epoch number.
     a.manager.recordFailure({ kind: 'keygen', epoch, code: failure.code, message: failure.message, culprits: failure.culprits, detail: { ...failure.detail, round: a.round } });
     return { ok: false, epoch, failure };

@@ -45,7 +45,15 @@ export async function startRegroup(a: RegroupRunArgs): Promise<{ driver: Ceremon
       a.manager.recordFailure({ kind: 'regroup', epoch, code: f.code, message: f.message, culprits: f.culprits, detail: { ...f.detail, round: a.round } });
       return { ok: false, epoch, failure: f };
     };
-    if (s.phase !== 'done' || !s.result) return record(s.failure ?? { code: 'ABORTED', message: 'regroup ended without a result', culprits: [], detail: {} });
+    if (s.phase !== 'done' || !s.result) {
+      // Signed but not every attestation arrived: keep the new share for the record epoch sync
+      // may bring from a member that did complete (see EpochManager.holdUnattested).
+      if (s.pending && s.newKey && s.newShare && s.role.member) {
+        const attached = await a.manager.holdUnattested({ record: s.pending.record, key: s.newKey, share: s.newShare }).catch(() => false);
+        if (attached) return { ok: true, record: s.pending.record };
+      }
+      return record(s.failure ?? { code: 'ABORTED', message: 'regroup ended without a result', culprits: [], detail: {} });
+    }
     try {
       await a.manager.adopt({ record: s.result.record, signatures: s.result.signatures, key: s.result.key, share: s.result.share, retire: [oldEpoch], locked });
       return { ok: true, record: s.result.record };
