@@ -134,11 +134,24 @@ export class EpochManager {
       });
     }
     const retire = [...new Set(opts.retire ?? [])].filter((e) => e < record.epoch && this.store.get(e)?.status !== 'retired' && this.store.get(e) !== null);
-    this.store.adopt({ record, signatures: signed.signatures, key, status: opts.locked ? 'locked' : 'adopted', hasShare: false, retire, at: this.now() });
+    // Our own result for this very record (held after an attestation timeout): the share goes
+    // in first and the record is stored with it in one step, so the epoch is never current here
+    // without the share (pings announcing it would carry no tss_proof).
+    const held = this.takeUnattested(record);
+    if (held) await this.vault.save(record.epoch, held.share);
+    this.store.adopt({ record, signatures: signed.signatures, key, status: opts.locked ? 'locked' : 'adopted', hasShare: held !== null, retire, at: this.now() });
     // A crash here leaves retired epochs with shares; reconcile() destroys them on start.
     for (const e of retire) await this.vault.destroy(e);
-    await this.attachUnattested(record.epoch, opts.locked === true);
     return 'imported';
+  }
+
+  /** The held result computed for exactly this record and this node's committee seat, taken out. */
+  private takeUnattested(record: EpochRecord): Unattested | null {
+    const u = this.unattested;
+    if (!u || u.record.epoch !== record.epoch || u.hash !== recordHash(record)) return null;
+    if (!record.committee.some((m) => m.peerId === this.selfPeerId && m.identifier === u.share.identifier)) return null;
+    this.unattested = null;
+    return u;
   }
 
   /**
@@ -159,11 +172,10 @@ export class EpochManager {
 
   /** Attaches the held share when the stored public record of `epoch` is the one it was computed for. */
   private async attachUnattested(epoch: number, locked: boolean): Promise<boolean> {
-    const u = this.unattested;
-    if (!u || u.record.epoch !== epoch) return false;
     const have = this.store.get(epoch);
-    if (!have || have.hasShare || have.status === 'retired' || recordHash(have.record) !== u.hash) return false;
-    this.unattested = null;
+    if (!have || have.hasShare || have.status === 'retired') return false;
+    const u = this.takeUnattested(have.record);
+    if (!u) return false;
     const prev = u.record.previousEpoch;
     const retire = u.record.kind === 'regroup' && prev !== null ? [prev] : [];
     await this.adopt({ record: have.record, signatures: have.signatures, key: u.key, share: u.share, retire, locked });

@@ -23,6 +23,9 @@ export class EpochSync {
   async tick(): Promise<void> {
     if (this.busy) return;
     const { ctx } = this;
+    // While our own keygen/regroup runs, its outcome comes first: importing its record as public
+    // meanwhile would make the epoch current here without our share (and our pings proof-less).
+    if (ctx.activity.state === 'keygen' || ctx.activity.state === 'regroup') return;
     const mine = ctx.manager.store.maxEpoch();
     const ahead = ctx.network.table.list().filter((e) => e.epoch > mine);
     if (ahead.length === 0) return;

@@ -24,6 +24,13 @@ export interface Decision {
   skipped: { action: EpochAction; reason: string }[];
   /** True when now >= keygenUntil: the key is locked in. */
   lockedIn: boolean;
+  /**
+   * An epoch action due while a signing round is still finishing: it starts as soon as that
+   * round ends, with this instant as its start (every node derives the ceremony's round from it).
+   * A signing round runs up to its end boundary, which is exactly when the epoch crons fire
+   * (e.g. 00:00:00); skipping would lose the daily regroup to a round ending a few ms late.
+   */
+  deferred?: EpochAction;
 }
 
 interface Matcher {
@@ -110,8 +117,10 @@ export function decideAction(now: Date | number, cfg: ScheduleConfig, running: E
     else candidates.push(a);
   }
   if (running) {
-    for (const a of candidates) skipped.push({ action: a, reason: `${running} still running` });
-    return { run: null, skipped, lockedIn };
+    const [first] = candidates;
+    const deferred = running === 'signing' && first !== undefined && first !== 'signing' ? first : undefined;
+    for (const a of candidates) if (a !== deferred) skipped.push({ action: a, reason: deferred ? `replaced by ${deferred}` : `${running} still running` });
+    return deferred ? { run: null, skipped, lockedIn, deferred } : { run: null, skipped, lockedIn };
   }
   const [run, ...rest] = candidates;
   for (const a of rest) skipped.push({ action: a, reason: `replaced by ${run}` });
@@ -134,9 +143,11 @@ export interface SchedulerOptions {
  */
 export class EpochScheduler {
   private current: { action: EpochAction; done: Promise<void> } | null = null;
+  private deferred: { action: EpochAction; at: Date } | null = null;
   private lastSecond = -1;
   private tasks: ScheduledTask[] = [];
   private lockedNotified = false;
+  private stopped = false;
   private readonly log: Logger;
 
   constructor(private readonly cfg: ScheduleConfig, private readonly handlers: Record<EpochAction, ActionHandler>, private readonly opts: SchedulerOptions = {}) {
@@ -164,6 +175,10 @@ export class EpochScheduler {
       this.opts.onSkip?.(s.action, s.reason, at);
     }
     if (d.run) this.start(d.run, at);
+    else if (d.deferred) {
+      this.log.info({ action: d.deferred, at: at.toISOString() }, 'scheduled action waits for the signing round to end');
+      this.deferred = { action: d.deferred, at };
+    }
     return d;
   }
 
@@ -175,6 +190,9 @@ export class EpochScheduler {
         this.log.error({ action, err: errorMessage(e) }, 'scheduled action failed');
       } finally {
         this.current = null;
+        const next = this.deferred;
+        this.deferred = null;
+        if (next && !this.stopped) this.start(next.action, next.at);
       }
     })();
     this.current = { action, done };
@@ -194,6 +212,8 @@ export class EpochScheduler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.deferred = null;
     const tasks = this.tasks;
     this.tasks = [];
     for (const t of tasks) {

@@ -1,149 +1,21 @@
-// Keygen epochs and regroups over the network (DESIGN §4), on real nodes over loopback: what
-// every node adopts, who is named when a member cheats, what a restart mid-ceremony leaves, and
-// that clients can verify the epoch record across nodes (/v1/epochs + verify-epoch).
+// Keygen epochs over the network (DESIGN §4), on real nodes over loopback: what every node
+// adopts, who is named when a member cheats, what a restart mid-ceremony leaves, and that clients
+// can verify the epoch record across nodes (/v1/epochs + verify-epoch). Regroups: epochs-regroup.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFederation, waitFor, epochOf, requestTransfer, transferState, type Federation, type TestNode } from './harness.js';
-import { createTssProof, verifyTssProof } from '../../src/crypto/proof.js';
+import { waitFor, epochOf, type Federation, type TestNode } from './harness.js';
 import { verifyEpochCommand } from '../../src/cli/commands/verify-epoch.js';
-import { listRounds } from '../../src/rounds/roundlog.js';
-import type { EpochFailure } from '../../src/epochs/store.js';
+import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt } from './epochs-helpers.js';
 
 const feds: Federation[] = [];
 after(async () => {
   await Promise.allSettled(feds.map((f) => f.stop()));
 });
-
-async function federation(opts: Parameters<typeof startFederation>[0]): Promise<Federation> {
-  const fed = await startFederation(opts);
-  feds.push(fed);
-  if (process.env.METANODE_KEEP_E2E) console.log(`federation in ${fed.dir}`);
-  return fed;
-}
-
-/**
- * A 6-field cron that fires `count` times, `everyS` apart, the first at `firstAt` (ms): the
- * seconds are listed explicitly so nothing fires between now and `firstAt` (a keygen among the
- * nodes started so far would otherwise race the last ones' start). count * everyS < 60.
- */
-function secondsCron(firstAt: number, everyS: number, count: number): string {
-  if (count * everyS >= 60) throw new Error('secondsCron: the firings must fit in one minute');
-  const s0 = Math.floor(firstAt / 1000) % 60;
-  const secs = Array.from({ length: count }, (_, k) => (s0 + k * everyS) % 60);
-  return `${secs.join(',')} * * * * *`;
-}
-
-const running = (fed: Federation) => fed.nodes.filter((n) => n.running);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves when every given node's current epoch is the same one and satisfies `ok`. */
-async function sameEpoch(nodes: TestNode[], ms: number, what: string, ok: (e: { epoch: number; vault: string }) => boolean = () => true) {
-  return waitFor(async () => {
-    const eps = await Promise.all(nodes.map(epochOf));
-    const first = eps[0];
-    return first && eps.every((e) => e && e.epoch === first.epoch && e.vault === first.vault) && ok(first) ? first : undefined;
-  }, ms, what);
-}
-
-function record(node: TestNode, epoch: number) {
-  const e = node.running!.ctx.manager.store.get(epoch);
-  assert.ok(e, `${node.name} has no record of epoch ${epoch}`);
-  return e;
-}
-
-function failures(node: TestNode, kind: 'keygen' | 'regroup'): EpochFailure[] {
-  return node.running ? node.running.ctx.manager.store.failures(1000).filter((f) => f.kind === kind) : [];
-}
-
-/** A failure that names exactly `culprit`, directly or as the culprits of the abort it received. */
-function namesOnly(f: EpochFailure, culprit: string): boolean {
-  if (f.culprits.length) return f.culprits.length === 1 && f.culprits[0] === culprit;
-  const reported = (f.detail as { reported?: { culprits?: string[] } }).reported;
-  return !!reported?.culprits && reported.culprits.length === 1 && reported.culprits[0] === culprit;
-}
-
-const attemptOf = (f: EpochFailure) => `${f.epoch}/${String((f.detail as { round?: number }).round)}`;
-
-/**
- * Waits for an attempt of `kind` (epoch and round) that failed naming `bad`: every other running
- * node recorded that attempt's failure naming only `bad` (directly, or as the culprits of the
- * abort it received), at least one named it directly, and no node adopted the attempted epoch.
- * Returns the attempted epoch.
- */
-async function expectNamed(fed: Federation, kind: 'keygen' | 'regroup', bad: TestNode, since: number): Promise<number> {
-  const honest = running(fed).filter((n) => n !== bad);
-  const direct = await waitFor(() => {
-    const d = honest.flatMap((n) => failures(n, kind)).find((f) => f.at >= since && f.culprits.length === 1 && f.culprits[0] === bad.peerId);
-    if (!d) return undefined;
-    return honest.every((n) => failures(n, kind).some((f) => attemptOf(f) === attemptOf(d))) ? d : undefined;
-  }, 60_000, `a ${kind} failure naming ${bad.name}`);
-  for (const n of honest) {
-    const fs = failures(n, kind).filter((f) => attemptOf(f) === attemptOf(direct));
-    assert.ok(fs.length > 0 && fs.every((f) => namesOnly(f, bad.peerId)), `${n.name} records the ${kind} attempt ${attemptOf(direct)} as ${JSON.stringify(fs.map((f) => [f.code, f.culprits, f.message]))}`);
-  }
-  // Give a straggler time to finish, then check nobody switched to the attempted epoch.
-  await sleep(1_500);
-  for (const n of running(fed)) assert.equal(n.running!.ctx.manager.store.get(direct.epoch), null, `${n.name} adopted epoch ${direct.epoch} of a failed ${kind}`);
-  return direct.epoch;
-}
-
-/** The node's current epoch and share belong together: its share proves knowledge against that epoch's verifying share. */
-async function assertConsistentShare(node: TestNode): Promise<{ epoch: number; hasShare: boolean } | null> {
-  const m = node.running!.ctx.manager;
-  const cur = await m.currentKeyAndShare();
-  const stored = await m.vault.list();
-  const live = new Set(m.store.all().filter((e) => e.status !== 'retired').map((e) => e.record.epoch));
-  for (const e of stored) assert.ok(live.has(e), `${node.name} keeps a share of epoch ${e}, which is not a live adopted epoch`);
-  if (!cur) return null;
-  if (cur.share) {
-    assert.equal(cur.share.epoch, cur.record.epoch, 'share and record of different epochs');
-    const vs = cur.key.verifyingShares[cur.share.identifier];
-    assert.ok(vs, `${node.name}'s identifier has no verifying share in epoch ${cur.record.epoch}`);
-    const ctx = { network: 'regtest' as const, epoch: cur.record.epoch, peerId: node.peerId, round: 1 };
-    assert.ok(verifyTssProof(vs, ctx, createTssProof(cur.share, ctx)), `${node.name}'s share of epoch ${cur.record.epoch} is not the one the epoch key commits to`);
-  } else {
-    assert.ok(!cur.record.committee.some((c) => c.peerId === node.peerId), `${node.name} is in the committee of epoch ${cur.record.epoch} but holds no share`);
-  }
-  return { epoch: cur.record.epoch, hasShare: cur.share !== null };
-}
-
-/**
- * Stops `node` from inside its fault hook just as it is about to send a message of `type` (the
- * message is not sent), waits for the stop, and starts it again.
- */
-async function restartAt(node: TestNode, type: string): Promise<void> {
-  const stopping: Promise<void>[] = [];
-  node.faults.outgoing = (t, payload) => {
-    if (t !== type) return payload;
-    node.faults.outgoing = undefined;
-    stopping.push(node.stop());
-    return null;
-  };
-  await waitFor(() => stopping.length > 0, 60_000, `${node.name} about to send ${type}`);
-  await stopping[0];
-  await node.start();
-}
-
-/** Pays one transfer and returns the threshold set of the round that paid it (as `reader` logged it). */
-async function payTransfer(fed: Federation, at: TestNode, readers: TestNode[]): Promise<{ txid: string; thresholdSet: string[] }> {
-  const t = await requestTransfer(fed, at, 60_000);
-  const st = await waitFor(async () => {
-    const s = await transferState(at, t.id);
-    return s?.state === 'paid' && s.txid ? s : undefined;
-  }, 90_000, `transfer ${t.id} paid`);
-  const set = await waitFor(() => {
-    for (const r of readers) {
-      const round = listRounds(r.running!.ctx.db, 200).find((x) => x.txid === st.txid && x.thresholdSet);
-      if (round) return round.thresholdSet!;
-    }
-    return undefined;
-  }, 10_000, `the round that paid ${st.txid}`);
-  return { txid: st.txid!, thresholdSet: set };
-}
+const federation = (opts: Parameters<typeof startFed>[1]) => startFed(feds, opts);
 
 test('keygen: 5 nodes adopt one key, a second keygen replaces it, none after keygen_until; verify-epoch agrees', { timeout: 150_000 }, async () => {
   const t0 = Date.now();
-  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 45_000, committeeMax: 5 });
+  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 40_000, committeeMax: 5 });
   const nodes = fed.nodes;
   const until = fed.keygenUntil.getTime();
 
@@ -231,6 +103,13 @@ test('keygen: a bad share or a bad proof of knowledge names its sender and adopt
   await restartAt(n3, 'keygen.attest');
   const after3 = await assertConsistentShare(n3);
   console.log(`n3 after restart: ${JSON.stringify(after3)}, ${Date.now() - t0} ms`);
+  if (after3) {
+    // n3 may have collected every attestation and adopted while the others missed its own; then
+    // they learn the record by epoch sync and attach the share they computed for it: the whole
+    // committee holds shares of the epoch, nobody is left with a record and no share.
+    await waitFor(() => fed.nodes.every((n) => n.running!.ctx.manager.store.get(after3.epoch)), 20_000, `every node has epoch ${after3.epoch}`);
+    for (const n of fed.nodes) assert.equal(record(n, after3.epoch).hasShare, true, `${n.name} holds epoch ${after3.epoch} without a share`);
+  }
 
   // With everyone honest again the next keygen succeeds for all five, n3 included.
   const e = await sameEpoch(fed.nodes, 40_000, 'a clean keygen adopted by all 5', (x) => (after3 === null || x.epoch > after3.epoch) && record(n1, x.epoch).record.committee.length === 5);

@@ -99,3 +99,28 @@ test('EpochScheduler with real node-cron fires a seconds-level expression', asyn
   assert.equal(fired.length >= 2, true);
   assert.notEqual(Math.floor(fired[0].getTime() / 1000), Math.floor(fired[1].getTime() / 1000));
 });
+
+test('an epoch action due while a signing round is finishing waits for it and starts with its own instant', async () => {
+  const d = decideAction(T0, cfg, 'signing');
+  assert.equal(d.run, null);
+  assert.equal(d.deferred, 'keygen');
+  assert.ok(!d.skipped.some((x) => x.action === 'keygen'));
+  assert.ok(d.skipped.some((x) => x.action === 'signing' && x.reason === 'replaced by keygen'));
+
+  const runs: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const h = (a: EpochAction) => async (at: Date) => {
+    runs.push(`${a}@${at.getTime()}`);
+    if (a === 'signing') await gate;
+  };
+  const s = new EpochScheduler(cfg, { signing: h('signing'), keygen: h('keygen'), regroup: h('regroup') });
+  assert.equal(s.tick(new Date(T0 - 60_000)).run, 'signing');
+  assert.equal(s.tick(new Date(T0)).deferred, 'keygen');
+  assert.equal(s.running, 'signing');
+  release();
+  await s.idle();
+  assert.deepEqual(runs, [`signing@${T0 - 60_000}`, `keygen@${T0}`]);
+  // Nothing waits behind a running epoch action: that is still a skip.
+  assert.equal(decideAction(T0, cfg, 'regroup').deferred, undefined);
+});

@@ -1,0 +1,123 @@
+// Shared steps of the epoch end-to-end tests (keygen and regroup over real nodes).
+import assert from 'node:assert/strict';
+import { startFederation, waitFor, epochOf, requestTransfer, transferState, type Federation, type TestNode } from './harness.js';
+import { createTssProof, verifyTssProof } from '../../src/crypto/proof.js';
+import { listRounds } from '../../src/rounds/roundlog.js';
+import type { EpochFailure } from '../../src/epochs/store.js';
+
+/** Starts a federation that `feds` will stop (call stopAll from the test file's after()). */
+export async function federation(feds: Federation[], opts: Parameters<typeof startFederation>[0]): Promise<Federation> {
+  const fed = await startFederation(opts);
+  feds.push(fed);
+  if (process.env.METANODE_KEEP_E2E) console.log(`federation in ${fed.dir}`);
+  return fed;
+}
+
+export const running = (fed: Federation) => fed.nodes.filter((n) => n.running);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves when every given node's current epoch is the same one and satisfies `ok`. */
+export async function sameEpoch(nodes: TestNode[], ms: number, what: string, ok: (e: { epoch: number; vault: string }) => boolean = () => true) {
+  return waitFor(async () => {
+    const eps = await Promise.all(nodes.map(epochOf));
+    const first = eps[0];
+    return first && eps.every((e) => e && e.epoch === first.epoch && e.vault === first.vault) && ok(first) ? first : undefined;
+  }, ms, what);
+}
+
+export function record(node: TestNode, epoch: number) {
+  const e = node.running!.ctx.manager.store.get(epoch);
+  assert.ok(e, `${node.name} has no record of epoch ${epoch}`);
+  return e;
+}
+
+export function failures(node: TestNode, kind: 'keygen' | 'regroup'): EpochFailure[] {
+  return node.running ? node.running.ctx.manager.store.failures(1000).filter((f) => f.kind === kind) : [];
+}
+
+/** A failure that names exactly `culprit`, directly or as the culprits of the abort it received. */
+export function namesOnly(f: EpochFailure, culprit: string): boolean {
+  if (f.culprits.length) return f.culprits.length === 1 && f.culprits[0] === culprit;
+  const reported = (f.detail as { reported?: { culprits?: string[] } }).reported;
+  return !!reported?.culprits && reported.culprits.length === 1 && reported.culprits[0] === culprit;
+}
+
+export const attemptOf = (f: EpochFailure) => `${f.epoch}/${String((f.detail as { round?: number }).round)}`;
+
+/**
+ * Waits for an attempt of `kind` (epoch and round) that failed naming `bad`: every other running
+ * node recorded that attempt's failure naming only `bad` (directly, or as the culprits of the
+ * abort it received), at least one named it directly, and no node adopted the attempted epoch.
+ * Returns the attempted epoch.
+ */
+export async function expectNamed(fed: Federation, kind: 'keygen' | 'regroup', bad: TestNode, since: number): Promise<number> {
+  const honest = running(fed).filter((n) => n !== bad);
+  const direct = await waitFor(() => {
+    const d = honest.flatMap((n) => failures(n, kind)).find((f) => f.at >= since && f.culprits.length === 1 && f.culprits[0] === bad.peerId);
+    if (!d) return undefined;
+    return honest.every((n) => failures(n, kind).some((f) => attemptOf(f) === attemptOf(d))) ? d : undefined;
+  }, 60_000, `a ${kind} failure naming ${bad.name}`);
+  for (const n of honest) {
+    const fs = failures(n, kind).filter((f) => attemptOf(f) === attemptOf(direct));
+    assert.ok(fs.length > 0 && fs.every((f) => namesOnly(f, bad.peerId)), `${n.name} records the ${kind} attempt ${attemptOf(direct)} as ${JSON.stringify(fs.map((f) => [f.code, f.culprits, f.message]))}`);
+  }
+  // Give a straggler time to finish, then check nobody switched to the attempted epoch.
+  await sleep(1_500);
+  for (const n of running(fed)) assert.equal(n.running!.ctx.manager.store.get(direct.epoch), null, `${n.name} adopted epoch ${direct.epoch} of a failed ${kind}`);
+  return direct.epoch;
+}
+
+/** The node's current epoch and share belong together: its share proves knowledge against that epoch's verifying share. */
+export async function assertConsistentShare(node: TestNode): Promise<{ epoch: number; hasShare: boolean } | null> {
+  const m = node.running!.ctx.manager;
+  const cur = await m.currentKeyAndShare();
+  const stored = await m.vault.list();
+  const live = new Set(m.store.all().filter((e) => e.status !== 'retired').map((e) => e.record.epoch));
+  for (const e of stored) assert.ok(live.has(e), `${node.name} keeps a share of epoch ${e}, which is not a live adopted epoch`);
+  if (!cur) return null;
+  if (cur.share) {
+    assert.equal(cur.share.epoch, cur.record.epoch, 'share and record of different epochs');
+    const vs = cur.key.verifyingShares[cur.share.identifier];
+    assert.ok(vs, `${node.name}'s identifier has no verifying share in epoch ${cur.record.epoch}`);
+    const ctx = { network: 'regtest' as const, epoch: cur.record.epoch, peerId: node.peerId, round: 1 };
+    assert.ok(verifyTssProof(vs, ctx, createTssProof(cur.share, ctx)), `${node.name}'s share of epoch ${cur.record.epoch} is not the one the epoch key commits to`);
+  } else {
+    assert.ok(!cur.record.committee.some((c) => c.peerId === node.peerId), `${node.name} is in the committee of epoch ${cur.record.epoch} but holds no share`);
+  }
+  return { epoch: cur.record.epoch, hasShare: cur.share !== null };
+}
+
+/**
+ * Stops `node` from inside its fault hook just as it is about to send a message of `type` (the
+ * message is not sent), waits for the stop, and starts it again.
+ */
+export async function restartAt(node: TestNode, type: string): Promise<void> {
+  const stopping: Promise<void>[] = [];
+  node.faults.outgoing = (t, payload) => {
+    if (t !== type) return payload;
+    node.faults.outgoing = undefined;
+    stopping.push(node.stop());
+    return null;
+  };
+  await waitFor(() => stopping.length > 0, 60_000, `${node.name} about to send ${type}`);
+  await stopping[0];
+  await node.start();
+}
+
+/** Pays one transfer and returns the threshold set of the round that paid it (as `reader` logged it). */
+export async function payTransfer(fed: Federation, at: TestNode, readers: TestNode[]): Promise<{ txid: string; thresholdSet: string[] }> {
+  const t = await requestTransfer(fed, at, 60_000);
+  const st = await waitFor(async () => {
+    const s = await transferState(at, t.id);
+    return s?.state === 'paid' && s.txid ? s : undefined;
+  }, 90_000, `transfer ${t.id} paid`);
+  const set = await waitFor(() => {
+    for (const r of readers) {
+      const round = listRounds(r.running!.ctx.db, 200).find((x) => x.txid === st.txid && x.thresholdSet);
+      if (round) return round.thresholdSet!;
+    }
+    return undefined;
+  }, 10_000, `the round that paid ${st.txid}`);
+  return { txid: st.txid!, thresholdSet: set };
+}
+
