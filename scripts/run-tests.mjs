@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Finds every test file under test/ and runs them with node's test runner through tsx.
-// Node 20's --test does not expand globs itself, hence this small walker.
+// Node 20's --test does not expand globs itself, hence this small walker. Files run one at a
+// time: the e2e files start whole federations, and two of them on 2 cores starve each other.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -24,7 +25,7 @@ if (files.length === 0) {
 }
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=240000', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=240000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

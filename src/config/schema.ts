@@ -218,7 +218,14 @@ export const configSchema = z
     chain: chainSchema.prefault({}),
     stake: stakeSchema.prefault({}),
     p2p: p2pSchema.prefault({}),
-    blocklist: z.strictObject({ hours: num(0, 24 * 365).default(72) }).prefault({}),
+    blocklist: z
+      .strictObject({
+        /** Protocol violations: invalid ping, forged or malformed messages, invalid shares, checksum outliers. */
+        hours: num(0, 24 * 365).default(72),
+        /** A threshold-set member that stayed silent (crashed, partitioned, overloaded): named and left out briefly. */
+        silentMinutes: num(0, 24 * 60).default(10),
+      })
+      .prefault({}),
     clock: z.strictObject({ maxSkewMs: int(0, 3_600_000).default(5_000) }).prefault({}),
     committee: committeeSchema.prefault({}),
     schedule: scheduleSchema.prefault({}),

@@ -220,8 +220,11 @@ export class CeremonyRunner {
     return null;
   }
 
-  /** Ceremony phase timeouts: a fifth of a round each, between 2 s and 20 s. */
+  /**
+   * Ceremony phase timeout: a fifth of a round, between 5 s and 20 s. A ceremony owns its slot
+   * (signing is skipped meanwhile), so a loaded machine gets slack instead of false culprits.
+   */
   private phaseMs(): number {
-    return Math.max(2_000, Math.min(20_000, Math.floor(this.ctx.roundMs / 5)));
+    return Math.max(5_000, Math.min(20_000, Math.floor(this.ctx.roundMs / 5)));
   }
 }

@@ -17,7 +17,7 @@ import { stakedMembers, type StakedMember } from './peers.js';
 
 /** Phase timeouts scale with the round length so a round always ends before the next starts. */
 export function roundTimeouts(roundMs: number): RoundTimeouts {
-  const each = Math.max(800, Math.min(DEFAULT_TIMEOUTS.candidateMs, Math.floor(roundMs / 10)));
+  const each = Math.max(1_000, Math.min(DEFAULT_TIMEOUTS.candidateMs, Math.floor(roundMs / 6)));
   return { candidateMs: each, proposalMs: each, signingSetMs: each, checksumMs: each, commitMs: each, shareMs: each };
 }
 
@@ -106,7 +106,12 @@ export class SigningRunner {
           ctx.network.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
         },
         broadcastTx: (hex) => ctx.chain.broadcast(hex),
-        block: (peer, code, reason) => ctx.network.block(peer, code, reason),
+        // Silence is not proof of misbehaviour (a crash, a partition, a loaded host): the silent
+        // member is named and retried around, and left out only for blocklist.silentMinutes.
+        // Provable faults (invalid share, checksum outlier, equivocation) get blocklist.hours.
+        block: (peer, code, reason) => {
+          ctx.network.block(peer, code, reason, code === 'TIMEOUT' ? ctx.config.blocklist.silentMinutes / 60 : undefined);
+        },
         tipHeight: () => ctx.chainView.tip?.height ?? anchor,
       },
       cfg,

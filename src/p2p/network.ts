@@ -414,10 +414,10 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     }
   }
 
-  /** Blocklists a peer for `blocklistHours`, drops it from the table and hangs up. */
-  block(peerId: string, reason: string, detail: string): BlockEntry {
+  /** Blocklists a peer for `hours` (default `blocklistHours`), drops it from the table and hangs up. */
+  block(peerId: string, reason: string, detail: string, hours?: number): BlockEntry {
     const already = this.blocklist.get(peerId);
-    const entry = this.blocklist.block(peerId, reason, detail, this.o.blocklistHours ?? 72);
+    const entry = this.blocklist.block(peerId, reason, detail, hours ?? this.o.blocklistHours ?? 72);
     if (!already) {
       this.metrics.peersBlocklisted.inc({ reason });
       this.log.warn({ peer: peerId, reason, detail }, 'peer blocklisted');

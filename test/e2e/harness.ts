@@ -22,11 +22,11 @@ const STAKE_SATS = 200_000n;
 
 export interface FederationOptions {
   n: number;
-  /** Cron of signing rounds (default every 4 s). */
+  /** Cron of signing rounds (default every 8 s). */
   signing?: string;
   /** Cron of keygen epochs (default every 6 s). */
   keygen?: string;
-  /** Keygen runs while now < keygenUntil (default: 20 s after the federation is created). */
+  /** Keygen runs while now < keygenUntil (default: 30 s after the federation is created). */
   keygenUntilMs?: number;
   /** Cron of regroups (default: 23:59:59, i.e. never within a test). */
   regroup?: string;
@@ -76,7 +76,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   const faucet = new DevchainClient(devchain.url);
   const chain = createChainSource({ kind: 'devchain', url: devchain.url, network: 'regtest' });
   const wallet = createDevWallet(faucet, chain);
-  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 20_000));
+  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 30_000));
   const nodes: TestNode[] = [];
 
   const makeNode = async (name: string, stakePeerId?: string): Promise<TestNode> => {
@@ -91,10 +91,10 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       keystore: { dir: join(ndir, 'keys'), scryptN: 1024, passphraseEnv: 'METANODE_PASSPHRASE' },
       chain: { source: 'esplora', esploraUrl: devchain.url, pollMs: 300 },
       stake: { txid: stake.txid, vout: stake.vout, minSats: 100_000, minAgeHours: 72 },
-      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 120_000, pingIntervalMs: 500, peerTimeoutMs: 3_000, maxConnections: 32, ...(extra.p2p ?? {}) },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 120_000, pingIntervalMs: 500, peerTimeoutMs: 6_000, maxConnections: 32, ...(extra.p2p ?? {}) },
       committee: { max: opts.committeeMax ?? 7, ...(extra.committee ?? {}) },
       schedule: {
-        signing: opts.signing ?? '*/4 * * * * *',
+        signing: opts.signing ?? '*/8 * * * * *',
         keygen: opts.keygen ?? '*/6 * * * * *',
         regroup: opts.regroup ?? '59 59 23 * * *',
         keygenUntil: keygenUntil.toISOString(),

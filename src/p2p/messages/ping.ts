@@ -44,7 +44,10 @@ registerMessageType<PingPayload>(PING_TYPE, {
   schema: pingPayloadSchema,
   maxBytes: PING_MAX_BYTES,
   topic: PING_TOPIC,
-  freshness: { maxRoundsBehind: 1, maxRoundsAhead: 1 },
+  // A ping is the liveness signal: its epoch says which key the proof is for and never makes it
+  // stale. Nodes a few epochs apart (after a keygen only some adopted) must keep hearing each
+  // other, or they drop each other and epoch catch-up has nobody to ask.
+  freshness: { maxRoundsBehind: 1, maxRoundsAhead: 1, maxEpochsBehind: Number.MAX_SAFE_INTEGER, maxEpochsAhead: Number.MAX_SAFE_INTEGER },
   check: checkPing,
 });
 
