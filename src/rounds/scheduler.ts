@@ -133,7 +133,11 @@ export interface SchedulerOptions {
   log?: Logger;
   /** Called for every skipped action, e.g. to write the round log. */
   onSkip?: (action: EpochAction, reason: string, at: Date) => void;
-  /** Called once when a tick finds now >= keygenUntil (lock the key in). */
+  /**
+   * Called on every tick that finds now >= keygenUntil (lock the key in); must be idempotent.
+   * Not just once: a key this node adopts or learns after that instant (a newcomer syncing the
+   * federation's epoch, a keygen finishing just after the deadline) must be locked too.
+   */
   onLockIn?: (at: Date) => void | Promise<void>;
 }
 
@@ -146,7 +150,7 @@ export class EpochScheduler {
   private deferred: { action: EpochAction; at: Date } | null = null;
   private lastSecond = -1;
   private tasks: ScheduledTask[] = [];
-  private lockedNotified = false;
+  private lockingIn = false;
   private stopped = false;
   private readonly log: Logger;
 
@@ -164,11 +168,12 @@ export class EpochScheduler {
     if (second === this.lastSecond) return { run: null, skipped: [], lockedIn: this.cfg.keygenUntil !== null && at.getTime() >= this.cfg.keygenUntil };
     this.lastSecond = second;
     const d = decideAction(at, this.cfg, this.running);
-    if (d.lockedIn && !this.lockedNotified && this.opts.onLockIn) {
-      this.lockedNotified = true;
+    if (d.lockedIn && !this.lockingIn && this.opts.onLockIn) {
+      this.lockingIn = true;
       Promise.resolve()
         .then(() => this.opts.onLockIn!(at))
-        .catch((e) => this.log.error({ err: errorMessage(e) }, 'lock-in failed'));
+        .catch((e) => this.log.error({ err: errorMessage(e) }, 'lock-in failed'))
+        .finally(() => (this.lockingIn = false));
     }
     for (const s of d.skipped) {
       this.log.info({ action: s.action, reason: s.reason, at: at.toISOString() }, 'scheduled action skipped');

@@ -121,3 +121,11 @@ export async function payTransfer(fed: Federation, at: TestNode, readers: TestNo
   return { txid: st.txid!, thresholdSet: set };
 }
 
+
+/** Every running node sees all the others and none is in a ceremony: a quiet point to change faults. */
+export async function quiet(fed: Federation, ms = 30_000): Promise<void> {
+  await waitFor(() => {
+    const up = running(fed);
+    return up.every((n) => n.running!.ctx.network.table.list().length >= up.length - 1 && n.running!.ctx.activity.state !== 'keygen' && n.running!.ctx.activity.state !== 'regroup');
+  }, ms, 'all nodes connected and no ceremony running', 50);
+}

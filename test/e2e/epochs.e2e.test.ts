@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor, epochOf, type Federation, type TestNode } from './harness.js';
 import { verifyEpochCommand } from '../../src/cli/commands/verify-epoch.js';
-import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt } from './epochs-helpers.js';
+import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt, quiet } from './epochs-helpers.js';
 
 const feds: Federation[] = [];
 after(async () => {
@@ -82,6 +82,7 @@ test('keygen: a bad share or a bad proof of knowledge names its sender and adopt
 
   // n5 sends every recipient a round-2 share that does not match its commitment.
   const current = async () => JSON.stringify(await Promise.all(fed.nodes.map(epochOf)));
+  await quiet(fed);
   const before = await current();
   let since = Date.now();
   n5.faults.outgoing = (type, payload) => (type === 'keygen.round2' ? { ...(payload as object), signingShare: flip((payload as { signingShare: string }).signingShare) } : payload);

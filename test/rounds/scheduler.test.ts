@@ -124,3 +124,20 @@ test('an epoch action due while a signing round is finishing waits for it and st
   // Nothing waits behind a running epoch action: that is still a skip.
   assert.equal(decideAction(T0, cfg, 'regroup').deferred, undefined);
 });
+
+test('lock-in is applied on every tick past keygen_until (a key learned later gets locked too)', async () => {
+  const calls: number[] = [];
+  const s = new EpochScheduler({ ...cfg, keygenUntil: T0 - 1 }, { signing: async () => {}, keygen: async () => {}, regroup: async () => {} }, { onLockIn: (at) => void calls.push(at.getTime()) });
+  s.tick(new Date(T0 + 30_000));
+  await new Promise((r) => setImmediate(r));
+  s.tick(new Date(T0 + 31_000));
+  await new Promise((r) => setImmediate(r));
+  await s.idle();
+  assert.deepEqual(calls, [T0 + 30_000, T0 + 31_000]);
+  // Before keygen_until nothing is locked.
+  const early: number[] = [];
+  const e = new EpochScheduler({ ...cfg, keygenUntil: T0 + 3_600_000 }, { signing: async () => {}, keygen: async () => {}, regroup: async () => {} }, { onLockIn: (at) => void early.push(at.getTime()) });
+  e.tick(new Date(T0 + 30_000));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(early, []);
+});
