@@ -118,7 +118,14 @@ export class SigningRunner {
       defaultRoundDeps(view, params, { network: ctx.config.network, epoch: cur.key.epoch, roundId }),
     );
     this.driver = driver;
-    ctx.activity.state = 'signing';
+    // Pings say 'signing' only while this node is a signer in the FROST ceremony: peers count
+    // signing peers for the cooldown rule (t+1 signing means a threshold set is already at work).
+    const announce = () => {
+      const st = driver.state;
+      if (st.phase === 'done') ctx.activity.state = st.outcome === 'completed' || st.cooldown ? 'cooldown' : 'idle';
+      else ctx.activity.state = st.phase === 'ceremony' && st.attempt?.signers.includes(ctx.peerId) ? 'signing' : 'idle';
+    };
+    announce();
     const buffered = this.early.filter((e) => e.round === roundId);
     this.early = this.early.filter((e) => e.round !== roundId);
     for (const env of buffered) driver.envelope(env);
@@ -135,7 +142,7 @@ export class SigningRunner {
           clearInterval(timer);
           resolve();
         }
-        if (driver.done) ctx.activity.state = driver.state.outcome === 'completed' || driver.state.cooldown ? 'cooldown' : 'idle';
+        announce();
       }, TICK_MS);
       timer.unref?.();
     });
