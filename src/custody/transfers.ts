@@ -9,7 +9,7 @@
 // the same inputs (RBF); the two then conflict, so at most one of them confirms.
 import type { Db, Migration } from '../store/db.js';
 import type { ChainSource } from '../chain/types.js';
-import { MetanodeError } from '../util/errors.js';
+import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
 import type { Outpoint, ReplaceSpec } from './candidate.js';
 
 export const transferMigrations: Migration[] = [
@@ -254,9 +254,19 @@ export interface ReconcileResult {
  * Brings the bookkeeping in line with the chain: confirmed custody txs are marked confirmed; a tx
  * the chain source no longer knows, or whose input another transaction spent, is dropped.
  */
+async function rebroadcastRefused(chain: Pick<ChainSource, 'broadcast'>, hex: string): Promise<boolean> {
+  try {
+    await chain.broadcast(hex);
+    return false;
+  } catch (e) {
+    if (!isMetanodeError(e, 'TX_REJECTED')) return false; // unreachable: decide next time
+    return /missingorspent|missing inputs|conflict/i.test(errorMessage(e));
+  }
+}
+
 export async function reconcileCustodyTxs(
   db: Db,
-  chain: Pick<ChainSource, 'getTx' | 'getOutSpend'>,
+  chain: Pick<ChainSource, 'getTx' | 'getOutSpend' | 'broadcast'>,
   now: number,
 ): Promise<ReconcileResult> {
   const out: ReconcileResult = { confirmed: [], dropped: [] };
@@ -282,6 +292,10 @@ export async function reconcileCustodyTxs(
       }
     }
     if (getCustodyTx(db, t.txid)?.state !== 'unconfirmed') continue;
+    // Unknown to the chain source is not proof of a drop: another node's broadcast may not have
+    // reached it yet, or a mempool evicted it. We hold the signed hex, so offer it again; only a
+    // refusal for its inputs (spent or gone) proves it can never confirm.
+    if (tx === null && !conflicted && !(await rebroadcastRefused(chain, t.hex))) continue;
     if (conflicted || tx === null) {
       markDropped(db, t.txid, now);
       out.dropped.push(t.txid);

@@ -5,7 +5,7 @@ import {
   transferMigrations, trackTransfer, recordBroadcast, markConfirmed, markDropped, getTransfer, getCustodyTx, lockedOutpoints,
   excludedTransfers, dueForBump, reconcileCustodyTxs, listTransfers,
 } from '../../src/custody/transfers.js';
-import { isMetanodeError } from '../../src/util/errors.js';
+import { MetanodeError, isMetanodeError } from '../../src/util/errors.js';
 import type { OutSpend, Tx } from '../../src/chain/types.js';
 
 const T = (n: number) => n.toString(16).padStart(64, '0');
@@ -72,10 +72,11 @@ test('a transfer is never in two unconfirmed txs that could both confirm; RBF re
   assert.deepEqual(listTransfers(db, 'pending').map((t) => t.requestId), ['b', 'c']);
 });
 
-test('reconcile against the chain: confirmed, evicted, conflicted', async () => {
+test('reconcile against the chain: confirmed, evicted, conflicted, not yet seen', async () => {
   const db = fresh();
   recordBroadcast(db, { txid: T(100), roundId: 1, hex: '00', inputs: ins(1), transferIds: ['a'], feeRate: 2, height: 10, now: 5 });
-  recordBroadcast(db, { txid: T(101), roundId: 1, hex: '00', inputs: ins(2), transferIds: ['b'], feeRate: 2, height: 10, now: 5 });
+  recordBroadcast(db, { txid: T(101), roundId: 1, hex: '01', inputs: ins(2), transferIds: ['b'], feeRate: 2, height: 10, now: 5 });
+  recordBroadcast(db, { txid: T(103), roundId: 1, hex: '03', inputs: ins(4), transferIds: ['d'], feeRate: 2, height: 10, now: 5 });
   recordBroadcast(db, { txid: T(102), roundId: 1, hex: '00', inputs: ins(3), transferIds: ['c'], feeRate: 2, height: 10, now: 5 });
   const txs: Record<string, Tx | null> = {
     [T(100)]: { txid: T(100), hex: '00', vout: [], status: { confirmed: true, blockHeight: 11 } },
@@ -83,11 +84,20 @@ test('reconcile against the chain: confirmed, evicted, conflicted', async () => 
     [T(102)]: { txid: T(102), hex: '00', vout: [], status: { confirmed: false } },
   };
   const spends: Record<string, OutSpend> = { [`${T(3)}:0`]: { spent: true, txid: T(999), status: { confirmed: true, blockHeight: 11 } } };
+  const rebroadcast: string[] = [];
   const chain = {
     getTx: async (id: string) => txs[id] ?? null,
     getOutSpend: async (id: string, vout: number) => spends[`${id}:${vout}`] ?? { spent: false },
+    // T(101)'s inputs are gone (evicted for good); T(103) was just not seen yet and is accepted.
+    broadcast: async (hex: string) => {
+      rebroadcast.push(hex);
+      if (hex === '01') throw new MetanodeError('TX_REJECTED', 'bad-txns-inputs-missingorspent');
+      return T(103);
+    },
   };
   const r = await reconcileCustodyTxs(db, chain, 20);
   assert.deepEqual(r, { confirmed: [T(100)], dropped: [T(101), T(102)] });
-  assert.deepEqual(listTransfers(db).map((t) => [t.requestId, t.state]), [['a', 'paid'], ['b', 'pending'], ['c', 'pending']]);
+  assert.deepEqual(rebroadcast, ['01', '03']);
+  assert.equal(getCustodyTx(db, T(103))!.state, 'unconfirmed', 'an unseen tx whose rebroadcast is accepted stays in flight');
+  assert.deepEqual(listTransfers(db).map((t) => [t.requestId, t.state]), [['a', 'paid'], ['b', 'pending'], ['c', 'pending'], ['d', 'in-flight']]);
 });
