@@ -6,6 +6,7 @@
 import * as lp from 'it-length-prefixed';
 import type { Stream, PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { MetanodeError } from '../util/errors.js';
@@ -42,6 +43,12 @@ export interface DirectOptions {
   onViolation?: (peerId: string, reason: string) => void;
   /** Remote peers allowed to use the protocol (blocklist check). */
   isBlocked?: (peerId: string) => boolean;
+  /**
+   * Listen addresses a peer announced in its pings. The network is not a full mesh (M-of-N),
+   * so a direct request may go to a peer we hold no connection to and whose addresses libp2p's
+   * peer store never learned.
+   */
+  addrsOf?: (peerId: string) => string[];
 }
 
 export class DirectMessenger {
@@ -155,6 +162,10 @@ export class DirectMessenger {
     let stream: Stream | undefined;
     const timer = setTimeout(() => stream?.abort(new Error('timeout')), timeoutMs);
     try {
+      if (host.getConnections(peerId).length === 0) {
+        const addrs = this.opts.addrsOf?.(who) ?? [];
+        if (addrs.length) await host.peerStore.merge(peerId, { multiaddrs: addrs.map((a: string) => multiaddr(a)) }).catch(() => {});
+      }
       stream = await host.dialProtocol(peerId, this.protocol, { signal });
       await stream.sink([lp.encode.single(bytes).subarray()]);
       let raw: Uint8Array | undefined;

@@ -99,7 +99,10 @@ export interface P2pEvents {
 }
 
 /** Rejections that are the author's fault and earn a blocklist entry. */
-const VIOLATIONS = new Set(['not-json', 'not-utf8', 'oversized', 'bad-envelope', 'bad-payload', 'from-mismatch', 'replay', 'wrong-topic']);
+// 'replay' is rejected (and scored) but not blocklisted: StrictSign binds every message to its
+// author, so a duplicate can only come from the author re-publishing the same content (a retry),
+// which is no attack; blocklisting for it cut honest ceremony members off for 72 h.
+const VIOLATIONS = new Set(['not-json', 'not-utf8', 'oversized', 'bad-envelope', 'bad-payload', 'from-mismatch', 'wrong-topic']);
 
 export class P2pNetwork extends EventEmitter<P2pEvents> {
   readonly peerId: string;
@@ -156,6 +159,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       metrics: this.metrics,
       isBlocked: (p) => this.blocklist.isBlocked(p),
       onViolation: (p, reason) => this.reportViolation(p, reason, 'direct stream'),
+      addrsOf: (p) => this.addrBook.get(p) ?? [],
     });
     if (opts.replication) {
       this.replicator = new Replicator({

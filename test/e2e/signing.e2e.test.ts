@@ -392,13 +392,17 @@ test('a member of the threshold set killed before sending its share does not sto
   victim.faults.outgoing = (type, payload) => {
     if (type !== 'sign.share') return payload;
     killedIn = roundOf(victim.running!.ctx, Date.now());
-    victim.faults.outgoing = undefined;
+    // Dead from this instant: stop() is asynchronous and would otherwise still let the victim
+    // aggregate and publish sign.final itself; nothing more leaves it.
+    victim.faults.outgoing = () => null;
     void victim.stop();
     return null;
   };
   const { reqs } = await requestTransfers(S[5]!, [75_000n]);
   const honest = live().filter((n) => n !== victim && n !== S[0] && n !== S[6] && n !== S[7]);
-  assert.equal(honest.length, T + 1);
+  // S0, S6 and S7 are blocklisted by now and S1 dies: exactly t honest signers (S2..S5) remain,
+  // so the round completes only if the ceremony retries around the dead member.
+  assert.equal(honest.length, T);
   const txid = await waitPaid(honest, reqs);
   assert.notEqual(killedIn, null, 'the victim was killed');
   assert.equal(victim.running, null);
