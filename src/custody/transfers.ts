@@ -212,6 +212,24 @@ export function markConfirmed(db: Db, txid: string, height: number, now: number)
   })();
 }
 
+/**
+ * A custody tx this node never recorded (it missed the round's end, or proposed another
+ * document) was seen confirmed on chain paying `transferIds`: record it as confirmed so its
+ * transfers are paid here too and are never proposed again. Idempotent.
+ */
+export function recordConfirmedCustodyTx(db: Db, c: { txid: string; hex: string; inputs: Outpoint[]; transferIds: string[]; height: number; now: number }): void {
+  db.transaction(() => {
+    const known = getCustodyTx(db, c.txid);
+    if (!known) {
+      db.prepare(
+        `INSERT INTO custody_txs (txid, round_id, hex, inputs, transfer_ids, fee_rate, broadcast_height, state, replaces, created_at, updated_at)
+         VALUES (?, -1, ?, ?, ?, 0, ?, 'unconfirmed', NULL, ?, ?)`,
+      ).run(c.txid, c.hex, JSON.stringify(c.inputs), JSON.stringify([...c.transferIds].sort()), c.height, c.now, c.now);
+    }
+    markConfirmed(db, c.txid, c.height, c.now);
+  })();
+}
+
 function dropTx(db: Db, txid: string, now: number): void {
   db.prepare("UPDATE custody_txs SET state = 'dropped', updated_at = ? WHERE txid = ?").run(now, txid);
   db.prepare("UPDATE transfers SET state = 'pending', txid = NULL, updated_at = ? WHERE txid = ? AND state = 'in-flight'").run(now, txid);

@@ -14,7 +14,10 @@ import { defaultRegistry, registerMessageType } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
-import { reconcileCustodyTxs } from '../custody/transfers.js';
+import { getTransfer, reconcileCustodyTxs, recordConfirmedCustodyTx } from '../custody/transfers.js';
+import { addressToScript } from '../chain/network.js';
+import { Transaction } from '@scure/btc-signer';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { depositAddress, vaultAddress } from '../crypto/taproot.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
 import { identifierForPeer } from '../crypto/identifiers.js';
@@ -184,6 +187,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       watchAddresses();
       await deposits.poll();
       await reconcileCustodyTxs(db, chain, now());
+      await learnPayments();
       await retireEmptyEpochs();
     } catch (e) {
       chainView.reachable = false;
@@ -191,6 +195,35 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       log.warn({ err: chainView.error }, 'chain source unavailable');
     } finally {
       polling = false;
+    }
+  };
+  // A deposit spent by a confirmed transaction that pays its request's payout is a payment
+  // even if this node never saw the round end (it was out of the round, or missed sign.final).
+  const notPayments = new Set<string>(); // confirmed spenders already checked (e.g. refunds)
+  const learnPayments = async () => {
+    for (const d of deposits.list({ kind: 'deposit', status: 'spent' })) {
+      if (!d.requestId || !d.spentBy || notPayments.has(d.spentBy)) continue;
+      const t = getTransfer(db, d.requestId);
+      if (t?.state === 'paid') continue;
+      const tx = await chain.getTx(d.spentBy);
+      if (!tx?.status.confirmed || tx.status.blockHeight === undefined) continue;
+      const paid: string[] = [];
+      for (const { record } of requests.list({ limit: 10_000 })) {
+        const script = addressToScript(record.payoutAddress, config.network);
+        const payout = record.amountSats - config.custody.transferFeeSats;
+        if (tx.vout.some((o) => o.scriptPubKey === script && o.value === payout)) paid.push(record.id);
+      }
+      if (!paid.includes(d.requestId)) {
+        notPayments.add(d.spentBy);
+        continue;
+      }
+      const inputs = Transaction.fromRaw(hexToBytes(tx.hex), { allowUnknownOutputs: true, allowUnknownInputs: true });
+      const outpoints = Array.from({ length: inputs.inputsLength }, (_, i) => {
+        const inp = inputs.getInput(i);
+        return { txid: bytesToHex(inp.txid!), vout: inp.index! };
+      });
+      recordConfirmedCustodyTx(db, { txid: tx.txid, hex: tx.hex, inputs: outpoints, transferIds: paid, height: tx.status.blockHeight, now: now() });
+      log.info({ txid: tx.txid, transfers: paid }, 'custody payment seen on chain');
     }
   };
   // An earlier epoch's shares are kept until nothing is left at its addresses and none of its

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { openDb } from '../../src/store/db.js';
 import {
   transferMigrations, trackTransfer, recordBroadcast, markConfirmed, markDropped, getTransfer, getCustodyTx, lockedOutpoints,
-  excludedTransfers, dueForBump, reconcileCustodyTxs, listTransfers,
+  excludedTransfers, dueForBump, reconcileCustodyTxs, listTransfers, recordConfirmedCustodyTx,
 } from '../../src/custody/transfers.js';
 import { MetanodeError, isMetanodeError } from '../../src/util/errors.js';
 import type { OutSpend, Tx } from '../../src/chain/types.js';
@@ -100,4 +100,17 @@ test('reconcile against the chain: confirmed, evicted, conflicted, not yet seen'
   assert.deepEqual(rebroadcast, ['01', '03']);
   assert.equal(getCustodyTx(db, T(103))!.state, 'unconfirmed', 'an unseen tx whose rebroadcast is accepted stays in flight');
   assert.deepEqual(listTransfers(db).map((t) => [t.requestId, t.state]), [['a', 'paid'], ['b', 'pending'], ['c', 'pending'], ['d', 'in-flight']]);
+});
+
+test('a payment seen confirmed on chain is recorded: its transfers are paid, a competing in-flight tx is dropped', () => {
+  const db = fresh();
+  recordBroadcast(db, { txid: T(100), roundId: 1, hex: '00', inputs: ins(1), transferIds: ['a'], feeRate: 2, height: 10, now: 5 });
+  recordConfirmedCustodyTx(db, { txid: T(200), hex: '01', inputs: ins(1, 2), transferIds: ['a', 'b'], height: 12, now: 9 });
+  assert.equal(getCustodyTx(db, T(200))!.state, 'confirmed');
+  assert.equal(getCustodyTx(db, T(100))!.state, 'dropped', 'our own version spending the same input can never confirm');
+  assert.deepEqual(listTransfers(db).map((t) => [t.requestId, t.state, t.txid]), [['a', 'paid', T(200)], ['b', 'paid', T(200)], ['c', 'pending', undefined]]);
+  assert.deepEqual(excludedTransfers(db), ['a', 'b']);
+  // seen again on the next poll: nothing changes
+  recordConfirmedCustodyTx(db, { txid: T(200), hex: '01', inputs: ins(1, 2), transferIds: ['a', 'b'], height: 12, now: 10 });
+  assert.equal(getTransfer(db, 'a')!.updatedAt, 9);
 });
