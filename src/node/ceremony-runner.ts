@@ -116,6 +116,16 @@ export class CeremonyRunner {
     };
   }
 
+  private abortCurrent: ((o: CeremonyOutcome) => void) | null = null;
+
+  /** Node shutdown: ends the running ceremony now; it adopts nothing (the old key stays). */
+  abort(): void {
+    const a = this.active;
+    if (!a || !this.abortCurrent) return;
+    a.driver.stop();
+    this.abortCurrent({ ok: false, epoch: a.epoch, failure: { code: 'ABORTED', message: 'node stopping', culprits: [], detail: {} } });
+  }
+
   private async drive(kind: 'keygen' | 'regroup', started: { driver: CeremonyDriver<any>; epoch: number; outcome: Promise<CeremonyOutcome> }, round: number): Promise<CeremonyOutcome> {
     const { ctx } = this;
     this.active = { kind, driver: started.driver, epoch: started.epoch, round };
@@ -124,13 +134,15 @@ export class CeremonyRunner {
     this.pending = this.pending.filter((p) => !(p.epoch === started.epoch && p.round === round));
     for (const m of mine) void started.driver.onMessage(m.from, m.type, m.payload);
     try {
-      const outcome = await started.outcome;
+      const aborted = new Promise<CeremonyOutcome>((r) => (this.abortCurrent = r));
+      const outcome = await Promise.race([started.outcome, aborted]);
       this.lastOutcome = { ...outcome, kind, at: ctx.now() };
       if (outcome.ok) ctx.log.info({ kind, epoch: outcome.record.epoch, vault: outcome.record.vaultAddress }, `${kind} adopted`);
       else ctx.log.warn({ kind, epoch: outcome.epoch, code: outcome.failure.code, culprits: outcome.failure.culprits, reason: outcome.failure.message }, `${kind} failed; previous key stays in force`);
       return outcome;
     } finally {
       started.driver.stop();
+      this.abortCurrent = null;
       this.active = null;
       ctx.activity.state = 'idle';
     }

@@ -307,7 +307,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     if (stopped) return;
     stopped = true;
     for (const t of timers) clearInterval(t);
-    await scheduler.stop().catch(() => {});
+    signing.abort();
+    ceremonies.abort();
+    // A broadcast still in flight may hold the scheduler a moment; never longer than this.
+    await Promise.race([scheduler.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await api.close().catch(() => {});
     await network.stop().catch(() => {});
     db.close();

@@ -31,6 +31,13 @@ export class SigningRunner {
 
   constructor(private readonly ctx: NodeContext) {}
 
+  private aborting = false;
+
+  /** Node shutdown: the running round stops listening at its next tick. */
+  abort(): void {
+    this.aborting = true;
+  }
+
   get current(): SigningRoundDriver | null {
     return this.driver;
   }
@@ -138,7 +145,7 @@ export class SigningRunner {
           ctx.log.error({ roundId, err: errorMessage(e) }, 'signing round step failed');
         }
         // Keep listening after 'done' until the boundary: late sign.final messages still count.
-        if (ctx.now() >= roundEnd - TICK_MS || (driver.done && ctx.now() >= roundEnd - 2 * TICK_MS)) {
+        if (this.aborting || ctx.now() >= roundEnd - TICK_MS || (driver.done && ctx.now() >= roundEnd - 2 * TICK_MS)) {
           clearInterval(timer);
           resolve();
         }
