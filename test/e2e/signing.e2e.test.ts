@@ -48,6 +48,9 @@ before(async () => {
   console.log(`federation dir ${fed.dir}`);
   const e = await waitFor(async () => {
     if (Date.now() < fed.keygenUntil.getTime() + 3_000) return undefined;
+    // A keygen whose slot began before keygen_until still completes after it: wait until every
+    // node is locked in and none is still in a keygen, so the vault key cannot change any more.
+    if (!fed.nodes.every((n) => n.running && n.running.ctx.manager.isLocked() && n.running.ctx.activity.state !== 'keygen')) return undefined;
     const eps = await Promise.all(fed.nodes.map(epochOf));
     return eps.every((x) => x && x.hasShare && x.epoch === eps[0]!.epoch && x.vault === eps[0]!.vault) ? eps[0]! : undefined;
   }, 90_000, 'every node holding a share of one locked-in key');
