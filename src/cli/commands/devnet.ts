@@ -1,18 +1,8 @@
 import { loadExport } from '../lazy.js';
 
-export interface DevnetOptions {
-  nodes?: number;
-  /** Working directory for the devchain, node configs, keys and databases. */
-  dir?: string;
-  /** Remove the directory's previous state first. */
-  fresh?: boolean;
-  /** Base config the node configs derive from (default config/devnet.yaml). */
-  config?: string;
-  basePort?: number;
-  blockIntervalMs?: number;
-  /** Stop after this many seconds (CI); default run until Ctrl-C. */
-  durationSec?: number;
-}
+// Type-only: the devnet module itself is loaded lazily below.
+import type { DevnetOptions } from '../../devnet/index.js';
+export type { DevnetOptions };
 
 export type RunDevnet = (opts: DevnetOptions) => Promise<number | void>;
 
