@@ -41,6 +41,9 @@ test('keygen: 5 nodes adopt one key, a second keygen replaces it, none after key
   // keygen_until passes; what is current a moment later is locked in, and the next two keygen
   // slots (6 s apart) change nothing.
   await waitFor(() => Date.now() > until + 3_000, 60_000, 'keygen_until');
+  // A keygen whose slot began before keygen_until still completes after it; from the moment
+  // every node is locked in and none is in a keygen, nothing may change.
+  await waitFor(() => nodes.every((n) => n.running!.ctx.manager.isLocked() && n.running!.ctx.activity.state !== 'keygen'), 40_000, 'every node locked in, no keygen running');
   const locked = await sameEpoch(nodes, 15_000, 'one key on all nodes after keygen_until');
   const lockedAt = Date.now();
   await waitFor(() => Date.now() > lockedAt + 13_000, 20_000, 'two more keygen slots');
