@@ -11,7 +11,7 @@ import type { PeerView, TransferView } from '../../src/api/types.js';
 import { randomTaprootAddress } from '../../src/devnet/wallet.js';
 import { startFederation, waitFor, epochOf, type Federation, type TestNode } from './harness.js';
 
-const PEER_TIMEOUT_MS = 3_000; // the harness's p2p.peerTimeoutMs
+const PEER_TIMEOUT_MS = 6_000; // the harness's p2p.peerTimeoutMs (asserted below)
 const DROP_SLACK_MS = 3_000; // one maintenance tick (500 ms) plus scheduling on a loaded test machine
 
 let fed: Federation | undefined;
@@ -124,6 +124,7 @@ test('a stopped node drops out; requests made at 3 nodes reach every node, the r
 
   const down = nodes[4]!;
   const up = nodes.slice(0, 4);
+  assert.equal(down.config.p2p.peerTimeoutMs, PEER_TIMEOUT_MS, 'the drop-out budget follows the configured peer timeout');
   await down.stop();
   await waitFor(() => up.every((n) => !n.running!.ctx.network.table.has(down.peerId)), PEER_TIMEOUT_MS + DROP_SLACK_MS, `${down.name} to drop out of the peer tables`);
   for (const n of up) {
