@@ -179,13 +179,17 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     if (polling) return;
     polling = true;
     try {
-      chainView.tip = await chain.getTip();
+      const tip = await chain.getTip();
       const fee = await chain.getFeeRate(2).catch(() => null);
       if (fee !== null) chainView.feeRate = Math.max(1, Math.round(fee));
-      chainView.reachable = true;
-      delete chainView.error;
       watchAddresses();
       await deposits.poll();
+      // The tip becomes ours (pinged to peers, used for the anchor) only once the deposit scan
+      // has seen every watched address at that height: a node announcing a block whose deposits
+      // it has not read yet would build a different candidate for the same anchor.
+      chainView.tip = tip;
+      chainView.reachable = true;
+      delete chainView.error;
       await reconcileCustodyTxs(db, chain, now());
       await learnPayments();
       await retireEmptyEpochs();
