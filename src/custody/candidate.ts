@@ -85,6 +85,11 @@ export interface CandidateView {
   roundId: number;
   roundStartMs: number;
   anchorHeight: number;
+  /**
+   * Highest height the UTXO and deposit lists are complete up to (the node's scanned tip);
+   * default anchorHeight. Lists may hold entries above the anchor: they are filtered by it.
+   */
+  maxAnchorHeight?: number;
   requests: TransferRequest[];
   vaultUtxos: VaultUtxo[];
   deposits: DepositUtxo[];
@@ -492,6 +497,20 @@ export type Choice =
   | { kind: 'exact'; docHash: string; supporters: number; restriction: CandidateRestriction }
   | { kind: 'intersection'; restriction: CandidateRestriction }
   | { kind: 'none'; reason: string };
+
+/**
+ * The anchor height the round should build at: the height announced by the most candidates
+ * (with a document), if at least `threshold` of them share it; ties go to the lower height,
+ * which more nodes can serve. null when no height has t supporters. Every node that saw the same
+ * announcements picks the same height, so nodes whose ping views were a block apart at the
+ * round's start still end up comparing documents for one anchor.
+ */
+export function roundAnchor(announced: number[], threshold: number): number | null {
+  const counts = new Map<number, number>();
+  for (const h of announced) if (Number.isSafeInteger(h) && h >= 0) counts.set(h, (counts.get(h) ?? 0) + 1);
+  const best = [...counts.entries()].filter(([, n]) => n >= threshold).sort((a, b) => b[1] - a[1] || a[0] - b[0])[0];
+  return best ? best[0] : null;
+}
 
 /**
  * Which candidate to sign, from our own and those announced by peers (one per peer).

@@ -69,14 +69,17 @@ export class SigningRunner {
       return;
     }
     const tips = members.filter((m) => participants.some((p) => p.peerId === m.peerId)).map((m) => m.tip ?? -1);
-    const anchor = anchorHeight(tips, cur.key.threshold);
+    const pinged = anchorHeight(tips, cur.key.threshold);
+    // Our lists are complete only up to our own scanned tip: never claim an anchor beyond it.
+    const ownTip = ctx.chainView.tip?.height ?? -1;
+    const anchor = pinged === null || ownTip < 0 ? null : Math.min(pinged, ownTip);
     if (anchor === null || ctx.chainView.feeRate === null) {
       this.skip(roundId, anchor === null ? 'no anchor height reached by t peers' : 'no fee estimate from the chain source');
       return;
     }
     let view: CandidateView;
     try {
-      view = this.buildView(cur.key, roundId, roundStart, anchor, participants, members);
+      view = this.buildView(cur.key, roundId, roundStart, anchor, ownTip, participants, members);
       if (cur.sweepTo) view.sweepTo = cur.sweepTo;
     } catch (e) {
       this.skip(roundId, `view: ${errorMessage(e)}`);
@@ -100,6 +103,8 @@ export class SigningRunner {
       share: cur.share,
       threshold: cur.key.threshold,
       participants,
+      anchorHeight: anchor,
+      maxAnchorHeight: ownTip,
       tssProof: createTssProof(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }),
       timeouts: roundTimeouts(ctx.roundMs),
     };
@@ -189,13 +194,15 @@ export class SigningRunner {
     this.ctx.log.info({ roundId, reason }, 'signing round skipped');
   }
 
-  private buildView(key: EpochKey, roundId: number, roundStart: number, anchor: number, participants: Participant[], members: StakedMember[]): CandidateView {
+  private buildView(key: EpochKey, roundId: number, roundStart: number, anchor: number, maxAnchor: number, participants: Participant[], members: StakedMember[]): CandidateView {
     const { ctx } = this;
     const now = ctx.now();
     const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => r.epoch === key.epoch);
     for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vault = vaultAddress(key);
-    const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= anchor);
+    // Up to our scanned tip, not just the anchor: the round may move to a peer-shared anchor
+    // above ours (the candidate builder filters by whichever anchor it builds at).
+    const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= maxAnchor);
     const vaultUtxos = live
       .filter((d) => d.kind === 'vault' && d.address === vault)
       .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight! }));
@@ -210,6 +217,7 @@ export class SigningRunner {
       roundId,
       roundStartMs: roundStart,
       anchorHeight: anchor,
+      maxAnchorHeight: maxAnchor,
       requests: requests.map(fromStoredRequest),
       vaultUtxos,
       deposits,

@@ -5,7 +5,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha512_256 } from '@noble/hashes/sha2.js';
 import { Transaction } from '@scure/btc-signer';
 import {
-  buildCandidate, chooseCandidate, anchorHeight, fromStoredRequest, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript,
+  roundAnchor, buildCandidate, chooseCandidate, anchorHeight, fromStoredRequest, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript,
   type CandidateView, type CandidateParams, type TransferRequest, type DepositUtxo, type VaultUtxo, type CandidateSummary,
 } from '../../src/custody/candidate.js';
 import { taprootOutputKey, depositTweak, scriptPubKeyFor, addressFromScript } from '../../src/crypto/taproot.js';
@@ -215,4 +215,12 @@ test('stored request records map onto the candidate view', () => {
     depositAddress: 'd', timestamp: 1500, timestampIndex: 0, origin: 'o', signature: '00'.repeat(64),
   });
   assert.deepEqual(r, { id: 'ab'.repeat(16), amount: 1234n, destination: 'p', refundAddress: 'r', createdAt: 1500, expiresAt: 2_000_000 });
+});
+
+test('roundAnchor: the height most candidates share, if t do; ties go to the lower height', () => {
+  assert.equal(roundAnchor([200, 200, 200, 199], 3), 200);
+  assert.equal(roundAnchor([200, 200, 199, 199], 2), 199);
+  assert.equal(roundAnchor([201, 200, 199], 2), null);
+  assert.equal(roundAnchor([], 1), null);
+  assert.equal(roundAnchor([200, 200, -1, -1, Number.NaN, 1.5], 2), 200);
 });

@@ -171,7 +171,11 @@ export class SigningRoundDriver {
  */
 export function defaultRoundDeps(view: CandidateView, params: CandidateParams, ctx: Pick<RoundConfig, 'network' | 'epoch' | 'roundId'>): RoundDeps {
   return {
-    buildCandidate: (restriction) => buildCandidate(view, params, restriction),
+    buildCandidate: (restriction, anchorHeight) => {
+      if (anchorHeight === undefined || anchorHeight === view.anchorHeight) return buildCandidate(view, params, restriction);
+      if (anchorHeight > (view.maxAnchorHeight ?? view.anchorHeight) || anchorHeight < 0) return null;
+      return buildCandidate({ ...view, anchorHeight }, params, restriction);
+    },
     verifyTssProof: (p: Participant, proof: string) =>
       verifyTssProof(p.verifyingShare, { network: ctx.network, epoch: ctx.epoch, peerId: p.peerId, round: ctx.roundId }, proof),
   };

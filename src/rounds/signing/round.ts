@@ -6,7 +6,7 @@
 //
 // Phases: candidate -> proposal -> signing-set -> checksum -> ceremony -> done. Each phase ends
 // when every peer it waits for has spoken, or at its deadline.
-import { chooseCandidate, summarize, type CandidateSummary } from '../../custody/candidate.js';
+import { chooseCandidate, roundAnchor, summarize, type Candidate, type CandidateSummary } from '../../custody/candidate.js';
 import { selectThresholdSet } from './threshold-set.js';
 import { thresholdSetChecksum, compareChecksums } from './checksum.js';
 import { checkProposal, isSecondProposal, makeProposal } from './proposal.js';
@@ -66,9 +66,10 @@ function startIn(c: Ctx): void {
   }
   c.s.own = deps.buildCandidate();
   const own = c.s.own;
+  const anchor = own?.anchorHeight ?? cfg.anchorHeight ?? 0;
   const payload: CandidatePayload = own
     ? { ...summarize(own), docHash: own.docHash }
-    : { docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [] };
+    : { docHash: null, anchorHeight: anchor, feeRate: 1, transferIds: [], refunds: [] };
   note(c, 'candidate', own ? 'built' : 'none', { ...(own ? { digest: own.docHash, reason: `${own.transferIds.length} transfers` } : { reason: 'no-transfer' }) });
   if (!cfg.share) {
     finish(c, 'skipped', 'candidate', 'no key share');
@@ -77,7 +78,9 @@ function startIn(c: Ctx): void {
   c.s.candidates[cfg.self] = payload;
   publish(c, MSG.candidate, payload);
   if (!own) {
-    // Others stop waiting for us; we have nothing to validate transfers against.
+    // A node a block behind its peers may find the transfers at the anchor they share: it
+    // listens to their candidates first. Otherwise others stop waiting for us.
+    if ((cfg.maxAnchorHeight ?? anchor) > anchor) return void note(c, 'candidate', 'wait', { reason: `no transfer at anchor ${anchor}; can serve up to ${cfg.maxAnchorHeight}` });
     finish(c, 'skipped', 'candidate', 'no-transfer');
   }
 }
@@ -216,19 +219,39 @@ function others(c: Ctx): string[] {
   return c.s.cfg.participants.map((p) => p.peerId).filter((p) => p !== c.s.cfg.self && !isCulprit(c, p));
 }
 
+/**
+ * Moves own candidate to the anchor at least t candidates share (roundAnchor), when that differs
+ * from ours and our view can serve it; returns the candidate to choose with (null: none).
+ */
+function reanchor(c: Ctx, seen: CandidateSummary[]): Candidate | null {
+  const own = c.s.own;
+  const ownAnchor = own?.anchorHeight ?? c.s.cfg.anchorHeight ?? 0;
+  const target = roundAnchor([...(own ? [own.anchorHeight] : []), ...seen.map((s) => s.anchorHeight)], c.s.cfg.threshold);
+  if (target === null || target === ownAnchor) return own;
+  const moved = c.deps.buildCandidate(undefined, target);
+  if (!moved) {
+    note(c, 'candidate', 'not-reanchored', { reason: `peers share anchor ${target}; this node has no candidate there (own anchor ${ownAnchor})` });
+    return own;
+  }
+  note(c, 'candidate', 're-anchored', { digest: moved.docHash, reason: `anchor ${ownAnchor} -> ${target}: ${moved.transferIds.length} transfers` });
+  c.s.own = moved;
+  return moved;
+}
+
 function maybeEndCandidate(c: Ctx, timedOut: boolean): void {
   const waiting = others(c).filter((p) => !c.s.candidates[p]);
   if (waiting.length && !timedOut) return;
   if (waiting.length) note(c, 'candidate', 'timeout', { reason: `no candidate from ${waiting.join(',')}` });
-  const own = c.s.own!;
   const seen: CandidateSummary[] = Object.entries(c.s.candidates)
     .filter(([p, m]) => p !== c.s.cfg.self && m.docHash !== null)
     .map(([, m]) => ({ ...m, docHash: m.docHash! }));
+  const own = reanchor(c, seen);
+  if (!own) return finish(c, 'skipped', 'candidate', 'no-transfer');
   const choice = chooseCandidate(summarize(own), seen, c.s.cfg.threshold);
   if (choice.kind === 'none') return finish(c, 'skipped', 'candidate', choice.reason);
   let doc = own;
   if (!(choice.kind === 'exact' && choice.docHash === own.docHash)) {
-    const rebuilt = c.deps.buildCandidate(choice.restriction);
+    const rebuilt = c.deps.buildCandidate(choice.restriction, own.anchorHeight);
     if (!rebuilt) return finish(c, 'skipped', 'candidate', 'chosen content cannot be built from our view');
     if (choice.kind === 'exact' && rebuilt.docHash !== choice.docHash) note(c, 'candidate', 'rebuild-differs', { digest: rebuilt.docHash, reason: `chosen ${choice.docHash}` });
     doc = rebuilt;

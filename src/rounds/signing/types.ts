@@ -55,6 +55,14 @@ export interface RoundConfig {
   threshold: number;
   /** Participant peer table, seniority order, self included. */
   participants: Participant[];
+  /**
+   * Anchor height from this node's ping view, and the highest anchor its own chain view can
+   * serve (its scanned tip). Peers whose ping views differ by a block announce other anchors; the
+   * round then moves to the anchor at least t candidates share, if this node can build at it.
+   * Both default to the anchor of the node's own candidate.
+   */
+  anchorHeight?: number;
+  maxAnchorHeight?: number;
   /** Own tss_proof for (network, epoch, self, roundId); '' without a share. */
   tssProof: string;
   timeouts: RoundTimeouts;
@@ -62,8 +70,11 @@ export interface RoundConfig {
 
 /** Deterministic helpers the round calls; the driver builds them from its view and crypto. */
 export interface RoundDeps {
-  /** Builds own candidate from the node's anchored view, optionally restricted to a chosen content. */
-  buildCandidate(restriction?: CandidateRestriction): Candidate | null;
+  /**
+   * Builds own candidate from the node's view, optionally restricted to a chosen content, at the
+   * view's anchor or at `anchorHeight` (null when the view cannot serve that height).
+   */
+  buildCandidate(restriction?: CandidateRestriction, anchorHeight?: number): Candidate | null;
   /** Checks a peer's tss_proof for this round against its verifying share. */
   verifyTssProof(peer: Participant, proof: string): boolean;
 }

@@ -96,6 +96,8 @@ export interface HarnessOptions {
   dbFor?: (peer: string) => Db;
   /** Peers that never start (offline). */
   offline?: string[];
+  /** Per node: extra round config (e.g. its ping anchor and scanned tip). */
+  cfgFor?: (peer: string) => Partial<RoundConfig>;
 }
 
 export class Harness {
@@ -137,6 +139,7 @@ export class Harness {
       const cfg: RoundConfig = {
         network: 'regtest', epoch: ks.key.epoch, roundId: ROUND_ID, self: peer, key: ks.key, share: ks.shares[peer]!,
         threshold: ks.key.threshold, participants, tssProof: this.opts.proofFor?.(peer, proofs) ?? proofs[peer]!, timeouts: DEFAULT_TIMEOUTS,
+        ...this.opts.cfgFor?.(peer),
       };
       const std = defaultRoundDeps(view, PARAMS, cfg);
       const deps: RoundDeps = { ...std, verifyTssProof: this.opts.verifierFor?.(peer) ?? std.verifyTssProof };

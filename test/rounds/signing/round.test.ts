@@ -192,3 +192,39 @@ test('a second, different proposal from one peer is a protocol violation', () =>
   assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerE', 'PROTOCOL_VIOLATION']]);
   assert.ok(!s.signingSets.peerA!.members.includes('peerE'));
 });
+
+// Ping views a block apart at the round's start: peers announce candidates at different anchors.
+const atAnchor = (anchorHeight: number, maxAnchorHeight: number) => (p: string, ks: Parameters<typeof standardView>[0]) =>
+  p === 'peerE' ? { ...standardView(ks), anchorHeight, maxAnchorHeight } : { ...standardView(ks), maxAnchorHeight: 200 };
+
+test('a node a block behind (no transfer at its anchor) moves to the anchor t peers share and signs the same tx', () => {
+  // Deposits confirm at 190; at anchor 189 peerE sees no transfer, but its scan reached 200.
+  const h = new Harness({ viewFor: atAnchor(189, 200), cfgFor: (p) => (p === 'peerE' ? { anchorHeight: 189, maxAnchorHeight: 200 } : {}) }).start().run();
+  const e = h.state('peerE');
+  assert.equal(e.outcome, 'completed', e.endReason ?? '');
+  assert.equal(e.doc!.anchorHeight, 200);
+  assert.equal(e.result!.txid, h.state('peerA').result!.txid);
+  const tl = readTimeline(h.dbs.get('peerE')!, ROUND);
+  assert.ok(tl.entries.some((x) => x.decision === 'wait'), 'waited for peers instead of skipping');
+  const moved = tl.entries.find((x) => x.decision === 're-anchored');
+  assert.match(moved?.reason ?? '', /^anchor 189 -> 200: 2 transfers/);
+  // Everyone proposed the same document, so peerE is in every signing set.
+  const sets = h.wire.filter((m) => m.type === MSG.signingSet).map((m) => (m.payload as { members: string[] }).members);
+  assert.ok(sets.length > 0 && sets.every((s) => s.includes('peerE')));
+});
+
+test('a node a block ahead moves down to the shared anchor: its document becomes byte-identical', () => {
+  const h = new Harness({ viewFor: atAnchor(201, 201) }).start().run();
+  const e = h.state('peerE');
+  assert.equal(e.outcome, 'completed', e.endReason ?? '');
+  assert.equal(e.doc!.anchorHeight, 200);
+  assert.equal(e.doc!.docHash, h.state('peerA').doc!.docHash);
+  assert.match(readTimeline(h.dbs.get('peerE')!, ROUND).entries.find((x) => x.decision === 're-anchored')?.reason ?? '', /^anchor 201 -> 200/);
+});
+
+test('a node whose scan has not reached the shared anchor stays out; the others complete', () => {
+  const h = new Harness({ viewFor: atAnchor(189, 189), cfgFor: (p) => (p === 'peerE' ? { anchorHeight: 189, maxAnchorHeight: 189 } : {}) }).start().run();
+  assert.equal(h.state('peerE').outcome, 'skipped');
+  assert.equal(h.state('peerE').endReason, 'no-transfer');
+  for (const p of ['peerA', 'peerB', 'peerC', 'peerD']) assert.equal(h.state(p).outcome, 'completed');
+});
