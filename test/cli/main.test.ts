@@ -32,7 +32,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
 test('read command prints a table, or JSON with --json', async () => {
   const t = await run(['--api', api, 'peers']);
   assert.equal(t.code, 0);
-  assert.match(t.out, /^PEER\s+SEN/);
+  assert.match(t.out, /^PEER\s+STATE\s+SEN/);
   assert.ok(t.out.includes(PEER_B));
   const j = await run(['--api', api, '--json', 'status']);
   assert.equal(j.code, 0);
