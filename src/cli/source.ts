@@ -7,7 +7,6 @@ import type { Config } from '../config/schema.js';
 import { dbPathOf, openDataDir, type DataDirApi } from '../node/datadir.js';
 import { listQuerySchema, parseWith, roundIdSchema, roundsQuerySchema, toListQuery, toRoundsQuery } from '../api/validate.js';
 import { MetanodeError, isMetanodeError } from '../util/errors.js';
-import { packageVersion } from '../util/version.js';
 import type { ApiClient } from './client.js';
 
 type Query = Record<string, string | number | undefined>;
@@ -48,7 +47,7 @@ export function routeRead(api: DataDirApi, path: string, query?: Query): unknown
 /** An ApiClient over the data directory of a (stopped) node; opens the database on first use. */
 export function dataDirClient(config: Config, opts: { now?: () => number } = {}): ApiClient & { close(): void } {
   let reader: ReturnType<typeof openDataDir> | undefined;
-  const open = () => (reader ??= openDataDir(config, { now: opts.now, version: packageVersion() }));
+  const open = () => (reader ??= openDataDir(config, { now: opts.now }));
   return {
     baseUrl: `file://${dbPathOf(config)}`,
     get: async <T>(path: string, query?: Query) => jsonCopy<T>(await routeRead(open(), path, query)),

@@ -52,10 +52,10 @@ ${o.passphraseFile ? `  passphraseFile: ${q(o.passphraseFile)}` : '  # passphras
 
 ${chainSection(o.network)}
 
-stake:
-  # Your stake outpoint, once created (\`metanode stake --reward <address>\` shows how).
-  # txid: <64 hex>
-  # vout: 0
+# Your stake outpoint, once created (\`metanode stake --reward <address>\` shows how):
+# stake:
+#   txid: <64 hex>
+#   vout: 0
 
 p2p:
   listen:

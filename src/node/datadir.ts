@@ -15,6 +15,7 @@ import { DepositWatcher } from '../custody/deposits.js';
 import { EpochStore } from '../epochs/store.js';
 import { inspectKeystore } from '../keystore/index.js';
 import { errorMessage, MetanodeError } from '../util/errors.js';
+import { packageVersion } from '../util/version.js';
 import { depositViews, epochsView, peerViews, roundView, roundsView, transferViews } from './views.js';
 
 export const DB_FILE = 'node.sqlite';
@@ -69,7 +70,7 @@ export function openDataDir(config: Config, opts: { now?: () => number; version?
     return {
       peerId,
       network: config.network,
-      version: opts.version ?? '',
+      version: opts.version ?? packageVersion(),
       running: false,
       startedAt: null,
       uptimeSec: null,
