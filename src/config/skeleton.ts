@@ -49,6 +49,8 @@ keystore:
   # (LoadCredential=passphrase:/etc/metanode/passphrase), the environment variable
   # METANODE_PASSPHRASE, or a prompt.
 ${o.passphraseFile ? `  passphraseFile: ${q(o.passphraseFile)}` : '  # passphraseFile: /etc/metanode/passphrase'}
+  # scrypt cost for key files (power of two; at least 32768 on mainnet).
+  scryptN: 32768
 
 ${chainSection(o.network)}
 

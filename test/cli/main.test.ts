@@ -69,7 +69,10 @@ test('exit codes: usage 2, node down 1 with a clear message, config error 78', a
     cfg.err,
     'config error: chain.esploraUrl: required when chain.source is "esplora"\nconfig error: p2p.listen[0]: invalid multiaddr "foo"\nconfig error: http.prot: unknown key (did you mean "port"?)\n',
   );
-  assert.equal((await run(['--config', join(tmp, 'missing.yaml'), 'init'])).code, 78);
+  // A config file that does not exist is an error for every command but init (which writes it).
+  const missing = await run(['--config', join(tmp, 'missing.yaml'), 'start']);
+  assert.equal(missing.code, 78);
+  assert.equal(missing.err, `config error: cannot read ${join(tmp, 'missing.yaml')}: no such file\n`);
   assert.equal((await run(['--help'])).code, 0);
 });
 
