@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../src/cli/main.js';
@@ -87,6 +87,16 @@ test('init through main prints the peer id', async () => {
   const noPass = await run(['--config', cfg, 'init']);
   assert.equal(noPass.code, 78);
   assert.match(noPass.err, /no keystore passphrase/);
+});
+
+test('`npx metanode` works right after npm ci: the bin is declared, executable, and its loader is a runtime dependency', () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  assert.equal(pkg.bin.metanode, 'bin/metanode.js');
+  assert.ok(statSync('bin/metanode.js').mode & 0o100, 'bin/metanode.js is executable');
+  assert.match(readFileSync('bin/metanode.js', 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  // Without a build, the bin runs the TypeScript sources through tsx: it must install with --omit=dev.
+  assert.ok(pkg.dependencies.tsx, 'tsx is a dependency, not a devDependency');
+  assert.ok(!pkg.devDependencies?.tsx);
 });
 
 test('bin/metanode.js --help works from source', () => {
