@@ -69,7 +69,9 @@ export function fallbackClient(api: ApiClient, config: Config, onFallback: (why:
     try {
       return await call(api);
     } catch (e) {
-      if (!isMetanodeError(e, 'NODE_UNREACHABLE') || !existsSync(dbPathOf(config))) throw e;
+      if (!isMetanodeError(e, 'NODE_UNREACHABLE')) throw e;
+      if (!existsSync(dbPathOf(config)))
+        throw new MetanodeError('NODE_UNREACHABLE', `${e.message.replace(/^NODE_UNREACHABLE: /, '')} Nor is there a node database in ${config.dataDir} to read (has the node run there?).`);
       local = dataDirClient(config);
       onFallback(`node API at ${api.baseUrl} not reachable; reading the data directory ${config.dataDir}`);
       return call(local);
