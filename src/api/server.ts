@@ -1,5 +1,6 @@
 // The node's HTTP API on loopback: health, Prometheus metrics, and read-only JSON views of the
-// node, plus one write (POST /v1/requests). No framework: a route table over node:http.
+// node, plus one write (POST /v1/transfers, also at /v1/requests). No framework: a route table
+// over node:http. A bad request gets a 4xx with the reason; nothing a client sends stops the node.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../util/log.js';
@@ -179,17 +180,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     },
     { method: 'GET', pattern: /^\/v1\/epochs$/, name: 'epochs', handler: async () => ok(await call('epochs', () => api.epochs())) },
-    {
-      method: 'POST',
-      pattern: /^\/v1\/requests$/,
-      name: 'requests',
-      handler: async (ctx) => {
-        const r = parseWith(submissionSchema, await ctx.body(), 'body.');
-        if (!r.ok) throw new HttpError(400, 'INVALID_INPUT', r.message);
-        const rec = await call('submitRequest', () => api.submitRequest(r.value));
-        return { status: 201, body: rec };
-      },
-    },
+    // POST /v1/transfers submits a transfer request; /v1/requests is the same route's older name.
+    ...(['transfers', 'requests'] as const).map(
+      (name): Route => ({
+        method: 'POST',
+        pattern: new RegExp(`^/v1/${name}$`),
+        name: name === 'transfers' ? 'submit' : 'requests',
+        handler: async (ctx) => {
+          const r = parseWith(submissionSchema, await ctx.body(), 'body.');
+          if (!r.ok) throw new HttpError(400, 'INVALID_INPUT', r.message);
+          const rec = await call('submitRequest', () => api.submitRequest(r.value));
+          return { status: 201, body: rec };
+        },
+      }),
+    ),
   ];
 
   async function readBody(req: IncomingMessage): Promise<unknown> {

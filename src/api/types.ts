@@ -32,10 +32,12 @@ export interface NodeStatus {
   peerId: string;
   network: Network;
   version: string;
-  /** Unix ms. */
-  startedAt: number;
-  uptimeSec: number;
-  /** Node activity: e.g. idle, signing, cooldown, keygen, regroup. */
+  /** False when read from a stopped node's data directory. */
+  running: boolean;
+  /** Unix ms; null for a stopped node. */
+  startedAt: number | null;
+  uptimeSec: number | null;
+  /** Node activity: e.g. idle, signing, cooldown, keygen, regroup; 'stopped' when read from the data directory. */
   state: string;
   epoch: number | null;
   vaultAddress: string | null;
@@ -48,23 +50,31 @@ export interface NodeStatus {
   clockSkewMs: number | null;
 }
 
+/** A peer's stake as this node judged it: outpoint "txid:vout", amount, and why it does not count. */
+export interface PeerStakeView {
+  outpoint: string | null;
+  sats: bigint | null;
+  valid: boolean;
+  reason: string | null;
+}
+
+/** GET /v1/peers row; the first five fields are what `metanode peers --json` prints. */
 export interface PeerView {
   peerId: string;
-  connected: boolean;
-  /** In the peer table (recent valid ping). */
-  admitted: boolean;
-  staked: boolean;
-  stake: { txid: string; vout: number; valueSats: bigint; height: number } | null;
-  /** Position in seniority order (0 = oldest stake), null when not staked. */
+  /** 'blocked', the activity an admitted peer announces (idle, signing, keygen, ...), or 'connected' (not admitted). */
+  state: string;
+  /** Position in seniority order (0 = oldest stake), null when not admitted. */
   seniority: number | null;
-  state: string | null;
-  tipHeight: number | null;
   /** Unix ms of the last valid ping. */
-  lastPingAt: number | null;
-  clockOffsetMs: number | null;
+  lastSeen: number | null;
+  stake: PeerStakeView;
+  connected: boolean;
+  /** In the peer table (recent valid ping with a valid stake). */
+  admitted: boolean;
   /** Unix ms until which the peer is blocklisted, null when not blocked. */
   blockedUntil: number | null;
-  addrs: string[];
+  tipHeight: number | null;
+  clockOffsetMs: number | null;
 }
 
 export interface TransferView {

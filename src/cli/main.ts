@@ -1,42 +1,56 @@
 // `metanode` command line. Parsing and printing only: each command calls an exported handler
 // (src/cli/commands/*) that returns plain data, printed as a table or, with --json, as JSON.
+// Read commands ask the running node's HTTP API, or read a stopped node's data directory.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, ConfigError } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { loadConfig, parseConfig, ConfigError, type CliOverrides } from '../config/load.js';
+import { NETWORKS, type Config, type Network } from '../config/schema.js';
+import type { PassphrasePrompt } from '../keystore/index.js';
+import { dbPathOf } from '../node/datadir.js';
 import { errorMessage, isMetanodeError } from '../util/errors.js';
+import { packageVersion } from '../util/version.js';
 import { createApiClient, type ApiClient } from './client.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { render, toJsonText, type View } from './print.js';
-import { initCommand, renderInit } from './commands/init.js';
+import { dataDirClient, fallbackClient } from './source.js';
+import { terminalPrompt } from './prompt.js';
+import { helpExamples } from './help.js';
+import { initCommand, renderInit, writeConfigSkeleton } from './commands/init.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand, statusView } from './commands/status.js';
 import { peersCommand, peersView } from './commands/peers.js';
-import { roundCommand, roundsCommand, roundsView, renderTimeline } from './commands/rounds.js';
+import { roundCommand, roundsCommand, roundsView, renderRound } from './commands/rounds.js';
 import { depositsCommand, depositsView, transfersCommand, transfersView } from './commands/transfers.js';
 import { epochsCommand, epochsView } from './commands/epochs.js';
 import { requestCommand, requestView, parseAmount } from './commands/request.js';
 import { stakeCommand, renderStake } from './commands/stake.js';
-import { keysCommand, renderKeys } from './commands/keys.js';
+import { keysCommand, localKeys, renderKeys, NO_KEYS } from './commands/keys.js';
 import { verifyEpochCommand, renderVerifyEpoch } from './commands/verify-epoch.js';
 import { devnetCommand } from './commands/devnet.js';
 import { devchainCommand } from './commands/devchain.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:9180';
 export const DEFAULT_CONFIG = 'config/metanode.yaml';
+/** The config file `init` writes into a data directory, and the one found there later. */
+export const DATADIR_CONFIG = 'metanode.yaml';
 
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Passphrase prompt; absent when there is no terminal (services, scripts, tests). */
+  prompt?: PassphrasePrompt;
 }
 
 interface GlobalOpts {
   config?: string;
+  dataDir?: string;
+  passphraseFile?: string;
   api?: string;
+  offline?: boolean;
   json?: boolean;
   timeout: number;
 }
@@ -49,12 +63,20 @@ const port = (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be a port number 0..65535');
   return Number(v);
 };
+const network = (v: string): Network => {
+  if (!(NETWORKS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${NETWORKS.join('|')}`);
+  return v as Network;
+};
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** Config file to use: --config, else $METANODE_CONFIG, else config/metanode.yaml if present. */
-export function configPath(opt: string | undefined, io: Pick<CliIo, 'env' | 'cwd'>): string | undefined {
+/**
+ * Config file to use: --config, else $METANODE_CONFIG, else <data dir>/metanode.yaml when
+ * --data-dir names a directory holding one, else config/metanode.yaml if present.
+ */
+export function configPath(opt: string | undefined, io: Pick<CliIo, 'env' | 'cwd'>, dataDir?: string): string | undefined {
   if (opt) return opt;
   if (io.env.METANODE_CONFIG) return io.env.METANODE_CONFIG;
+  if (dataDir && existsSync(resolve(io.cwd, dataDir, DATADIR_CONFIG))) return join(dataDir, DATADIR_CONFIG);
   return existsSync(resolve(io.cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined;
 }
 
@@ -62,27 +84,61 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   const program = new Command('metanode');
   program
     .description('Threshold-signing custody node: staked operators co-sign Taproot transactions with FROST')
-    .version('0.1.0')
-    .option('-c, --config <path>', `config file (YAML or JSON); default $METANODE_CONFIG or ${DEFAULT_CONFIG}`)
+    .version(packageVersion())
+    .option('-c, --config <path>', `config file (YAML or JSON); default $METANODE_CONFIG, else <data dir>/${DATADIR_CONFIG}, else ${DEFAULT_CONFIG}`)
+    .option('-d, --data-dir <path>', "the node's data directory (overrides dataDir in the config)")
+    .option('--passphrase-file <path>', 'keystore passphrase file, mode 0600 (overrides keystore.passphraseFile)')
     .option('--api <url>', `node HTTP API for read commands; default $METANODE_API, else from the config's http section, else ${DEFAULT_API}`)
+    .option('--offline', "read the data directory directly, without asking the node's API")
     .option('--json', 'print JSON instead of a table')
     .addOption(new Option('--timeout <ms>', 'HTTP timeout for API calls').default(10_000).argParser(positiveInt('--timeout', 600_000)))
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // One line: commander's own message plus where to look.
+      outputError: (s, write) => write(`${s.trimEnd()} (see --help)\n`),
+    });
+  helpExamples(program);
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOpts;
-  const config = (g: GlobalOpts): Config => loadConfig(configPath(g.config, io), io.env, { cwd: io.cwd });
+  const overrides = (g: GlobalOpts): CliOverrides => ({
+    ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+    ...(g.passphraseFile !== undefined ? { passphraseFile: g.passphraseFile } : {}),
+  });
+  const config = (g: GlobalOpts): Config => loadConfig(configPath(g.config, io, g.dataDir), io.env, { cwd: io.cwd, overrides: overrides(g) });
+  // Read commands need only dataDir, keystore and http: without any config file the defaults
+  // (plus environment and flags) do, and the chain section is never used.
+  const readConfig = (g: GlobalOpts): Config => {
+    const p = configPath(g.config, io, g.dataDir);
+    if (p) return config(g);
+    return parseConfig({ chain: { esploraUrl: 'http://127.0.0.1:3002' } }, io.env, { cwd: io.cwd, source: null, overrides: overrides(g) });
+  };
+  const apiUrl = (g: GlobalOpts, c: Config | null): string => {
+    const url = g.api ?? io.env.METANODE_API;
+    if (url) return url;
+    if (!c) return DEFAULT_API;
+    return `http://${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port}`;
+  };
+  /** The data source of read commands: --offline, --api / $METANODE_API, or the API with the data directory as fallback. */
+  const source = (g: GlobalOpts): ApiClient & { close?(): void } => {
+    if (g.offline) return dataDirClient(readConfig(g));
+    if (g.api ?? io.env.METANODE_API) return createApiClient(apiUrl(g, null), { timeoutMs: g.timeout });
+    const c = readConfig(g);
+    return fallbackClient(createApiClient(apiUrl(g, c), { timeoutMs: g.timeout }), c, (why) => io.stderr(`note: ${why}\n`));
+  };
+  /** API only (writes, and commands that talk to a running node). */
   const client = (g: GlobalOpts): ApiClient => {
-    let url = g.api ?? io.env.METANODE_API;
-    if (!url) {
-      const p = configPath(g.config, io);
-      if (p) {
-        const c = config(g);
-        url = `http://${c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host}:${c.http.port}`;
-      } else url = DEFAULT_API;
+    const url = g.api ?? io.env.METANODE_API;
+    return createApiClient(url ?? apiUrl(g, configPath(g.config, io, g.dataDir) ? config(g) : null), { timeoutMs: g.timeout });
+  };
+  const read = async <T>(g: GlobalOpts, f: (c: ApiClient) => Promise<T>): Promise<T> => {
+    const s = source(g);
+    try {
+      return await f(s);
+    } finally {
+      s.close?.();
     }
-    return createApiClient(url, { timeoutMs: g.timeout });
   };
   const print = <T>(g: GlobalOpts, data: T, table: (d: T) => string) => io.stdout((g.json ? toJsonText(data) : table(data)) + '\n');
   const list =
@@ -95,62 +151,71 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       render(d, { view: v });
 
   // Subcommands inherit exitOverride/output settings from the program.
-  const cmd = (name: string, description: string) => program.command(name).description(description).copyInheritedSettings(program);
+  const cmd = (name: string, description: string) => helpExamples(program.command(name).description(description).copyInheritedSettings(program));
 
-  cmd('init', 'create the identity key in the encrypted keystore and print the peer id').action(async (_o, c: Command) => {
+  cmd('init', 'create the data directory, a config file if there is none, and the encrypted keystore with the identity key')
+    .addOption(new Option('--network <network>', 'network for a new config file').argParser(network).default('regtest'))
+    .action(async (o: { network: Network }, c: Command) => {
+      const g = globals(c);
+      const explicit = configPath(g.config, io, g.dataDir);
+      const dataDir = resolve(io.cwd, g.dataDir ?? 'data');
+      const configFile = resolve(io.cwd, explicit ?? join(dataDir, DATADIR_CONFIG));
+      const configCreated = writeConfigSkeleton({
+        configFile,
+        network: o.network,
+        dataDir,
+        ...(g.passphraseFile ? { passphraseFile: resolve(io.cwd, g.passphraseFile) } : {}),
+      });
+      const cfg = loadConfig(configFile, io.env, { cwd: io.cwd, overrides: overrides(g) });
+      print(g, await initCommand(cfg, io.env, { prompt: io.prompt, configFile, configCreated }), renderInit);
+    });
+
+  cmd('start', 'run the node in the foreground until SIGINT/SIGTERM (systemd runs this)').action(async (_o, c: Command) => {
+    setExit(await startCommand(config(globals(c)), { env: io.env, prompt: io.prompt }));
+  });
+
+  cmd('status', "the node's status (a stopped node's from its data directory)").action(async (_o, c: Command) => {
     const g = globals(c);
-    print(g, await initCommand(config(g), io.env), renderInit);
+    print(g, await read(g, statusCommand), view(statusView));
   });
 
-  cmd('start', 'run the node (until SIGINT/SIGTERM)').action(async (_o, c: Command) => {
-    setExit(await startCommand(config(globals(c))));
-  });
-
-  cmd('status', "the node's status").action(async (_o, c: Command) => {
+  cmd('peers', 'every known peer: state, seniority, last ping, stake and its verdict').action(async (_o, c: Command) => {
     const g = globals(c);
-    print(g, await statusCommand(client(g)), view(statusView));
+    print(g, await read(g, peersCommand), list(peersView));
   });
 
-  cmd('peers', 'the peer table').action(async (_o, c: Command) => {
-    const g = globals(c);
-    print(g, await peersCommand(client(g)), list(peersView));
-  });
-
-  cmd('rounds', 'recent custody rounds')
-    .option('-n, --limit <n>', 'how many', positiveInt('--limit', 1000))
-    .option('--before <roundId>', 'only rounds before this id', positiveInt('--before'))
+  cmd('rounds', 'recent custody rounds, newest first')
+    .option('-n, --limit <n>', 'how many (default 50)', positiveInt('--limit', 1000))
+    .option('--before <roundId>', 'only rounds before this id (paging)', positiveInt('--before'))
     .action(async (o: { limit?: number; before?: number }, c: Command) => {
       const g = globals(c);
-      print(g, await roundsCommand(client(g), o), list(roundsView));
+      print(g, await read(g, (s) => roundsCommand(s, o)), list(roundsView));
     });
 
-  cmd('round', 'every step of one custody round')
-    .argument('<id>', 'round id')
+  cmd('round', 'the whole timeline of one round on this node: phases, peers, threshold set, culprits, txid')
+    .argument('<id>', 'round id (from `metanode rounds`)')
     .action(async (id: string, _o, c: Command) => {
       const g = globals(c);
-      print(g, await roundCommand(client(g), id), renderTimeline);
+      print(g, await read(g, (s) => roundCommand(s, id)), renderRound);
     });
 
-  for (const [name, desc, handler, v] of [
-    ['deposits', 'deposits at transfer-request addresses', depositsCommand, depositsView],
-    ['transfers', 'transfer requests and their state', transfersCommand, transfersView],
-  ] as const) {
+  const stateList = <R>(name: string, desc: string, handler: (c: ApiClient, o: { limit?: number; state?: string }) => Promise<R[]>, v: View<R>) =>
     cmd(name, desc)
-      .option('-n, --limit <n>', 'how many', positiveInt('--limit', 1000))
-      .option('--state <state>', 'only this state (e.g. pending, paid)')
+      .option('-n, --limit <n>', 'how many (default 50)', positiveInt('--limit', 1000))
+      .option('--state <state>', 'only this state (e.g. pending, paid, confirmed)')
       .action(async (o: { limit?: number; state?: string }, c: Command) => {
         const g = globals(c);
-        const data = await handler(client(g), o);
-        print(g, data, (d) => render(d, { view: v }));
+        print(g, await read(g, (s) => handler(s, o)), list(v));
       });
-  }
+  stateList('deposits', 'deposits seen at transfer-request deposit addresses and the vault', depositsCommand, depositsView);
+  stateList('transfers', 'transfer requests and how far each got', transfersCommand, transfersView);
 
-  cmd('epochs', 'public records of the vault keys').action(async (_o, c: Command) => {
+  cmd('epochs', 'the signed public records of every vault key').action(async (_o, c: Command) => {
     const g = globals(c);
-    print(g, await epochsCommand(client(g)), list(epochsView));
+    print(g, await read(g, epochsCommand), list(epochsView));
   });
 
-  cmd('request', 'submit a transfer request; prints the deposit address')
+  cmd('request', 'submit a transfer request to the running node; prints the deposit address')
     .requiredOption('--amount <amount>', 'sats (150000) or bitcoin (0.0015btc)')
     .requiredOption('--payout <address>', 'where the federation pays the amount (minus the transfer fee)')
     .requiredOption('--refund <address>', 'where a late or unmatched deposit is returned')
@@ -160,7 +225,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       print(g, await requestCommand(client(g), o), view(requestView));
     });
 
-  cmd('stake', 'this node\'s stake, its validity, and how to create one')
+  cmd('stake', "this node's stake, its validity, and how to create one")
     .option('--reward <address>', 'reward address to commit to; prints the steps to create the stake')
     .option('--stake-address <address>', 'your address that will hold the stake output')
     .option('--amount <amount>', 'stake amount (default stake.minSats)')
@@ -168,7 +233,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .action(async (o: { reward?: string; stakeAddress?: string; amount?: string; check?: boolean }, c: Command) => {
       const g = globals(c);
       const cfg = config(g);
-      const api = o.check ? undefined : tryClient(() => client(g));
+      const api = o.check || g.offline ? undefined : tryClient(() => client(g));
       const r = await stakeCommand(
         cfg,
         { reward: o.reward, stakeAddress: o.stakeAddress, check: o.check, ...(o.amount ? { amountSats: parseAmount(o.amount) } : {}) },
@@ -177,11 +242,22 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       print(g, r, renderStake);
     });
 
-  cmd('keys', 'public key material: peer id, stored share epochs, epoch keys').action(async (_o, c: Command) => {
-    const g = globals(c);
-    const cfg = config(g);
-    print(g, await keysCommand(cfg, tryClient(() => client(g))), (k) => renderKeys(k, (d) => render(d, {})));
-  });
+  cmd('keys', 'public key material of the vault key in force: group key, internal key, vault address, threshold, committee').action(
+    async (_o, c: Command) => {
+      const g = globals(c);
+      const cfg = readConfig(g);
+      let keys;
+      try {
+        keys = await read(g, keysCommand);
+      } catch (e) {
+        // Right after `init` there is no node data yet: no key is an answer, not an error.
+        const auto = !g.api && !io.env.METANODE_API;
+        if (!auto || !isMetanodeError(e) || !['NODE_UNREACHABLE', 'NODE_ERROR'].includes(e.code) || existsSync(dbPathOf(cfg))) throw e;
+        keys = { ...NO_KEYS, committee: [] };
+      }
+      print(g, keys, (k) => renderKeys(k, localKeys(cfg)));
+    },
+  );
 
   cmd('verify-epoch', 'check that several nodes serve the same epoch record, signed by every committee member, with a self-consistent key')
     .requiredOption('--from <url>', 'node API URL (repeat for each node)', collect)
@@ -223,8 +299,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <path>', 'persist the chain here (default in memory)')
     .option('--block-interval-ms <ms>', 'mine a block this often', positiveInt('--block-interval-ms'))
-    .action(async (o: { port: number; host: string; dataDir?: string; blockIntervalMs?: number }) => {
-      await devchainCommand(o);
+    .action(async (o: { port: number; host: string; dataDir?: string; blockIntervalMs?: number }, c: Command) => {
+      // The global --data-dir takes the flag wherever it stands; here it names the chain's directory.
+      await devchainCommand({ ...o, dataDir: o.dataDir ?? globals(c).dataDir });
     });
 
   return program;
@@ -255,9 +332,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       return EXIT_USAGE;
     }
     if (e instanceof ConfigError) io.stderr(e.issues.join('\n') + '\n');
-    else io.stderr(`error: ${isMetanodeError(e) ? e.message : errorMessage(e)}\n`);
+    else io.stderr(`error: ${oneLine(isMetanodeError(e) ? e.message : errorMessage(e))}\n`);
     return exitCodeFor(e);
   }
+}
+
+/** Errors print on one line (a multi-line cause would hide the exit reason in logs). */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
 }
 
 export function processIo(): CliIo {
@@ -266,6 +348,7 @@ export function processIo(): CliIo {
     stderr: (s) => void process.stderr.write(s),
     env: process.env,
     cwd: process.cwd(),
+    prompt: terminalPrompt(),
   };
 }
 

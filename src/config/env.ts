@@ -1,6 +1,7 @@
 // Environment overrides: METANODE_<SECTION>_<KEY>[_<SUBKEY>] sets one config leaf, matched
-// case-insensitively against the schema (METANODE_CHAIN_ESPLORAURL -> chain.esploraUrl,
-// METANODE_CHAIN_BITCOIND_PASSWORD -> chain.bitcoind.password, METANODE_NETWORK -> network).
+// case-insensitively against the schema; a camelCase key may be split by underscores or not
+// (METANODE_CHAIN_ESPLORA_URL or METANODE_CHAIN_ESPLORAURL -> chain.esploraUrl,
+// METANODE_CHAIN_BITCOIND_PASSWORD -> chain.bitcoind.password, METANODE_DATA_DIR -> dataDir).
 // Lists take comma-separated values (METANODE_P2P_BOOTSTRAP=/ip4/.../p2p/A,/ip4/.../p2p/B).
 // Variables whose first part names no section are left alone (METANODE_PASSPHRASE, METANODE_CONFIG);
 // a known section with an unknown key is an error, so a typo does not silently do nothing.
@@ -91,20 +92,29 @@ export function applyEnvOverrides(schema: z.ZodType, target: Record<string, unkn
     const path: string[] = [];
     let leaf: z.ZodType | undefined;
     let unknown = false;
-    for (let i = 0; i < parts.length; i++) {
-      const key: string | undefined = shape ? Object.keys(shape).find((k) => k.toLowerCase() === parts[i]) : undefined;
+    // Each key takes one or more consecutive parts, so both METANODE_DATADIR and
+    // METANODE_DATA_DIR name dataDir; the shortest match wins.
+    let i = 0;
+    while (i < parts.length) {
+      let key: string | undefined;
+      let j = i;
+      for (; shape && j < parts.length && key === undefined; j++) {
+        const joined = parts.slice(i, j + 1).join('');
+        key = Object.keys(shape).find((k) => k.toLowerCase() === joined);
+      }
       if (!shape || key === undefined) {
         unknown = true;
         break;
       }
       path.push(key);
       const child: z.ZodType = shape[key]!;
-      if (i === parts.length - 1) leaf = child;
+      i = j;
+      if (i >= parts.length) leaf = child;
       else shape = shapeOf(child);
     }
     if (unknown || !leaf) {
       // Only complain when the variable clearly aims at a config section.
-      if (path.length > 0) out.errors.push(`${name}: no config key ${[...path, parts[path.length] ?? ''].filter(Boolean).join('.')} (known: ${Object.keys(shape ?? {}).join(', ') || 'none'})`);
+      if (path.length > 0) out.errors.push(`${name}: no config key ${[...path, parts.slice(i).join('_')].filter(Boolean).join('.')} (known: ${Object.keys(shape ?? {}).join(', ') || 'none'})`);
       continue;
     }
     if (shapeOf(leaf)) {

@@ -23,6 +23,14 @@ export class ConfigError extends MetanodeError {
 export interface LoadOptions {
   /** Base for relative paths (dataDir, keystore.dir, passphraseFile, cookieFile); default process.cwd(). */
   cwd?: string;
+  /** Command-line flags; they win over the file and the environment. */
+  overrides?: CliOverrides;
+}
+
+/** Config fields the CLI sets from flags (--data-dir, --passphrase-file). */
+export interface CliOverrides {
+  dataDir?: string;
+  passphraseFile?: string;
 }
 
 /**
@@ -33,14 +41,14 @@ export function loadConfig(path: string | undefined, env: Record<string, string 
   const cwd = opts.cwd ?? process.cwd();
   const source = path === undefined ? null : resolve(cwd, path);
   const raw = source === null ? {} : readConfigFile(source);
-  return parseConfig(raw, env, { cwd, source });
+  return parseConfig(raw, env, { cwd, source, overrides: opts.overrides });
 }
 
 /** Validate an already-parsed object (as from a file) with env overrides applied. */
 export function parseConfig(
   raw: unknown,
   env: Record<string, string | undefined> = {},
-  opts: { cwd?: string; source?: string | null } = {},
+  opts: { cwd?: string; source?: string | null; overrides?: CliOverrides } = {},
 ): Config {
   const cwd = opts.cwd ?? process.cwd();
   const source = opts.source ?? null;
@@ -48,6 +56,13 @@ export function parseConfig(
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`config error: the file must hold a mapping of sections, got ${describe(raw)}`]);
   const data = structuredClone(raw) as Record<string, unknown>;
   const envResult = applyEnvOverrides(configSchema, data, env);
+  const o = opts.overrides ?? {};
+  if (o.dataDir !== undefined) data.dataDir = o.dataDir;
+  if (o.passphraseFile !== undefined) {
+    const ks = (data.keystore && typeof data.keystore === 'object' && !Array.isArray(data.keystore) ? data.keystore : {}) as Record<string, unknown>;
+    // The flag names the passphrase source outright: any configured variable gives way to it.
+    data.keystore = { ...ks, passphraseFile: o.passphraseFile, passphraseEnv: undefined };
+  }
   const issues = envResult.errors.map((e) => `config error: environment ${e}`);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap((i) => formatIssue(i, envResult.overrides)));

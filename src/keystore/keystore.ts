@@ -27,6 +27,8 @@ const keyShareSchema = z.strictObject({
 export interface KeystoreOptions {
   dir: string;
   passphrase: string;
+  /** Where the passphrase came from, named in a wrong-passphrase error. */
+  passphraseSource?: string;
   /** scrypt cost for newly written files (power of two); default 2^15. */
   scryptN?: number;
   /** Create the directory (0700) if missing; default true. */
@@ -74,11 +76,13 @@ export class Keystore {
   readonly dir: string;
   readonly #passphrase: string;
   readonly #scryptN: number;
+  readonly #source: string | undefined;
 
-  private constructor(dir: string, passphrase: string, scryptN: number) {
+  private constructor(dir: string, passphrase: string, scryptN: number, source: string | undefined) {
     this.dir = dir;
     this.#passphrase = passphrase;
     this.#scryptN = scryptN;
+    this.#source = source;
   }
 
   /** Open (and by default create) the key directory, checking every key file's permissions. */
@@ -89,7 +93,7 @@ export class Keystore {
     ensurePrivateDir(opts.dir, opts.create ?? true);
     removeStaleTemps(opts.dir);
     for (const name of listKeyFiles(opts.dir)) checkPrivateFile(join(opts.dir, name));
-    return new Keystore(opts.dir, opts.passphrase, n);
+    return new Keystore(opts.dir, opts.passphrase, n, opts.passphraseSource);
   }
 
   get identityPath(): string {
@@ -204,7 +208,7 @@ export class Keystore {
     checkPrivateFile(file);
     const sealed = parseSealed(readFileSync(file, 'utf8'), file);
     if (sealed.kind !== kind) throw new MetanodeError('KEYSTORE', `${file} holds a ${sealed.kind} key, expected ${kind}`);
-    const plain = await unseal(sealed, this.#passphrase, file);
+    const plain = await unseal(sealed, this.#passphrase, file, this.#source);
     return { plain, meta: sealed.meta };
   }
 

@@ -82,7 +82,7 @@ export function parseSealed(text: string, file: string): SealedFile {
 }
 
 /** Decrypt; a wrong passphrase or any tampering gives one KEYSTORE error naming the file. */
-export async function unseal(f: SealedFile, passphrase: string, file: string): Promise<Buffer> {
+export async function unseal(f: SealedFile, passphrase: string, file: string, source?: string): Promise<Buffer> {
   const key = await deriveKey(passphrase, Buffer.from(f.kdf.salt, 'hex'), f.kdf.N, f.kdf.r, f.kdf.p);
   try {
     const d = createDecipheriv('aes-256-gcm', key, Buffer.from(f.cipher.iv, 'hex'));
@@ -90,7 +90,7 @@ export async function unseal(f: SealedFile, passphrase: string, file: string): P
     d.setAuthTag(Buffer.from(f.cipher.tag, 'hex'));
     return Buffer.concat([d.update(Buffer.from(f.ciphertext, 'hex')), d.final()]);
   } catch {
-    throw new MetanodeError('KEYSTORE', `cannot decrypt ${file}: wrong passphrase, or the file was modified`);
+    throw new MetanodeError('KEYSTORE', `cannot decrypt ${file}${source ? ` with the passphrase from ${source}` : ''}: wrong passphrase, or the file was modified`);
   } finally {
     key.fill(0);
   }

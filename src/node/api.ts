@@ -1,8 +1,6 @@
 // The node's answers to the HTTP API (src/api): plain data read from the stores and the network.
 import type { NodeApi, NodeStatus, PeerView, TransferView, DepositView, HealthInputs } from '../api/types.js';
-import { listRounds, readTimeline } from '../rounds/roundlog.js';
-import { getTransfer } from '../custody/transfers.js';
-import { vaultAddress } from '../crypto/taproot.js';
+import { depositViews, epochsView, peerViews, roundView, roundsView, transferViews } from './views.js';
 import { MetanodeError } from '../util/errors.js';
 import type { NodeContext } from './context.js';
 import type { SigningRunner } from './signing-runner.js';
@@ -17,10 +15,6 @@ export interface NodeApiDeps {
 
 export function createNodeApi(d: NodeApiDeps): NodeApi {
   const { ctx } = d;
-  const outpoint = (s: string) => {
-    const [txid, vout] = s.split(':');
-    return { txid: txid!, vout: Number(vout) };
-  };
   return {
     health(): HealthInputs {
       const skew = ctx.network.clockSkewStatus();
@@ -47,6 +41,7 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
         peerId: ctx.peerId,
         network: ctx.config.network,
         version: d.version,
+        running: true,
         startedAt: d.startedAt,
         uptimeSec: Math.floor((ctx.now() - d.startedAt) / 1000),
         state: ctx.activity.state,
@@ -76,84 +71,14 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
     },
 
     peers(): PeerView[] {
-      const connected = new Set(ctx.network.connectedPeers());
-      const table = ctx.network.table.list();
-      const blocked = new Map(ctx.network.blocklist.list().map((b) => [b.peerId, b.until]));
-      const ids = new Set([...table.map((e) => e.peerId), ...connected, ...blocked.keys()]);
-      const bySeniority = [...table].sort((a, b) => a.seniority.height - b.seniority.height || (a.seniority.txid < b.seniority.txid ? -1 : 1));
-      return [...ids].map((peerId) => {
-        const e = table.find((x) => x.peerId === peerId);
-        return {
-          peerId,
-          connected: connected.has(peerId),
-          admitted: e !== undefined,
-          staked: e !== undefined,
-          stake: e ? { ...outpoint(e.stakeOutpoint), valueSats: e.amount, height: e.seniority.height } : null,
-          seniority: e ? bySeniority.indexOf(e) : null,
-          state: e?.state ?? null,
-          tipHeight: e?.tip ?? null,
-          lastPingAt: e?.lastSeen ?? null,
-          clockOffsetMs: e?.clockOffsetMs ?? null,
-          blockedUntil: blocked.get(peerId) ?? null,
-          addrs: [],
-        };
-      });
+      return peerViews({ table: ctx.network.table.list(), blocked: ctx.network.blocklist.list(), connected: ctx.network.connectedPeers() });
     },
 
-    rounds(q) {
-      const all = listRounds(ctx.db, q.before === undefined ? q.limit : 1000);
-      return (q.before === undefined ? all : all.filter((r) => r.roundId < q.before!)).slice(0, q.limit);
-    },
-
-    round(id) {
-      const t = readTimeline(ctx.db, id);
-      return t.round || t.entries.length ? t : null;
-    },
-
-    transfers(q): TransferView[] {
-      const out: TransferView[] = [];
-      for (const { record } of ctx.requests.list({ limit: 10_000 })) {
-        const t = getTransfer(ctx.db, record.id);
-        const expired = record.expiry * 1000 < ctx.now();
-        const state = t?.state ?? (expired ? 'expired' : 'pending');
-        if (q.state && q.state !== state) continue;
-        out.push({ request: record, state, txid: t?.txid ?? null, updatedAt: t?.updatedAt ?? null });
-      }
-      return out.reverse().slice(0, q.limit);
-    },
-
-    deposits(q): DepositView[] {
-      return ctx.deposits
-        .list()
-        .filter((d) => !q.state || d.status === q.state)
-        .slice(-q.limit)
-        .reverse()
-        .map((d) => ({
-          txid: d.txid,
-          vout: d.vout,
-          valueSats: d.value,
-          address: d.address,
-          requestId: d.requestId ?? null,
-          confirmations: d.confirmations,
-          state: d.kind === 'vault' ? `vault-${d.status}` : d.status,
-        }));
-    },
-
-    epochs() {
-      const current = ctx.manager.current()?.record.epoch;
-      // The attestation view (seed 003): every record with all committee signatures, plus the
-      // public key material a client needs to recompute addresses.
-      return {
-        epochs: ctx.manager.store.all().map((e) => ({
-          record: e.record,
-          signatures: e.signatures,
-          status: e.status,
-          key: e.key,
-          active: e.record.epoch === current,
-          vaultAddress: vaultAddress(e.key),
-        })),
-      };
-    },
+    rounds: (q) => roundsView(ctx.db, q),
+    round: (id) => roundView(ctx.db, id),
+    transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.list({ limit: 10_000 }), ctx.now(), q),
+    deposits: (q): DepositView[] => depositViews(ctx.deposits.list(), q),
+    epochs: () => epochsView(ctx.manager.store),
 
     async submitRequest(req) {
       if (!ctx.manager.current()) throw new MetanodeError('INVALID_INPUT', 'no vault key yet: keygen has not completed');

@@ -128,6 +128,7 @@ export class CeremonyRunner {
 
   private async drive(kind: 'keygen' | 'regroup', started: { driver: CeremonyDriver<any>; epoch: number; outcome: Promise<CeremonyOutcome> }, round: number): Promise<CeremonyOutcome> {
     const { ctx } = this;
+    const t0 = ctx.now();
     this.active = { kind, driver: started.driver, epoch: started.epoch, round };
     ctx.activity.state = kind;
     const mine = this.pending.filter((p) => p.epoch === started.epoch && p.round === round);
@@ -137,6 +138,7 @@ export class CeremonyRunner {
       const aborted = new Promise<CeremonyOutcome>((r) => (this.abortCurrent = r));
       const outcome = await Promise.race([started.outcome, aborted]);
       this.lastOutcome = { ...outcome, kind, at: ctx.now() };
+      ctx.metrics?.ceremonyDuration.observe({ kind, outcome: outcome.ok ? 'adopted' : 'failed' }, (ctx.now() - t0) / 1000);
       if (outcome.ok) ctx.log.info({ kind, epoch: outcome.record.epoch, vault: outcome.record.vaultAddress }, `${kind} adopted`);
       else ctx.log.warn({ kind, epoch: outcome.epoch, code: outcome.failure.code, culprits: outcome.failure.culprits, reason: outcome.failure.message }, `${kind} failed; previous key stays in force`);
       return outcome;

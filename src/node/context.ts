@@ -10,6 +10,7 @@ import type { RequestStore } from '../custody/requests.js';
 import type { DepositWatcher } from '../custody/deposits.js';
 import type { Logger } from '../util/log.js';
 import type { NodeState } from '../p2p/messages/ping.js';
+import type { NodeMetrics } from './metrics.js';
 
 export interface ChainView {
   tip: Tip | null;
@@ -38,6 +39,8 @@ export interface NodeContext {
   activity: { state: NodeState };
   /** Test-only fault injection; never set from config (see StartNodeOptions.faults). */
   faults?: FaultHooks;
+  /** Ceremony duration histograms; absent in unit tests that build a bare context. */
+  metrics?: NodeMetrics;
 }
 
 /**

@@ -2,10 +2,10 @@
 // watcher, epoch manager, signing and ceremony runners, scheduler and the loopback HTTP API.
 import '../util/polyfill.js';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../util/version.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Config } from '../config/schema.js';
-import { openKeystoreFromConfig } from '../keystore/index.js';
+import { openKeystoreFromConfig, type ResolvedPassphrase } from '../keystore/index.js';
 import { openDb } from '../store/db.js';
 import { createChainSource, type ChainConfig } from '../chain/factory.js';
 import { chainStakeChecker } from '../p2p/stake-checker.js';
@@ -36,10 +36,14 @@ import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
 import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
+import { registerNodeMetrics } from './metrics.js';
+import { depositViews, peerViews, transferViews } from './views.js';
 
 export interface StartNodeOptions {
   log?: Logger;
   env?: Record<string, string | undefined>;
+  /** The keystore passphrase when the caller already has it (the CLI's prompt). */
+  passphrase?: ResolvedPassphrase;
   now?: () => number;
   /** Test-only fault injection (the e2e tests' misbehaving peers). */
   faults?: FaultHooks;
@@ -55,14 +59,6 @@ export interface RunningNode {
   done: Promise<number | void>;
 }
 
-function packageVersion(): string {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 function chainConfig(config: Config): ChainConfig {
   const c = config.chain;
   if (c.source === 'bitcoind') {
@@ -75,7 +71,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const log = opts.log ?? createLogger({ level: config.log.level });
   const now = opts.now ?? Date.now;
   const startedAt = now();
-  const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false);
+  const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false, opts.passphrase);
   if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
   const privateKey = await keystore.loadIdentity();
   const peerId = peerIdFromPrivateKey(privateKey as never).toString();
@@ -161,7 +157,18 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   await refreshShare();
 
   const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, now });
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults: opts.faults };
+  const nodeMetrics = registerNodeMetrics(
+    metrics,
+    {
+      db,
+      peers: () => peerViews({ table: network.table.list(), blocked: network.blocklist.list(), connected: network.connectedPeers() }),
+      depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
+      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }).map((t) => t.state),
+      blocklistSize: () => network.blocklist.list().length,
+    },
+    (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
+  );
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults: opts.faults, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {

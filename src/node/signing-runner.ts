@@ -130,6 +130,13 @@ export class SigningRunner {
       defaultRoundDeps(view, params, { network: ctx.config.network, epoch: cur.key.epoch, roundId }),
     );
     this.driver = driver;
+    const t0 = ctx.now();
+    let observed = false;
+    const observe = () => {
+      if (observed || !driver.done) return;
+      observed = true;
+      ctx.metrics?.ceremonyDuration.observe({ kind: 'signing', outcome: driver.state.outcome }, (ctx.now() - t0) / 1000);
+    };
     // Pings say 'signing' only while this node is a signer in the FROST ceremony: peers count
     // signing peers for the cooldown rule (t+1 signing means a threshold set is already at work).
     const announce = () => {
@@ -146,6 +153,7 @@ export class SigningRunner {
         try {
           driver.peerStates(ctx.network.table.list().filter((e) => e.state === 'signing' && e.round === roundId).map((e) => e.peerId));
           driver.tick();
+          observe();
         } catch (e) {
           ctx.log.error({ roundId, err: errorMessage(e) }, 'signing round step failed');
         }
@@ -159,6 +167,7 @@ export class SigningRunner {
       timer.unref?.();
     });
     await driver.settled();
+    observe();
     const s = driver.state;
     ctx.log.info(
       { roundId, outcome: s.outcome, txid: s.result?.txid, thresholdSet: s.thresholdSet.length ? s.thresholdSet : undefined, reason: s.abort?.reason ?? s.endReason ?? undefined },

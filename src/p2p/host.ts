@@ -10,6 +10,8 @@ import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub';
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface';
+import type { Registry } from 'prom-client';
+import { libp2pPrometheusMetrics } from './libp2p-metrics.js';
 
 export type P2pHost = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub }>;
 
@@ -25,6 +27,8 @@ export interface HostOptions {
   heartbeatMs?: number;
   /** Max gossipsub message data size (bytes). */
   maxMessageBytes?: number;
+  /** Export libp2p's own metrics (libp2p_*) into this prom-client registry. */
+  metricsRegistry?: Registry;
 }
 
 /** Per-topic score parameters: only invalid deliveries count, strongly. Mesh-delivery scoring is
@@ -64,6 +68,7 @@ export async function createHost(opts: HostOptions): Promise<P2pHost> {
     streamMuxers: [yamux()],
     connectionGater: opts.connectionGater,
     connectionManager: { maxConnections: opts.maxConnections ?? 100, dialTimeout: 5_000 },
+    ...(opts.metricsRegistry ? { metrics: libp2pPrometheusMetrics(opts.metricsRegistry) } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({

@@ -197,6 +197,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       maxConnections: this.o.maxConnections,
       scoredTopics: scored,
       heartbeatMs: this.o.heartbeatMs,
+      ...(this.o.metricsRegistry ? { metricsRegistry: this.o.metricsRegistry } : {}),
     });
     this.gate.restart();
     await this.host.start();

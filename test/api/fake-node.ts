@@ -8,6 +8,7 @@ import { epochKeyHash } from '../../src/epochs/record.js';
 
 export const PEER_A = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp';
 export const PEER_B = '12D3KooWPSjbtGucx314oeMqdd3PegX8yh14PEge3kQXKDgJHaPF';
+export const PEER_C = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
 export const PAYOUT = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
 export const REFUND = 'bcrt1q9vza2e8x573nczrlzms0wvx3gsqjx7vaxwd45v';
 
@@ -15,6 +16,7 @@ export const STATUS: NodeStatus = {
   peerId: PEER_A,
   network: 'regtest',
   version: '0.1.0',
+  running: true,
   startedAt: 1_700_000_000_000,
   uptimeSec: 42,
   state: 'idle',
@@ -32,17 +34,27 @@ export const STATUS: NodeStatus = {
 export const PEERS: PeerView[] = [
   {
     peerId: PEER_B,
+    state: 'idle',
+    seniority: 0,
+    lastSeen: 1_700_000_041_000,
+    stake: { outpoint: `${'cd'.repeat(32)}:0`, sats: 2_000_000n, valid: true, reason: null },
     connected: true,
     admitted: true,
-    staked: true,
-    stake: { txid: 'cd'.repeat(32), vout: 0, valueSats: 2_000_000n, height: 100 },
-    seniority: 0,
-    state: 'idle',
-    tipHeight: 321,
-    lastPingAt: 1_700_000_041_000,
-    clockOffsetMs: -3,
     blockedUntil: null,
-    addrs: ['/ip4/127.0.0.1/tcp/4002'],
+    tipHeight: 321,
+    clockOffsetMs: -3,
+  },
+  {
+    peerId: PEER_C,
+    state: 'blocked',
+    seniority: null,
+    lastSeen: null,
+    stake: { outpoint: null, sats: null, valid: false, reason: 'blocked: invalid-ping (bad signature)' },
+    connected: false,
+    admitted: false,
+    blockedUntil: 1_700_259_200_000,
+    tipHeight: null,
+    clockOffsetMs: null,
   },
 ];
 

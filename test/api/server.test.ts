@@ -41,7 +41,7 @@ test('GET read routes return the node data as JSON (bigint as decimal string)', 
   assert.deepEqual(s.json, STATUS);
 
   const p = await get('/v1/peers');
-  assert.equal(p.json[0].stake.valueSats, '2000000');
+  assert.deepEqual(p.json[0].stake, { outpoint: `${'cd'.repeat(32)}:0`, sats: '2000000', valid: true, reason: null });
 
   const r = await get('/v1/rounds');
   assert.equal(r.json.length, 2);
@@ -218,4 +218,29 @@ test('/metrics is 404 without a registry; listen errors are clear', async () => 
   } finally {
     await s.close();
   }
+});
+
+test('POST /v1/transfers submits like /v1/requests; bad posts get 400 with the reason and the server keeps serving', async () => {
+  const body = { amountSats: '150000', payoutAddress: PAYOUT, refundAddress: REFUND, expiry: 1_800_000_000 };
+  const ok = await post('/v1/transfers', JSON.stringify(body));
+  assert.equal(ok.status, 201);
+  assert.equal(ok.json.depositAddress, REQUEST.depositAddress);
+  const bad: Array<[string, string, RegExp]> = [
+    ['{"amountSats": "0", "payoutAddress": "x"}', 'application/json', /body\.amountSats: must be a positive whole number of sats, got "0"; body\.payoutAddress: too short for a Bitcoin address; body\.refundAddress: required/],
+    ['not json', 'application/json', /body is not valid JSON/],
+    ['', 'application/json', /empty body; expected a JSON object/],
+    [JSON.stringify({ ...body, expiry: 'tomorrow' }), 'application/json', /body\.expiry: required \(unix seconds\)/],
+  ];
+  for (const [b, type, re] of bad) {
+    const r = await post('/v1/transfers', b, type);
+    assert.equal(r.status, 400, b);
+    assert.equal(r.json.error.code, 'INVALID_INPUT');
+    assert.match(r.json.error.message, re);
+  }
+  const tooBig = await post('/v1/transfers', JSON.stringify({ ...body, payoutAddress: 'x'.repeat(5000) }));
+  assert.equal(tooBig.status, 413);
+  // Still up and answering after every refusal; GET on the same path lists.
+  assert.equal((await get('/v1/transfers')).status, 200);
+  assert.equal((await get('/v1/status')).json.peerId, STATUS.peerId);
+  assert.match((await get('/metrics')).text, /^metanode_http_requests_total\{route="submit",status="400"\} 4$/m);
 });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../src/cli/main.js';
@@ -32,7 +32,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
 test('read command prints a table, or JSON with --json', async () => {
   const t = await run(['--api', api, 'peers']);
   assert.equal(t.code, 0);
-  assert.match(t.out, /^PEER\s+SEN/);
+  assert.match(t.out, /^PEER\s+STATE\s+SEN/);
   assert.ok(t.out.includes(PEER_B));
   const j = await run(['--api', api, '--json', 'status']);
   assert.equal(j.code, 0);
@@ -69,7 +69,10 @@ test('exit codes: usage 2, node down 1 with a clear message, config error 78', a
     cfg.err,
     'config error: chain.esploraUrl: required when chain.source is "esplora"\nconfig error: p2p.listen[0]: invalid multiaddr "foo"\nconfig error: http.prot: unknown key (did you mean "port"?)\n',
   );
-  assert.equal((await run(['--config', join(tmp, 'missing.yaml'), 'init'])).code, 78);
+  // A config file that does not exist is an error for every command but init (which writes it).
+  const missing = await run(['--config', join(tmp, 'missing.yaml'), 'start']);
+  assert.equal(missing.code, 78);
+  assert.equal(missing.err, `config error: cannot read ${join(tmp, 'missing.yaml')}: no such file\n`);
   assert.equal((await run(['--help'])).code, 0);
 });
 
@@ -84,6 +87,16 @@ test('init through main prints the peer id', async () => {
   const noPass = await run(['--config', cfg, 'init']);
   assert.equal(noPass.code, 78);
   assert.match(noPass.err, /no keystore passphrase/);
+});
+
+test('`npx metanode` works right after npm ci: the bin is declared, executable, and its loader is a runtime dependency', () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  assert.equal(pkg.bin.metanode, 'bin/metanode.js');
+  assert.ok(statSync('bin/metanode.js').mode & 0o100, 'bin/metanode.js is executable');
+  assert.match(readFileSync('bin/metanode.js', 'utf8'), /^#!\/usr\/bin\/env node\n/);
+  // Without a build, the bin runs the TypeScript sources through tsx: it must install with --omit=dev.
+  assert.ok(pkg.dependencies.tsx, 'tsx is a dependency, not a devDependency');
+  assert.ok(!pkg.devDependencies?.tsx);
 });
 
 test('bin/metanode.js --help works from source', () => {

@@ -24,11 +24,22 @@ test('example files load', () => {
   assert.equal(ex.network, 'mainnet');
   assert.equal(ex.chain.source, 'bitcoind');
   assert.equal(ex.keystore.scryptN, 32768);
-  assert.equal(ex.keystore.passphraseFile, '/etc/metanode/passphrase');
+  // Under systemd the passphrase arrives as the credential, not from a file named here.
+  assert.equal(ex.keystore.passphraseFile, undefined);
+  assert.equal(ex.keystore.passphraseEnv, 'METANODE_PASSPHRASE');
   assert.equal(ex.stake.minSats, 1_000_000n);
   assert.equal(ex.custody.rewardSats, 1000n);
   assert.deepEqual(ex.p2p.listen, ['/ip4/0.0.0.0/tcp/4001']);
   assert.ok(ex.source?.endsWith('config/metanode.example.yaml'));
+
+  const reg = loadConfig(join(process.cwd(), 'config/regtest.example.yaml'), {}, { cwd: '/srv' });
+  assert.equal(reg.network, 'regtest');
+  assert.equal(reg.chain.source, 'esplora');
+  assert.equal(reg.chain.esploraUrl, 'http://127.0.0.1:3002');
+  assert.equal(reg.dataDir, '/srv/node1');
+  assert.equal(reg.keystore.dir, '/srv/node1/keys');
+  assert.equal(reg.stake.minSats, 100_000n);
+  assert.equal(reg.http.port, 9181);
 
   const dev = loadConfig('config/devnet.yaml', {});
   assert.equal(dev.network, 'regtest');
@@ -117,6 +128,26 @@ test('environment overrides apply and are typed', () => {
   assert.equal(c.p2p.bootstrap.length, 2);
   assert.equal(c.stake.minSats, 5000n);
   assert.equal(c.log.level, 'debug');
+});
+
+test('env names may split camelCase keys with underscores; CLI flags win over env and file', () => {
+  const c = parseConfig(
+    { ...ESPLORA, dataDir: '/from/file', keystore: { passphraseEnv: 'X_PASS' } },
+    { METANODE_DATA_DIR: '/from/env', METANODE_CHAIN_ESPLORA_URL: 'http://127.0.0.1:4001', METANODE_HTTP_BODY_LIMIT_BYTES: '4096', METANODE_P2P_PEER_TIMEOUT_MS: '20000', METANODE_KEYSTORE_SCRYPT_N: '2048' },
+    { cwd: '/' },
+  );
+  assert.equal(c.dataDir, '/from/env');
+  assert.equal(c.chain.esploraUrl, 'http://127.0.0.1:4001');
+  assert.equal(c.http.bodyLimitBytes, 4096);
+  assert.equal(c.p2p.peerTimeoutMs, 20000);
+  assert.equal(c.keystore.scryptN, 2048);
+  const flags = parseConfig({ ...ESPLORA, keystore: { passphraseEnv: 'X_PASS' } }, { METANODE_DATA_DIR: '/from/env' }, { cwd: '/', overrides: { dataDir: '/from/flag', passphraseFile: '/etc/p' } });
+  assert.equal(flags.dataDir, '/from/flag');
+  assert.equal(flags.keystore.dir, '/from/flag/keys');
+  assert.equal(flags.keystore.passphraseFile, '/etc/p');
+  assert.deepEqual(issuesOf(() => parseConfig(ESPLORA, { METANODE_CHAIN_ESPLORA_URLX: 'x' })), [
+    'config error: environment METANODE_CHAIN_ESPLORA_URLX: no config key chain.esplora_urlx (known: source, esploraUrl, bitcoind, pollMs)',
+  ]);
 });
 
 test('nested env override and env errors name the variable', () => {

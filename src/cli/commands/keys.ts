@@ -1,56 +1,81 @@
+// `metanode keys`: the public key material of the vault key in force, for scripts and for the
+// operator; no passphrase needed. The table adds this node's own identity from the keystore.
 import type { Config } from '../../config/schema.js';
 import { inspectKeystore } from '../../keystore/index.js';
+import { identifierForPeer } from '../../crypto/identifiers.js';
 import { errorMessage } from '../../util/errors.js';
 import type { ApiClient } from '../client.js';
+import type { EpochJson } from '../json-types.js';
 import { fetchEpochEntries } from './epochs.js';
-import { identifierForPeer } from '../../crypto/identifiers.js';
 
-export interface KeysResult {
+/** `metanode keys --json`. All null (committee empty) before the first key exists. */
+export interface KeysJson {
+  epoch: number | null;
+  /** FROST group key: the Taproot output key Q (x-only hex) that signs. */
+  groupKey: string | null;
+  /** Taproot internal key P (x-only hex). */
+  internalKey: string | null;
+  vaultAddress: string | null;
+  threshold: number | null;
+  /** Committee peer ids in seniority order. */
+  committee: string[];
+}
+
+/** This node's own key facts, shown in the table only. */
+export interface LocalKeys {
   peerId: string | null;
-  /** This node's FROST identifier (derived from the peer id). */
   identifier: string | null;
   keystoreDir: string;
-  /** Epochs with an encrypted share on disk. */
   shareEpochs: number[];
-  /** Public key of each epoch from the node API, with this node's verifying share; null if unreachable. */
-  epochs: Array<{ epoch: number; active: boolean; outputKey: string; internalKey: string; vaultAddress: string; threshold: number; member: boolean; verifyingShare: string | null; shareOnDisk: boolean }> | null;
-  apiError?: string;
+  error?: string;
 }
 
-/** `metanode keys`: public key material only; needs no passphrase. */
-export async function keysCommand(config: Config, client?: ApiClient): Promise<KeysResult> {
-  const info = inspectKeystore(config.keystore.dir);
-  const identifier = info.peerId ? identifierForPeer(info.peerId) : null;
-  const out: KeysResult = { peerId: info.peerId, identifier, keystoreDir: info.dir, shareEpochs: info.shareEpochs, epochs: null };
-  if (client) {
-    try {
-      const epochs = await fetchEpochEntries(client);
-      out.epochs = epochs.map(({ record, key, active, vaultAddress }) => ({
-        epoch: record.epoch,
-        active,
-        outputKey: key.outputKey,
-        internalKey: key.internalKey,
-        vaultAddress,
-        threshold: key.threshold,
-        member: identifier !== null && key.committee.some((m) => m.identifier === identifier),
-        verifyingShare: identifier !== null ? (key.verifyingShares[identifier] ?? null) : null,
-        shareOnDisk: info.shareEpochs.includes(record.epoch),
-      }));
-    } catch (e) {
-      out.apiError = errorMessage(e);
-    }
+export const NO_KEYS: KeysJson = { epoch: null, groupKey: null, internalKey: null, vaultAddress: null, threshold: null, committee: [] };
+
+/** The active epoch's entry, else the highest one. */
+export function keysFromEpochs(epochs: EpochJson[]): KeysJson {
+  const e = epochs.find((x) => x.active) ?? [...epochs].sort((a, b) => b.record.epoch - a.record.epoch)[0];
+  if (!e) return { ...NO_KEYS, committee: [] };
+  return {
+    epoch: e.record.epoch,
+    groupKey: e.key.outputKey,
+    internalKey: e.key.internalKey,
+    vaultAddress: e.vaultAddress,
+    threshold: e.key.threshold,
+    committee: e.key.committee.map((m) => m.peerId),
+  };
+}
+
+export async function keysCommand(client: ApiClient): Promise<KeysJson> {
+  return keysFromEpochs(await fetchEpochEntries(client));
+}
+
+export function localKeys(config: Config): LocalKeys {
+  try {
+    const info = inspectKeystore(config.keystore.dir);
+    return { peerId: info.peerId, identifier: info.peerId ? identifierForPeer(info.peerId) : null, keystoreDir: info.dir, shareEpochs: info.shareEpochs };
+  } catch (e) {
+    return { peerId: null, identifier: null, keystoreDir: config.keystore.dir, shareEpochs: [], error: errorMessage(e) };
   }
-  return out;
 }
 
-export function renderKeys(k: KeysResult, render: (d: unknown) => string): string {
+export function renderKeys(k: KeysJson, local?: LocalKeys): string {
   const lines = [
-    `peer id:     ${k.peerId ?? '(none; run `metanode init`)'}`,
-    `identifier:  ${k.identifier ?? '-'}`,
-    `keystore:    ${k.keystoreDir}`,
-    `shares:      ${k.shareEpochs.length ? k.shareEpochs.map((e) => `epoch ${e}`).join(', ') : '(none)'}`,
+    `epoch:         ${k.epoch ?? '(no key yet)'}`,
+    `group key:     ${k.groupKey ?? '-'}`,
+    `internal key:  ${k.internalKey ?? '-'}`,
+    `vault address: ${k.vaultAddress ?? '-'}`,
+    `threshold:     ${k.threshold === null ? '-' : `${k.threshold} of ${k.committee.length}`}`,
+    `committee:     ${k.committee.length ? k.committee.join('\n               ') : '-'}`,
   ];
-  if (k.epochs) lines.push('', render(k.epochs));
-  else if (k.apiError) lines.push('', `epoch keys unavailable: ${k.apiError}`);
+  if (local) {
+    const member = local.peerId !== null && k.committee.includes(local.peerId);
+    lines.push(
+      '',
+      `this node:     ${local.peerId ?? `(no identity${local.error ? `: ${local.error}` : '; run `metanode init`'})`}${local.peerId && k.epoch !== null ? (member ? ' (committee member)' : ' (not in the committee)') : ''}`,
+      `keystore:      ${local.keystoreDir}`,
+      `shares:        ${local.shareEpochs.length ? local.shareEpochs.map((e) => `epoch ${e}`).join(', ') : '(none)'}`,
+    );
+  }
   return lines.join('\n');
 }

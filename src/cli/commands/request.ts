@@ -41,7 +41,7 @@ export async function requestCommand(client: ApiClient, opts: RequestOptions): P
   if (expiry <= now) throw new UsageError(`--expiry ${time(expiry, true)} is in the past`);
   if (!opts.payout?.trim()) throw new UsageError('--payout <address> is required');
   if (!opts.refund?.trim()) throw new UsageError('--refund <address> is required');
-  return client.post<TransferRequestJson>('/v1/requests', {
+  return client.post<TransferRequestJson>('/v1/transfers', {
     amountSats: amountSats.toString(),
     payoutAddress: opts.payout.trim(),
     refundAddress: opts.refund.trim(),

@@ -1,0 +1,112 @@
+// The node's metric families, computed from its data on each scrape, the ceremony histograms,
+// and libp2p's own metrics through the prom-client adapter on two connected hosts.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
+import { createMetrics } from '../../src/metrics.js';
+import { registerNodeMetrics } from '../../src/node/metrics.js';
+import { openDb } from '../../src/store/db.js';
+import { nodeMigrations } from '../../src/node/migrations.js';
+import { createHost } from '../../src/p2p/host.js';
+import { PEERS } from '../api/fake-node.js';
+import { parsePrometheusText } from '../api/prometheus-text.js';
+import { writeNodeData } from './datadir-fixture.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'metanode-metrics-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ceremony durations as histograms', async () => {
+  await writeNodeData(tmp);
+  const db = openDb(join(tmp, 'node.sqlite'), nodeMigrations);
+  try {
+    const m = createMetrics({ defaultMetrics: false });
+    let failing = false;
+    const errors: string[] = [];
+    const nm = registerNodeMetrics(
+      m,
+      {
+        db,
+        peers: () => {
+          if (failing) throw new Error('peer table unavailable');
+          return PEERS;
+        },
+        depositStates: () => [
+          { state: 'confirmed', sats: 152_000n },
+          { state: 'confirmed', sats: 8_000n },
+          { state: 'vault-spent', sats: 5n },
+        ],
+        transferStates: () => ['pending', 'paid', 'paid'],
+        blocklistSize: () => 1,
+      },
+      (what) => errors.push(what),
+    );
+    nm.ceremonyDuration.observe({ kind: 'keygen', outcome: 'adopted' }, 3.2);
+    nm.ceremonyDuration.observe({ kind: 'signing', outcome: 'completed' }, 0.4);
+    const f = parsePrometheusText(await m.text());
+    const values = (name: string, label: string) => Object.fromEntries(f.get(name)!.samples.map((s) => [s.labels[label], s.value]));
+    assert.deepEqual(values('metanode_peers', 'state'), { idle: 1, blocked: 1 });
+    assert.deepEqual(values('metanode_rounds', 'outcome'), { aborted: 1, completed: 1 });
+    assert.deepEqual(values('metanode_deposits', 'state'), { confirmed: 2, 'vault-spent': 1 });
+    assert.deepEqual(values('metanode_deposit_sats', 'state'), { confirmed: 160_000, 'vault-spent': 5 });
+    assert.deepEqual(values('metanode_transfers', 'state'), { pending: 1, paid: 2 });
+    assert.deepEqual(f.get('metanode_blocklist_size')!.samples.map((s) => s.value), [1]);
+    const h = f.get('metanode_ceremony_duration_seconds')!;
+    assert.equal(h.type, 'histogram');
+    const sample = (name: string, labels: Record<string, string>) => h.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    assert.equal(sample('metanode_ceremony_duration_seconds_count', { kind: 'keygen', outcome: 'adopted' }), 1);
+    assert.equal(sample('metanode_ceremony_duration_seconds_sum', { kind: 'keygen', outcome: 'adopted' }), 3.2);
+    assert.equal(sample('metanode_ceremony_duration_seconds_bucket', { kind: 'keygen', le: '2' }), 0);
+    assert.equal(sample('metanode_ceremony_duration_seconds_bucket', { kind: 'keygen', le: '5' }), 1);
+    assert.equal(sample('metanode_ceremony_duration_seconds_bucket', { kind: 'signing', le: '0.5' }), 1);
+    // A failing source leaves its family empty and is reported; the scrape still succeeds.
+    failing = true;
+    const again = parsePrometheusText(await m.text());
+    assert.deepEqual(again.get('metanode_peers')!.samples, []);
+    assert.deepEqual(errors, ['peers']);
+    assert.equal(again.get('metanode_rounds')!.samples.length, 2);
+  } finally {
+    db.close();
+  }
+});
+
+test("libp2p's metrics land in the registry: connections by direction, dials, streams, listener", { timeout: 60_000 }, async () => {
+  const m = createMetrics({ defaultMetrics: false });
+  const key = async () => (await generateKeyPair('Ed25519')) as unknown as PrivateKey;
+  const a = await createHost({ privateKey: await key(), listen: ['/ip4/127.0.0.1/tcp/0'], metricsRegistry: m.registry });
+  const b = await createHost({ privateKey: await key(), listen: ['/ip4/127.0.0.1/tcp/0'] });
+  await a.start();
+  await b.start();
+  try {
+    await a.dial(b.getMultiaddrs()[0]!);
+    const f = parsePrometheusText(await m.text());
+    const conns = Object.fromEntries(f.get('libp2p_connection_manager_connections')!.samples.map((s) => [s.labels.key, s.value]));
+    assert.equal(conns.outbound, 1);
+    assert.equal(conns.inbound, 0);
+    assert.ok(f.get('libp2p_connections_opened_total')!.samples[0]!.value >= 1);
+    assert.ok(f.get('libp2p_connection_manager_dials_total')!.samples.some((s) => s.value >= 1));
+    assert.ok(f.get('libp2p_tcp_inbound_connections_total')!.samples.some((s) => s.labels.address?.startsWith('127.0.0.1:')));
+    // Streams: identify runs on every new connection, shortly after the dial returns.
+    let streams: string[] = [];
+    for (let i = 0; i < 100 && !streams.some((p) => p.includes('/ipfs/id/')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      streams = parsePrometheusText(await m.text()).get('libp2p_protocol_streams_opened_total')!.samples.map((s) => s.labels.protocol!);
+    }
+    assert.ok(streams.some((p) => p.includes('/ipfs/id/')), `streams: ${streams.join(', ')}`);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  // A new host on the same registry replaces the old collectors instead of failing to register.
+  const c = await createHost({ privateKey: await key(), listen: ['/ip4/127.0.0.1/tcp/0'], metricsRegistry: m.registry });
+  await c.start();
+  try {
+    const f = parsePrometheusText(await m.text());
+    assert.deepEqual(Object.fromEntries(f.get('libp2p_connection_manager_connections')!.samples.map((s) => [s.labels.key, s.value])).outbound, 0);
+  } finally {
+    await c.stop();
+  }
+});

@@ -1,0 +1,132 @@
+// A real node started from a config (chain source down), as an operator sees it: /health 503
+// with the reason, /metrics as Prometheus text with metanode's and libp2p's families, a bad POST
+// answered 400 while the node keeps running, every log line captured and free of secrets, and
+// the read commands working on its data directory once it is stopped.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { startNode } from '../../src/node/index.js';
+import { initCommand } from '../../src/cli/commands/init.js';
+import { openKeystoreFromConfig } from '../../src/keystore/index.js';
+import { createLogger } from '../../src/util/log.js';
+import { main, type CliIo } from '../../src/cli/main.js';
+import { parsePrometheusText } from '../api/prometheus-text.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'metanode-ops-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const PASS = 'correct horse battery staple';
+const RPC_PASS = 'rpc-s3cret-value-xyz';
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('a running node: /health, /metrics, bad POST, logs without secrets; then reads on its stopped data', { timeout: 90_000 }, async () => {
+  const dataDir = join(tmp, 'data');
+  const passFile = join(tmp, 'passphrase');
+  writeFileSync(passFile, PASS + '\n', { mode: 0o600 });
+  const cfgFile = join(tmp, 'metanode.yaml');
+  writeFileSync(
+    cfgFile,
+    [
+      'network: regtest',
+      `dataDir: ${dataDir}`,
+      `keystore: { passphraseFile: ${passFile}, scryptN: 1024 }`,
+      `chain: { source: bitcoind, pollMs: 200, bitcoind: { url: "http://127.0.0.1:${await closedPort()}", user: rpcuser, password: ${RPC_PASS} } }`,
+      "p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 0 }",
+      'http: { port: 0 }',
+      'log: { level: trace }',
+      '',
+    ].join('\n'),
+  );
+  const config = loadConfig(cfgFile, {});
+  await initCommand(config, {});
+  const identity = await openKeystoreFromConfig(config, {}, false).loadIdentity();
+  const secrets = [PASS, RPC_PASS, Buffer.from(identity.raw).toString('hex'), Buffer.from(identity.raw).toString('base64')];
+
+  let logged = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      logged += chunk.toString();
+      cb();
+    },
+  });
+  const node = await startNode(config, { log: createLogger({ level: 'trace', destination: sink }) });
+  let stopped = false;
+  try {
+    const get = async (path: string) => {
+      const r = await fetch(node.apiUrl + path, { signal: AbortSignal.timeout(10_000) });
+      return { status: r.status, text: await r.text() };
+    };
+    // The chain is down: unhealthy, and the reason says why.
+    const health = await get('/health');
+    assert.equal(health.status, 503);
+    const body = JSON.parse(health.text);
+    assert.equal(body.status, 'unhealthy');
+    assert.ok(body.reasons.some((r: string) => r.startsWith('chain unreachable')), health.text);
+
+    const bad = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /^body\.amountSats: must be a positive whole number of sats, got -1; body\.payoutAddress: required/);
+
+    const metrics = parsePrometheusText((await get('/metrics')).text);
+    const type = (n: string) => metrics.get(n)?.type;
+    for (const [name, t] of Object.entries({
+      metanode_peers: 'gauge',
+      metanode_rounds: 'gauge',
+      metanode_deposits: 'gauge',
+      metanode_deposit_sats: 'gauge',
+      metanode_transfers: 'gauge',
+      metanode_blocklist_size: 'gauge',
+      metanode_ceremony_duration_seconds: 'histogram',
+      metanode_p2p_connections: 'gauge',
+      metanode_http_requests_total: 'counter',
+      metanode_process_cpu_user_seconds_total: 'counter',
+      libp2p_connection_manager_connections: 'gauge',
+      libp2p_protocol_streams_total: 'gauge',
+      libp2p_connection_manager_dials_total: 'counter',
+      libp2p_tcp_inbound_connections_total: 'gauge',
+      libp2p_connections_opened_total: 'counter',
+    }))
+      assert.equal(type(name), t, name);
+    assert.deepEqual(metrics.get('metanode_blocklist_size')!.samples.map((s) => s.value), [0]);
+    assert.ok(metrics.get('libp2p_tcp_inbound_connections_total')!.samples.some((s) => s.labels.address?.startsWith('127.0.0.1:')));
+    const req = metrics.get('metanode_http_requests_total')!.samples.find((s) => s.labels.route === 'submit' && s.labels.status === '400');
+    assert.equal(req?.value, 1);
+    // Still serving after the refusal.
+    assert.equal((await get('/v1/status')).status, 200);
+
+    await node.stop();
+    stopped = true;
+  } finally {
+    if (!stopped) await node.stop();
+  }
+
+  assert.match(logged, /"msg":"metanode started"/);
+  assert.match(logged, /"msg":"chain source unavailable"/);
+  for (const line of logged.trim().split('\n')) JSON.parse(line);
+  for (const s of secrets) assert.ok(!logged.includes(s), `a secret reached the log: ${s.slice(0, 4)}…`);
+
+  // Stopped: the read commands answer from the data directory.
+  let out = '';
+  const io: CliIo = { stdout: (s) => void (out += s), stderr: () => {}, env: {}, cwd: tmp };
+  assert.equal(await main(['--config', cfgFile, '--offline', 'status', '--json'], io), 0);
+  const status = JSON.parse(out);
+  assert.equal(status.peerId, node.peerId);
+  assert.equal(status.state, 'stopped');
+  out = '';
+  assert.equal(await main(['--config', cfgFile, '--offline', 'rounds', '--json'], io), 0);
+  assert.deepEqual(JSON.parse(out), []);
+});
