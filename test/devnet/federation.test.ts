@@ -64,7 +64,7 @@ test('three node processes lock in one key; a killed node restarts; stop leaves 
     basePort: 47500,
     blockIntervalMs: 1_000,
     keygenUntilMs: 25_000,
-    config: { schedule: { keygen: '*/5 * * * * *', signing: '*/10 * * * * *' }, p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000, bootstrapGraceMs: 60_000 } },
+    config: { schedule: { keygen: '*/5 * * * * *', signing: '*/10 * * * * *', regroup: '59 59 23 * * *' }, p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000, bootstrapGraceMs: 60_000 } },
     out: (l) => lines.push(l),
   });
   const pids = new Set<number>();
