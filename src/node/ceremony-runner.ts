@@ -102,11 +102,11 @@ export class CeremonyRunner {
     const { ctx } = this;
     return {
       publish: async (type, payload, at) => {
-        const p = outgoing(ctx, type, payload);
+        const p = outgoing(ctx, type, payload, undefined, at);
         if (p !== null) await ctx.network.publish(type, p, at);
       },
       sendDirect: async (peerId, type, payload, at) => {
-        const p = outgoing(ctx, type, payload, peerId);
+        const p = outgoing(ctx, type, payload, peerId, at);
         if (p !== null) await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload: p });
       },
       sign: (bytes) => ctx.privateKey.sign(bytes),

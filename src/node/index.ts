@@ -36,6 +36,8 @@ import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
 import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
+import { Byzantine, chainFaults } from './byzantine.js';
+import { startTestControl, type TestControl } from './test-control.js';
 
 export interface StartNodeOptions {
   log?: Logger;
@@ -161,7 +163,26 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   await refreshShare();
 
   const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, now });
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults: opts.faults };
+  // TEST-ONLY (config section `testing`, refused on mainnet): a Byzantine mode on the outgoing hook.
+  let byzantine: Byzantine | undefined;
+  let faults = opts.faults;
+  if (config.testing) {
+    byzantine = new Byzantine({
+      peerId,
+      network: config.network,
+      mode: config.testing.byzantine,
+      floodCount: config.testing.floodCount,
+      roundMs,
+      now,
+      publish: (type, payload, at) => network.publish(type, payload, at),
+      publishRaw: (topic, bytes) => network.publishRaw(topic, bytes),
+      subscribe: (type, handler) => network.subscribe(type, handler),
+      log: log.child({ module: 'byzantine' }),
+    });
+    faults = opts.faults ? chainFaults(opts.faults, byzantine.hooks) : byzantine.hooks;
+    log.warn({ byzantine: config.testing.byzantine, controlPort: config.testing.controlPort }, 'TEST-ONLY config section `testing` is set: this node may misbehave on purpose');
+  }
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {
@@ -299,6 +320,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     logger: log,
   });
 
+  let control: TestControl | undefined;
   const timers: NodeJS.Timeout[] = [];
   let resolveDone!: (code: number | void) => void;
   const done = new Promise<number | void>((r) => (resolveDone = r));
@@ -312,6 +334,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     // A broadcast still in flight may hold the scheduler a moment; never longer than this.
     await Promise.race([scheduler.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await api.close().catch(() => {});
+    await control?.close().catch(() => {});
+    byzantine?.stop();
     await network.stop().catch(() => {});
     db.close();
     log.info('node stopped');
@@ -321,6 +345,13 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     await network.start();
     await pollChain();
     const { url } = await api.listen();
+    if (byzantine && config.testing?.controlPort !== undefined) {
+      control = await startTestControl(
+        { peerId, byzantine, setPartition: (peers) => network.setPartition(peers), partition: () => network.partition() },
+        config.testing.controlPort,
+        log,
+      );
+    }
     timers.push(setInterval(() => void pollChain(), config.chain.pollMs));
     timers.push(
       setInterval(() => {
