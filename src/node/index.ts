@@ -10,7 +10,7 @@ import { openDb } from '../store/db.js';
 import { createChainSource, type ChainConfig } from '../chain/factory.js';
 import { chainStakeChecker } from '../p2p/stake-checker.js';
 import { P2pNetwork } from '../p2p/network.js';
-import { defaultRegistry, registerMessageType } from '../p2p/registry.js';
+import { defaultRegistry } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
@@ -21,7 +21,6 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { depositAddress, vaultAddress } from '../crypto/taproot.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
 import { identifierForPeer } from '../crypto/identifiers.js';
-import { registerSigningMessageTypes } from '../rounds/signing/messages.js';
 import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
 import { createApiServer } from '../api/index.js';
 import { createMetrics } from '../metrics.js';
@@ -33,7 +32,8 @@ import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from './round-clock.js';
 import { roundOf, type FaultHooks, type NodeContext } from './context.js';
 import { SigningRunner } from './signing-runner.js';
-import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
+import { CeremonyRunner } from './ceremony-runner.js';
+import { registerNodeMessageTypes } from './message-types.js';
 import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
 import { Byzantine, chainFaults } from './byzantine.js';
@@ -93,9 +93,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const roundMs = cronPeriodMs(config.schedule.signing);
   const metrics = createMetrics();
 
-  // A sweep round of an earlier epoch carries that epoch in its envelopes; let it through.
-  registerSigningMessageTypes((type, spec) => registerMessageType(type, { ...spec, freshness: { ...spec.freshness, maxEpochsBehind: 64 } }));
-  registerCeremonyMessageTypes();
+  registerNodeMessageTypes();
 
   const keyOf = (epoch: number) => manager.store.get(epoch)?.key;
   const requests = new RequestStore({
