@@ -21,7 +21,7 @@ import { requestCommand, requestView, parseAmount } from './commands/request.js'
 import { stakeCommand, renderStake } from './commands/stake.js';
 import { keysCommand, renderKeys } from './commands/keys.js';
 import { verifyEpochCommand, renderVerifyEpoch } from './commands/verify-epoch.js';
-import { devnetCommand } from './commands/devnet.js';
+import { devnetCommand, renderDevnetSummary } from './commands/devnet.js';
 import { devchainCommand } from './commands/devchain.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:9180';
@@ -196,26 +196,30 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       if (!r.agreed) setExit(1);
     });
 
-  cmd('devnet', 'run a local federation: devchain plus N nodes on loopback')
-    .option('--nodes <n>', 'number of nodes', positiveInt('--nodes', 64))
-    .option('--dir <path>', 'working directory for the devnet state')
-    .option('--fresh', 'discard previous devnet state')
-    .option('--base-port <port>', 'first port to use', port)
-    .option('--block-interval-ms <ms>', 'devchain block interval', positiveInt('--block-interval-ms'))
-    .option('--duration <sec>', 'stop after this many seconds', positiveInt('--duration'))
-    .action(async (o: { nodes?: number; dir?: string; fresh?: boolean; basePort?: number; blockIntervalMs?: number; duration?: number }, c: Command) => {
+  cmd('devnet', 'run a local federation: devchain plus N node processes on loopback, keygen, transfers and payouts; prints a summary at the end')
+    .option('--nodes <n>', 'number of nodes (3..15, default 5)', positiveInt('--nodes', 15))
+    .option('--duration <sec>', 'stop after this many seconds and print the summary (default: until Ctrl-C)', positiveInt('--duration'))
+    .option('--data-dir <path>', 'where the devnet keeps its state (default .devnet)')
+    .option('--resume', 'keep the state in --data-dir from an earlier run (same keys, stakes and chain) instead of starting fresh')
+    .option('--until-paid <n>', 'stop once this many transfers are paid', positiveInt('--until-paid'))
+    .option('--base-port <port>', 'first port to use (default 47100)', port)
+    .option('--block-interval-ms <ms>', 'devchain block interval (default 2000)', positiveInt('--block-interval-ms'))
+    .action(async (o: { nodes?: number; duration?: number; dataDir?: string; resume?: boolean; untilPaid?: number; basePort?: number; blockIntervalMs?: number }, c: Command) => {
       const g = globals(c);
-      setExit(
-        await devnetCommand({
-          nodes: o.nodes,
-          dir: o.dir,
-          fresh: o.fresh,
-          basePort: o.basePort,
-          blockIntervalMs: o.blockIntervalMs,
-          durationSec: o.duration,
-          config: g.config,
-        }),
-      );
+      // With --json stdout carries exactly the summary object; the live view goes to stderr.
+      const live = g.json ? io.stderr : io.stdout;
+      const summary = await devnetCommand({
+        nodes: o.nodes,
+        durationSec: o.duration,
+        dataDir: o.dataDir,
+        fresh: o.resume ? false : undefined,
+        untilPaid: o.untilPaid,
+        basePort: o.basePort,
+        blockIntervalMs: o.blockIntervalMs,
+        config: g.config,
+        out: (line) => live(line + '\n'),
+      });
+      io.stdout((g.json ? toJsonText(summary) : await renderDevnetSummary(summary)) + '\n');
     });
 
   cmd('devchain', 'run the regtest simulator alone (Esplora API on loopback)')

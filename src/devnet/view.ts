@@ -1,21 +1,17 @@
 // The devnet's live view: reads the nodes' HTTP APIs and prints what changed, one line each
-// (epochs adopted, rounds decided, transfers moving from pending to paid).
+// (keygen progress and epochs adopted, then one line per custody round: round id, phase reached,
+// threshold set, txid; and transfers moving from pending to paid). It also remembers what it saw
+// (transfer states, custody txids) for the summary, in case the nodes are gone by then.
 import type { ApiClient } from '../cli/client.js';
 import { errorMessage } from '../util/errors.js';
+import type { NodeKeyState } from './federation.js';
+import { mergeTransferState, type TransferSeen } from './summary.js';
 
-interface ViewNode {
+export interface ViewNode {
   name: string;
   api: ApiClient;
   peerId: string;
-}
-
-interface StatusJson {
-  epoch: number | null;
-  vaultAddress: string | null;
-  threshold: number | null;
-  committeeSize: number | null;
-  state: string;
-  peers: { admitted: number };
+  readonly running: boolean;
 }
 
 interface RoundJson {
@@ -27,84 +23,139 @@ interface RoundJson {
   culprits?: string[];
 }
 
+interface TimelineJson {
+  entries: { phase: string; decision: string }[];
+}
+
 interface TransferJson {
   request: { id: string; amountSats: string };
   state: string;
   txid: string | null;
 }
 
+const PROGRESS_EVERY_MS = 5_000;
+
 export class LiveView {
   private epochs = new Map<string, string>();
   private seenRounds = new Set<number>();
   private lastSkip = '';
-  private transferStates = new Map<string, string>();
+  private lastProgress = 0;
+  private printedStates = new Map<string, string>();
+  /** Furthest state seen per transfer id, over every node read. */
+  readonly transfers = new Map<string, TransferSeen>();
+  /** Txids of custody transactions the rounds reported broadcast. */
+  readonly txids = new Set<string>();
 
   constructor(
     private readonly nodes: ViewNode[],
     private readonly out: (line: string) => void,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private name(peerId: string): string {
     return this.nodes.find((n) => n.peerId === peerId)?.name ?? peerId.slice(-8);
   }
 
-  private async statuses(): Promise<(StatusJson | null)[]> {
-    return Promise.all(this.nodes.map((n) => n.api.get<StatusJson>('/v1/status').catch(() => null)));
-  }
-
-  /** Prints epoch adoptions until keygen is over and every node holds the same key. */
-  async waitForKey(keygenUntil: Date, deadline: number): Promise<void> {
-    this.out(`keygen: epochs run on the keygen schedule until ${keygenUntil.toISOString()}, then the key is locked in`);
-    for (;;) {
-      const st = await this.statuses();
-      st.forEach((s, i) => {
-        const n = this.nodes[i]!;
-        const tag = s?.epoch ? `${s.epoch}:${s.vaultAddress}` : '';
-        if (tag && this.epochs.get(n.name) !== tag) {
-          this.epochs.set(n.name, tag);
-          this.out(`${n.name}: epoch ${s!.epoch} key adopted, ${s!.threshold}-of-${s!.committeeSize}, vault ${s!.vaultAddress}`);
-        }
-      });
-      const tags = new Set(st.map((s) => (s?.epoch ? `${s.epoch}:${s.vaultAddress}` : 'none')));
-      if (Date.now() > keygenUntil.getTime() + 5_000 && tags.size === 1 && !tags.has('none')) {
-        const s = st[0]!;
-        this.out(`federation ready: epoch ${s.epoch} locked in, vault ${s.vaultAddress}, threshold ${s.threshold} of ${s.committeeSize}`);
-        return;
+  /** Called on each poll while keygen runs: epoch adoptions at once, a progress line every few seconds. */
+  keygen(states: NodeKeyState[], keygenUntil: Date): void {
+    for (const s of states) {
+      const tag = s.epoch ? `${s.epoch}:${s.vaultAddress}` : '';
+      if (tag && this.epochs.get(s.name) !== tag) {
+        this.epochs.set(s.name, tag);
+        this.out(`${s.name}: epoch ${s.epoch} key adopted, ${s.threshold}-of-${s.committeeSize}, vault ${s.vaultAddress}`);
       }
-      if (Date.now() >= deadline) return;
-      await new Promise((r) => setTimeout(r, 2_000));
     }
+    const t = this.now();
+    if (t - this.lastProgress < PROGRESS_EVERY_MS) return;
+    this.lastProgress = t;
+    this.out(keygenProgress(states, keygenUntil, t));
   }
 
-  /** Prints rounds decided and transfer state changes since the last call. */
+  /** Prints rounds decided and transfer state changes since the last call, read from the first node that answers. */
   async refresh(): Promise<void> {
-    const first = this.nodes[0]!;
-    try {
-      const rounds = await first.api.get<RoundJson[]>('/v1/rounds', { limit: 10 });
-      for (const r of [...rounds].reverse()) {
-        if (r.status === 'running' || this.seenRounds.has(r.roundId)) continue;
-        this.seenRounds.add(r.roundId);
-        if (r.status === 'skipped') {
-          if (r.reason !== this.lastSkip) this.out(`round ${r.roundId}: skipped (${r.reason})`);
-          this.lastSkip = r.reason ?? '';
-          continue;
-        }
-        this.lastSkip = '';
-        const set = r.thresholdSet?.map((p) => this.name(p)).join(',') ?? '';
-        const culprits = r.culprits?.length ? ` culprits=[${r.culprits.map((p) => this.name(p)).join(',')}]` : '';
-        this.out(`round ${r.roundId}: ${r.status}${r.txid ? ` txid=${r.txid}` : ''}${set ? ` threshold-set=[${set}]` : ''}${r.status !== 'completed' && r.reason ? ` (${r.reason})` : ''}${culprits}`);
+    let lastError = '';
+    for (const node of this.nodes.filter((n) => n.running)) {
+      try {
+        await this.readRounds(node);
+        await this.readTransfers(node);
+        return;
+      } catch (e) {
+        lastError = `${node.name}: ${errorMessage(e)}`;
       }
-      const transfers = await first.api.get<TransferJson[]>('/v1/transfers', { limit: 200 });
-      for (const t of transfers) {
-        const prev = this.transferStates.get(t.request.id);
-        if (prev === t.state) continue;
-        this.transferStates.set(t.request.id, t.state);
-        if (prev !== undefined || t.state !== 'pending') {
-          this.out(`transfer ${t.request.id.slice(0, 8)}: ${prev ?? 'new'} -> ${t.state}${t.txid ? ` in ${t.txid.slice(0, 16)}…` : ''}`);
+    }
+    this.out(`view: no node API answered${lastError ? ` (last: ${lastError})` : ''}`);
+  }
+
+  /** One last read of every node that still answers (rounds and transfers), quietly. */
+  async gatherAll(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        try {
+          const [rounds, transfers] = await Promise.all([node.api.get<RoundJson[]>('/v1/rounds', { limit: 1000 }), node.api.get<TransferJson[]>('/v1/transfers', { limit: 1000 })]);
+          for (const r of rounds) if (r.txid && r.status === 'completed') this.txids.add(r.txid);
+          for (const t of transfers) this.note(t);
+        } catch {
+          // a node that is gone already: what the view saw before stands
         }
+      }),
+    );
+  }
+
+  private note(t: TransferJson): void {
+    mergeTransferState(this.transfers, t.request.id, { state: t.state, txid: t.txid });
+    if (t.txid) this.txids.add(t.txid);
+  }
+
+  private async readRounds(node: ViewNode): Promise<void> {
+    const rounds = await node.api.get<RoundJson[]>('/v1/rounds', { limit: 20 });
+    for (const r of [...rounds].reverse()) {
+      if (r.status === 'running' || this.seenRounds.has(r.roundId)) continue;
+      this.seenRounds.add(r.roundId);
+      if (r.txid && r.status === 'completed') this.txids.add(r.txid);
+      if (r.status === 'skipped') {
+        if (r.reason !== this.lastSkip) this.out(`round ${r.roundId}: skipped (${r.reason})`);
+        this.lastSkip = r.reason ?? '';
+        continue;
       }
-    } catch (e) {
-      this.out(`view: ${first.name} API: ${errorMessage(e)}`);
+      this.lastSkip = '';
+      const timeline = await node.api.get<TimelineJson>(`/v1/rounds/${r.roundId}`).catch(() => null);
+      this.out(roundLine(r, timeline?.entries.at(-1)?.phase ?? null, (p) => this.name(p)));
     }
   }
+
+  private async readTransfers(node: ViewNode): Promise<void> {
+    const transfers = await node.api.get<TransferJson[]>('/v1/transfers', { limit: 1000 });
+    for (const t of transfers) {
+      this.note(t);
+      const seen = this.transfers.get(t.request.id)!;
+      const prev = this.printedStates.get(t.request.id);
+      if (prev === seen.state) continue;
+      this.printedStates.set(t.request.id, seen.state);
+      if (prev !== undefined || seen.state !== 'pending') this.out(`transfer ${t.request.id.slice(0, 8)}: ${prev ?? 'new'} -> ${seen.state}${seen.txid ? ` in ${seen.txid.slice(0, 16)}…` : ''}`);
+    }
+  }
+}
+
+/** `round <id>: <status> phase=<last phase> threshold-set=[...] txid=<txid>` (+ reason and culprits when not completed). */
+export function roundLine(r: RoundJson, phase: string | null, name: (peerId: string) => string): string {
+  const parts = [`round ${r.roundId}: ${r.status}`];
+  if (phase) parts.push(`phase=${phase}`);
+  if (r.thresholdSet?.length) parts.push(`threshold-set=[${r.thresholdSet.map(name).join(',')}]`);
+  if (r.txid) parts.push(`txid=${r.txid}`);
+  if (r.status !== 'completed' && r.reason) parts.push(`(${r.reason})`);
+  if (r.culprits?.length) parts.push(`culprits=[${r.culprits.map(name).join(',')}]`);
+  return parts.join(' ');
+}
+
+/** One line: time to keygen_until, how many nodes hold which key, how many are in a keygen or locked. */
+export function keygenProgress(states: NodeKeyState[], keygenUntil: Date, now: number): string {
+  const up = states.filter((s) => s.running);
+  const withKey = up.filter((s) => s.epoch !== null);
+  const newest = withKey.reduce<number | null>((m, s) => (m === null || s.epoch! > m ? s.epoch : m), null);
+  const onNewest = withKey.filter((s) => s.epoch === newest).length;
+  const inKeygen = up.filter((s) => s.state === 'keygen').length;
+  const left = Math.ceil((keygenUntil.getTime() - now) / 1000);
+  const head = left > 0 ? `keygen: ${left}s until keygen_until` : `keygen: keygen_until passed, waiting for lock-in (${up.filter((s) => s.locked).length}/${up.length} locked)`;
+  const key = newest === null ? `no key yet on ${up.length} nodes` : `epoch ${newest} on ${onNewest}/${up.length} nodes`;
+  return `${head}; ${key}; ${inKeygen} in a keygen`;
 }

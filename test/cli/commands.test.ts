@@ -201,8 +201,9 @@ test('start: runs the injected node until it ends itself, returns its exit code 
 
 test('devnet passes its options through; missing lazy modules give a clear error', async () => {
   let got: unknown;
-  assert.equal(await devnetCommand({ nodes: 4, fresh: true }, { runDevnet: async (o) => void (got = o) }), 0);
-  assert.deepEqual(got, { nodes: 4, fresh: true });
+  const summary = { network: 'regtest' as const, nodes: [], threshold: null, groupKey: null, vaultAddress: null, transfers: [], txs: [] };
+  assert.equal(await devnetCommand({ nodes: 4, fresh: false }, { runDevnet: async (o) => ((got = o), summary) }), summary);
+  assert.deepEqual(got, { nodes: 4, fresh: false });
   await assert.rejects(loadExport('../no-such-module.js', 'x', 'the thing'), /NODE_ERROR: the thing is not available in this build \(\.\.\/no-such-module\.js is missing\)/);
   await assert.rejects(loadExport('./print.js', 'nope', 'printer'), /printer: \.\/print\.js does not export a function nope/);
   assert.equal(typeof (await loadExport('./print.js', 'render', 'printer')), 'function');

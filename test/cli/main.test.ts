@@ -92,3 +92,12 @@ test('bin/metanode.js --help works from source', () => {
   assert.match(r.stdout, /^Usage: metanode \[options\] \[command\]/);
   assert.match(r.stdout, /verify-epoch/);
 });
+
+test('devnet options are checked before anything starts', async () => {
+  const many = await run(['devnet', '--nodes', '16']);
+  assert.equal(many.code, 2);
+  assert.match(many.err, /--nodes must be a whole number between 1 and 15/);
+  assert.equal((await run(['devnet', '--duration', '0'])).code, 2);
+  assert.equal((await run(['devnet', '--until-paid', 'x'])).code, 2);
+  assert.match((await run(['devnet', '--help'])).out, /--data-dir <path>.*\n(.*\n)*.*--until-paid <n>/);
+});

@@ -1,0 +1,85 @@
+// What a devnet run ends with: the nodes, the key, the transfers it submitted and where they got
+// to, and every custody transaction the federation broadcast, with its raw hex and the outputs
+// it spends (from the chain source), so that a script can check each signature on its own.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { decodeTx } from '../chain/verify.js';
+import type { ChainSource } from '../chain/types.js';
+import { table } from '../cli/print.js';
+
+export interface DevnetTransfer {
+  id: string;
+  depositAddress: string;
+  amountSats: number;
+  payoutAddress: string;
+  /** pending | in-flight | paid | expired, as the nodes report it ('unknown' when none answered). */
+  status: string;
+  txid: string | null;
+}
+
+export interface DevnetTx {
+  txid: string;
+  hex: string;
+  /** The output each input spends, in input order. */
+  prevouts: { scriptPubKey: string; valueSats: number }[];
+}
+
+export interface DevnetSummary {
+  network: 'regtest';
+  nodes: { peerId: string; dataDir: string; api: string }[];
+  /** null when the run ended before a key was locked in. */
+  threshold: number | null;
+  groupKey: string | null;
+  vaultAddress: string | null;
+  transfers: DevnetTransfer[];
+  txs: DevnetTx[];
+}
+
+// How far along a transfer is: views from several nodes are merged by taking the furthest.
+const RANK: Record<string, number> = { unknown: 0, pending: 1, expired: 2, 'in-flight': 3, paid: 4 };
+const rank = (s: string) => RANK[s] ?? 1;
+
+export interface TransferSeen {
+  state: string;
+  txid: string | null;
+}
+
+/** Keeps the furthest state seen for each transfer. */
+export function mergeTransferState(into: Map<string, TransferSeen>, id: string, seen: TransferSeen): void {
+  const prev = into.get(id);
+  if (!prev || rank(seen.state) > rank(prev.state) || (rank(seen.state) === rank(prev.state) && seen.txid && !prev.txid)) into.set(id, seen);
+}
+
+/** Raw hex and prevouts of each txid the chain source knows (a tx it never accepted was not broadcast). */
+export async function custodyTxs(chain: ChainSource, txids: Iterable<string>): Promise<DevnetTx[]> {
+  const out: DevnetTx[] = [];
+  for (const txid of [...new Set(txids)].sort()) {
+    const tx = await chain.getTx(txid);
+    if (!tx) continue;
+    const parsed = decodeTx(tx.hex, 'CHAIN_BAD_RESPONSE', `tx ${txid}`);
+    const prevouts: DevnetTx['prevouts'] = [];
+    for (let i = 0; i < parsed.inputsLength; i++) {
+      const input = parsed.getInput(i);
+      const prevTxid = bytesToHex(input.txid!);
+      const prev = await chain.getTx(prevTxid);
+      const o = prev?.vout[input.index!];
+      if (!o) throw new Error(`tx ${txid} input ${i} spends ${prevTxid}:${input.index}, which the chain source does not know`);
+      prevouts.push({ scriptPubKey: o.scriptPubKey, valueSats: Number(o.value) });
+    }
+    out.push({ txid, hex: tx.hex, prevouts });
+  }
+  return out;
+}
+
+/** The summary as text for a terminal (--json prints the object itself). */
+export function renderSummary(s: DevnetSummary): string {
+  const lines = [`devnet summary: ${s.nodes.length} nodes on ${s.network}`];
+  lines.push(s.groupKey ? `key: threshold ${s.threshold}, vault ${s.vaultAddress}, group key ${s.groupKey}` : 'key: none locked in before the devnet stopped');
+  lines.push('', table(s.nodes.map((n, i) => [`node-${i + 1}`, n.peerId, n.api, n.dataDir]), ['node', 'peer id', 'api', 'data dir']));
+  const count = (st: string) => s.transfers.filter((t) => t.status === st).length;
+  lines.push('', `transfers: ${s.transfers.length} submitted, ${count('paid')} paid, ${count('in-flight')} in flight, ${count('pending')} pending`);
+  if (s.transfers.length)
+    lines.push(table(s.transfers.map((t) => [t.id.slice(0, 8), String(t.amountSats), t.status, t.txid ?? '-', t.payoutAddress]), ['id', 'sats', 'status', 'txid', 'payout'], ['left', 'right']));
+  lines.push('', `custody transactions broadcast: ${s.txs.length}${s.txs.length ? ' (raw hex and prevouts with --json)' : ''}`);
+  for (const t of s.txs) lines.push(`  ${t.txid}  ${t.prevouts.length} input${t.prevouts.length === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,97 @@
+// A short devnet run through the CLI handler: four node processes, keygen, transfers with paid
+// deposits, until one transfer is paid; the summary names it, carries the custody transaction
+// with its prevouts (its signatures verify independently), and no node process outlives the run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as btc from '@scure/btc-signer';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { devnetCommand } from '../../src/cli/commands/devnet.js';
+import { renderSummary } from '../../src/devnet/summary.js';
+import { verifyTaprootKeySpends } from './verify-tx.js';
+
+const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
+
+/** Pids of processes whose command line mentions `needle` (Linux /proc). */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, no process left', { timeout: 170_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'metanode-devnet-'));
+  const lines: string[] = [];
+  try {
+    const summary = await devnetCommand({
+      nodes: 4,
+      dataDir: join(dir, 'devnet'),
+      basePort: 47650,
+      blockIntervalMs: 1_000,
+      keygenUntilMs: 25_000,
+      // Fast schedules (the e2e tests' pace): keygen every 5 s, 8-second rounds, quick pings.
+      overrides: {
+        chain: { pollMs: 300 },
+        schedule: { keygen: '*/5 * * * * *', signing: '*/8 * * * * *', regroup: '59 59 23 * * *' },
+        p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000 },
+        custody: { replicationDelayMs: 500 },
+      },
+      transfers: 2,
+      untilPaid: 1,
+      durationSec: 140,
+      out: (l) => lines.push(l),
+    });
+    const log = lines.join('\n');
+
+    assert.equal(summary.network, 'regtest');
+    assert.equal(summary.nodes.length, 4);
+    summary.nodes.forEach((n, i) => {
+      assert.match(n.peerId, /^12D3KooW/);
+      assert.equal(n.dataDir, join(dir, 'devnet', `node-${i + 1}`));
+      assert.equal(n.api, `http://127.0.0.1:${47751 + i}`);
+    });
+    assert.equal(summary.threshold, 3, log); // floor(2*4/3)+1
+    assert.match(summary.groupKey ?? '', /^[0-9a-f]{64}$/);
+    const vault = btc.Address(REGTEST).decode(summary.vaultAddress!);
+    assert.equal(vault.type, 'tr');
+    assert.equal(bytesToHex((vault as { pubkey: Uint8Array }).pubkey), summary.groupKey, 'the vault pays to the group key');
+
+    assert.ok(summary.transfers.length >= 2);
+    const paid = summary.transfers.filter((t) => t.status === 'paid');
+    assert.ok(paid.length >= 1, `no paid transfer:\n${log}`);
+    for (const t of paid) {
+      assert.match(t.txid ?? '', /^[0-9a-f]{64}$/);
+      const tx = summary.txs.find((x) => x.txid === t.txid);
+      assert.ok(tx, `paying tx ${t.txid} missing from txs`);
+      assert.ok(verifyTaprootKeySpends(tx) >= 1);
+      // It spends the transfer's deposit and pays its payout address.
+      const parsed = btc.Transaction.fromRaw(Buffer.from(tx.hex, 'hex'), { allowUnknownOutputs: true });
+      const depositScript = bytesToHex(btc.OutScript.encode(btc.Address(REGTEST).decode(t.depositAddress)));
+      assert.ok(tx.prevouts.some((p) => p.scriptPubKey === depositScript && p.valueSats === t.amountSats), 'spends the deposit');
+      const payoutScript = bytesToHex(btc.OutScript.encode(btc.Address(REGTEST).decode(t.payoutAddress)));
+      assert.ok(Array.from({ length: parsed.outputsLength }, (_, i) => parsed.getOutput(i)).some((o) => bytesToHex(o.script!) === payoutScript), 'pays the payout address');
+    }
+    // The check is real: a prevout amount the signature did not commit to fails it.
+    const tx0 = summary.txs[0]!;
+    assert.throws(() => verifyTaprootKeySpends({ ...tx0, prevouts: tx0.prevouts.map((p, i) => (i === 0 ? { ...p, valueSats: p.valueSats + 1 } : p)) }), /input 0: BIP340 signature does not verify/);
+
+    // The live view showed keygen progress and one line per decided round.
+    assert.match(log, /keygen: \d+s until keygen_until; /);
+    assert.match(log, /federation ready: epoch \d+ locked in/);
+    assert.match(log, /round \d+: completed phase=\w+ threshold-set=\[(node-\d,?){3,4}\] txid=[0-9a-f]{64}/);
+    assert.match(renderSummary(summary), /transfers: \d+ submitted, [1-9]\d* paid/);
+
+    assert.deepEqual(processesMentioning(join(dir, 'devnet')), [], 'node processes outlived the devnet');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

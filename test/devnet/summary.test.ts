@@ -1,0 +1,72 @@
+// The devnet's summary pieces and live-view lines, without processes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mergeTransferState, renderSummary, custodyTxs, type DevnetSummary, type TransferSeen } from '../../src/devnet/summary.js';
+import { keygenProgress, roundLine } from '../../src/devnet/view.js';
+import type { NodeKeyState } from '../../src/devnet/federation.js';
+import type { ChainSource, Tx } from '../../src/chain/types.js';
+import * as btc from '@scure/btc-signer';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+
+test('transfer states from several nodes merge to the furthest one', () => {
+  const m = new Map<string, TransferSeen>();
+  mergeTransferState(m, 'a', { state: 'pending', txid: null });
+  mergeTransferState(m, 'a', { state: 'paid', txid: 't1' });
+  mergeTransferState(m, 'a', { state: 'in-flight', txid: 't1' }); // a lagging node
+  assert.deepEqual(m.get('a'), { state: 'paid', txid: 't1' });
+  mergeTransferState(m, 'b', { state: 'in-flight', txid: null });
+  mergeTransferState(m, 'b', { state: 'in-flight', txid: 't2' });
+  assert.deepEqual(m.get('b'), { state: 'in-flight', txid: 't2' });
+});
+
+test('round lines name round, status, phase, threshold set and txid; keygen progress counts nodes', () => {
+  const name = (p: string) => ({ P1: 'node-1', P2: 'node-2' })[p] ?? p;
+  assert.equal(roundLine({ roundId: 7, status: 'completed', txid: 'ab', thresholdSet: ['P1', 'P2'] }, 'broadcast', name), 'round 7: completed phase=broadcast threshold-set=[node-1,node-2] txid=ab');
+  assert.equal(roundLine({ roundId: 8, status: 'aborted', reason: 'share invalid', culprits: ['P2'] }, 'shares', name), 'round 8: aborted phase=shares (share invalid) culprits=[node-2]');
+  const s = (o: Partial<NodeKeyState>): NodeKeyState => ({ name: 'n', running: true, state: 'idle', epoch: null, vaultAddress: null, outputKey: null, threshold: null, committeeSize: null, locked: false, ...o });
+  const until = new Date(10_000);
+  assert.equal(keygenProgress([s({}), s({ state: 'keygen' }), s({ running: false })], until, 2_500), 'keygen: 8s until keygen_until; no key yet on 2 nodes; 1 in a keygen');
+  assert.equal(keygenProgress([s({ epoch: 1 }), s({ epoch: 2, locked: true }), s({ epoch: 2 })], until, 11_000), 'keygen: keygen_until passed, waiting for lock-in (1/3 locked); epoch 2 on 2/3 nodes; 0 in a keygen');
+});
+
+test('custody txs carry raw hex and the outputs their inputs spend; unknown txids are left out', async () => {
+  const script = bytesToHex(btc.p2tr(hexToBytes('79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798')).script);
+  const prev = new btc.Transaction({ allowUnknownInputs: true });
+  prev.addInput({ txid: new Uint8Array(32).fill(1), index: 0 });
+  prev.addOutput({ script: hexToBytes(script), amount: 5_000n });
+  prev.addOutput({ script: hexToBytes(script), amount: 7_000n });
+  const spend = new btc.Transaction({ allowUnknownInputs: true });
+  spend.addInput({ txid: hexToBytes(prev.id), index: 1 });
+  spend.addOutput({ script: hexToBytes(script), amount: 6_000n });
+  const txs = new Map<string, Tx>(
+    [prev, spend].map((t) => {
+      const hex = bytesToHex(t.toBytes(true, true));
+      return [t.id, { txid: t.id, hex, status: { confirmed: true }, vout: [5_000n, 7_000n].slice(0, t.outputsLength).map((value) => ({ value, scriptPubKey: script })) }];
+    }),
+  );
+  const chain = { getTx: async (id: string) => txs.get(id) ?? null } as unknown as ChainSource;
+  const got = await custodyTxs(chain, [spend.id, 'ff'.repeat(32), spend.id]);
+  assert.deepEqual(got, [{ txid: spend.id, hex: bytesToHex(spend.toBytes(true, true)), prevouts: [{ scriptPubKey: script, valueSats: 7_000 }] }]);
+});
+
+test('the text summary says what happened', () => {
+  const s: DevnetSummary = {
+    network: 'regtest',
+    nodes: [{ peerId: '12D3KooWx', dataDir: '/d/node-1', api: 'http://127.0.0.1:47101' }],
+    threshold: 3,
+    groupKey: 'aa'.repeat(32),
+    vaultAddress: 'bcrt1pvault',
+    transfers: [
+      { id: '0123456789abcdef', depositAddress: 'bcrt1pdep', amountSats: 50_000, payoutAddress: 'bcrt1ppay', status: 'paid', txid: 'bb'.repeat(32) },
+      { id: 'fedcba9876543210', depositAddress: 'bcrt1pdep2', amountSats: 60_000, payoutAddress: 'bcrt1ppay2', status: 'pending', txid: null },
+    ],
+    txs: [{ txid: 'bb'.repeat(32), hex: '00', prevouts: [{ scriptPubKey: '51', valueSats: 1 }] }],
+  };
+  const text = renderSummary(s);
+  assert.match(text, /key: threshold 3, vault bcrt1pvault, group key a{64}/);
+  assert.match(text, /node-1\s+12D3KooWx\s+http:\/\/127\.0\.0\.1:47101\s+\/d\/node-1/);
+  assert.match(text, /transfers: 2 submitted, 1 paid, 0 in flight, 1 pending/);
+  assert.match(text, /01234567\s+50000\s+paid\s+b{64}\s+bcrt1ppay/);
+  assert.match(text, /custody transactions broadcast: 1 .*\n\s+b{64}\s+1 input$/);
+  assert.match(renderSummary({ ...s, threshold: null, groupKey: null, vaultAddress: null }), /key: none locked in before the devnet stopped/);
+});
