@@ -50,6 +50,16 @@ export class AdmissionGate {
     return this.partitioned.has(peerId);
   }
 
+  /**
+   * A peer that sent a valid ping has proved its stake: its probation record goes. The cooldown is
+   * for peers that never proved one; a staked peer that drops out later (its block expired, it
+   * restarted, a partition healed) gets a fresh window instead of being refused for the cooldown
+   * (found by the chaos harness: a second drop-out within 10 minutes locked a member out).
+   */
+  admitted(peerId: string): void {
+    this.probations.delete(peerId);
+  }
+
   /** Decides and, for an unknown peer after grace, opens its probation window. */
   allow(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return false;

@@ -439,6 +439,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private admit(entry: PeerEntry, addrs?: string[]): void {
     const isNew = !this.table.has(entry.peerId);
     this.table.upsert(entry);
+    this.gate.admitted(entry.peerId);
     if (addrs?.length) this.addrBook.set(entry.peerId, addrs.filter((a) => !a.includes('/p2p/')).slice(0, 8));
     this.metrics.peers.set(this.table.size);
     if (isNew) {

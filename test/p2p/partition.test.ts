@@ -27,6 +27,27 @@ describe('AdmissionGate partition', () => {
   });
 });
 
+describe('AdmissionGate after a member drops out twice', () => {
+  it('a peer that proved its stake gets a fresh probation window each time; one that never did waits out the cooldown', () => {
+    let t = 0;
+    const admitted = new Set<string>();
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: (p) => admitted.has(p), isBlocked: () => false, now: () => t });
+    t = 2_000;
+    // First drop-out (a block expired, a restart): a probation window, a valid ping, admitted.
+    assert.equal(g.allow('member'), true);
+    assert.equal(g.allow('stranger'), true);
+    admitted.add('member');
+    g.admitted('member');
+    // Second drop-out soon after, long before the cooldown would end.
+    admitted.delete('member');
+    t = 2_500;
+    assert.equal(g.allow('member'), true, 'the member gets a new window');
+    assert.equal(g.allow('stranger'), false, 'the stranger, never admitted, is refused until the cooldown ends');
+    t = 2_700;
+    assert.equal(g.allow('member'), false, 'the new window is as short as the first');
+  });
+});
+
 describe('P2pNetwork partition and publishRaw', () => {
   let ids: Ident[] = [];
   const nets: P2pNetwork[] = [];
