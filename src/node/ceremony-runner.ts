@@ -29,6 +29,27 @@ export function registerCeremonyMessageTypes(): void {
   for (const [type, spec] of Object.entries(GOSSIP_SPECS)) registerMessageType<unknown>(type, { ...(spec as MessageTypeSpec<unknown>), freshness: CEREMONY_FRESHNESS });
 }
 
+export interface CeremonyDirectRequest {
+  epoch: number;
+  round: number;
+  payload: unknown;
+}
+
+/** The ceremony's direct kinds as the node registers them: each payload wrapped with its (epoch, round). */
+export function ceremonyDirectSpecs(): Record<string, { request: z.ZodType<CeremonyDirectRequest>; response: z.ZodType<unknown>; maxRequestBytes: number; maxResponseBytes: number }> {
+  return Object.fromEntries(
+    Object.entries(DIRECT_SPECS).map(([kind, spec]) => [
+      kind,
+      {
+        request: z.object({ epoch: z.number().int().min(1), round: z.number().int().nonnegative(), payload: spec.request }).strict() as z.ZodType<CeremonyDirectRequest>,
+        response: spec.response as z.ZodType<unknown>,
+        maxRequestBytes: spec.maxRequestBytes + 256,
+        maxResponseBytes: spec.maxResponseBytes,
+      },
+    ]),
+  );
+}
+
 export function isCeremonyType(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(GOSSIP_SPECS, type) || Object.prototype.hasOwnProperty.call(DIRECT_SPECS, type);
 }
@@ -62,14 +83,10 @@ export class CeremonyRunner {
   constructor(private readonly ctx: NodeContext) {
     this.startedAt = ctx.now();
     registerCeremonyMessageTypes();
-    for (const [kind, spec] of Object.entries(DIRECT_SPECS)) {
-      const request = z.object({ epoch: z.number().int().min(1), round: z.number().int().nonnegative(), payload: spec.request }).strict();
+    for (const [kind, spec] of Object.entries(ceremonyDirectSpecs())) {
       ctx.network.direct.register(kind, {
-        request,
-        response: spec.response,
-        maxRequestBytes: spec.maxRequestBytes + 256,
-        maxResponseBytes: spec.maxResponseBytes,
-        handler: (from: string, req: z.infer<typeof request>) => {
+        ...spec,
+        handler: (from: string, req: CeremonyDirectRequest) => {
           this.deliver({ from, type: kind, payload: req.payload, epoch: req.epoch, round: req.round, at: ctx.now() });
           return { ok: true as const };
         },
@@ -102,11 +119,11 @@ export class CeremonyRunner {
     const { ctx } = this;
     return {
       publish: async (type, payload, at) => {
-        const p = outgoing(ctx, type, payload);
+        const p = outgoing(ctx, type, payload, undefined, at);
         if (p !== null) await ctx.network.publish(type, p, at);
       },
       sendDirect: async (peerId, type, payload, at) => {
-        const p = outgoing(ctx, type, payload, peerId);
+        const p = outgoing(ctx, type, payload, peerId, at);
         if (p !== null) await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload: p });
       },
       sign: (bytes) => ctx.privateKey.sign(bytes),

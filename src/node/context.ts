@@ -50,12 +50,18 @@ export interface NodeContext {
  * null to drop the message.
  */
 export interface FaultHooks {
-  outgoing?(type: string, payload: unknown, to?: string): unknown | null;
+  /** `to`: the recipient of a direct message; `at`: the (epoch, round) the message is sent for. */
+  outgoing?(type: string, payload: unknown, to?: string, at?: MessageAt): unknown | null;
+}
+
+export interface MessageAt {
+  epoch: number;
+  round: number;
 }
 
 /** Applies the test hook, if any, to an outgoing message. */
-export function outgoing(ctx: Pick<NodeContext, 'faults'>, type: string, payload: unknown, to?: string): unknown | null {
-  return ctx.faults?.outgoing ? ctx.faults.outgoing(type, payload, to) : payload;
+export function outgoing(ctx: Pick<NodeContext, 'faults'>, type: string, payload: unknown, to?: string, at?: MessageAt): unknown | null {
+  return ctx.faults?.outgoing ? ctx.faults.outgoing(type, payload, to, at) : payload;
 }
 
 export function roundOf(ctx: Pick<NodeContext, 'roundMs'>, ms: number): number {

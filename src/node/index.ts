@@ -10,7 +10,7 @@ import { openDb } from '../store/db.js';
 import { createChainSource, type ChainConfig } from '../chain/factory.js';
 import { chainStakeChecker } from '../p2p/stake-checker.js';
 import { P2pNetwork } from '../p2p/network.js';
-import { defaultRegistry, registerMessageType } from '../p2p/registry.js';
+import { defaultRegistry } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
@@ -21,7 +21,6 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { depositAddress, vaultAddress } from '../crypto/taproot.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
 import { identifierForPeer } from '../crypto/identifiers.js';
-import { registerSigningMessageTypes } from '../rounds/signing/messages.js';
 import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
 import { createApiServer } from '../api/index.js';
 import { createMetrics } from '../metrics.js';
@@ -33,11 +32,14 @@ import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from './round-clock.js';
 import { roundOf, type FaultHooks, type NodeContext } from './context.js';
 import { SigningRunner } from './signing-runner.js';
-import { CeremonyRunner, registerCeremonyMessageTypes } from './ceremony-runner.js';
+import { CeremonyRunner } from './ceremony-runner.js';
+import { registerNodeMessageTypes } from './message-types.js';
 import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
 import { registerNodeMetrics } from './metrics.js';
 import { depositViews, peerViews, transferViews } from './views.js';
+import { Byzantine, chainFaults } from './byzantine.js';
+import { startTestControl, type TestControl } from './test-control.js';
 
 export interface StartNodeOptions {
   log?: Logger;
@@ -87,9 +89,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const roundMs = cronPeriodMs(config.schedule.signing);
   const metrics = createMetrics();
 
-  // A sweep round of an earlier epoch carries that epoch in its envelopes; let it through.
-  registerSigningMessageTypes((type, spec) => registerMessageType(type, { ...spec, freshness: { ...spec.freshness, maxEpochsBehind: 64 } }));
-  registerCeremonyMessageTypes();
+  registerNodeMessageTypes();
 
   const keyOf = (epoch: number) => manager.store.get(epoch)?.key;
   const requests = new RequestStore({
@@ -168,7 +168,26 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
   );
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults: opts.faults, metrics: nodeMetrics };
+  // TEST-ONLY (config section `testing`, refused on mainnet): a Byzantine mode on the outgoing hook.
+  let byzantine: Byzantine | undefined;
+  let faults = opts.faults;
+  if (config.testing) {
+    byzantine = new Byzantine({
+      peerId,
+      network: config.network,
+      mode: config.testing.byzantine,
+      floodCount: config.testing.floodCount,
+      roundMs,
+      now,
+      publish: (type, payload, at) => network.publish(type, payload, at),
+      publishRaw: (topic, bytes) => network.publishRaw(topic, bytes),
+      subscribe: (type, handler) => network.subscribe(type, handler),
+      log: log.child({ module: 'byzantine' }),
+    });
+    faults = opts.faults ? chainFaults(opts.faults, byzantine.hooks) : byzantine.hooks;
+    log.warn({ byzantine: config.testing.byzantine, controlPort: config.testing.controlPort }, 'TEST-ONLY config section `testing` is set: this node may misbehave on purpose');
+  }
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {
@@ -310,6 +329,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     logger: log,
   });
 
+  let control: TestControl | undefined;
   const timers: NodeJS.Timeout[] = [];
   let resolveDone!: (code: number | void) => void;
   const done = new Promise<number | void>((r) => (resolveDone = r));
@@ -323,6 +343,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     // A broadcast still in flight may hold the scheduler a moment; never longer than this.
     await Promise.race([scheduler.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await api.close().catch(() => {});
+    await control?.close().catch(() => {});
+    byzantine?.stop();
     await network.stop().catch(() => {});
     db.close();
     log.info('node stopped');
@@ -332,6 +354,13 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     await network.start();
     await pollChain();
     const { url } = await api.listen();
+    if (byzantine && config.testing?.controlPort !== undefined) {
+      control = await startTestControl(
+        { peerId, byzantine, setPartition: (peers) => network.setPartition(peers), partition: () => network.partition() },
+        config.testing.controlPort,
+        log,
+      );
+    }
     timers.push(setInterval(() => void pollChain(), config.chain.pollMs));
     timers.push(
       setInterval(() => {

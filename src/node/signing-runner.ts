@@ -113,7 +113,7 @@ export class SigningRunner {
         db: ctx.db,
         now: ctx.now,
         publish: (type, payload) => {
-          const p = outgoing(ctx, type, payload);
+          const p = outgoing(ctx, type, payload, undefined, { epoch: cur.key.epoch, round: roundId });
           if (p === null) return;
           ctx.network.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
         },

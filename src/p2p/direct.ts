@@ -95,36 +95,19 @@ export class DirectMessenger {
         throw e;
       }
       if (!raw) return;
-      const frame = decodeJson(raw);
-      const parsed = frame.ok ? requestFrame.safeParse(frame.value) : undefined;
-      if (!parsed?.success) {
-        this.opts.onViolation?.(from, 'direct-malformed');
-        await writeOne(stream, { ok: false, error: 'malformed request' });
+      const v = judgeDirectRequest(raw, this.kinds);
+      if (!v.ok) {
+        kind = v.kind ?? kind;
+        if (v.violation) this.opts.onViolation?.(from, v.violation);
+        await writeOne(stream, { ok: false, error: v.error });
+        if (v.reason !== 'malformed') this.opts.metrics?.directRequests.inc({ kind: v.reason === 'unknown-kind' ? 'unknown' : kind, outcome: v.reason });
         return;
       }
-      kind = parsed.data.kind;
-      const spec = this.kinds.get(kind);
-      if (!spec) {
-        await writeOne(stream, { ok: false, error: `unknown kind ${kind}` });
-        this.opts.metrics?.directRequests.inc({ kind: 'unknown', outcome: 'unknown-kind' });
-        return;
-      }
-      if (raw.length > spec.maxRequestBytes) {
-        this.opts.onViolation?.(from, 'direct-oversized');
-        await writeOne(stream, { ok: false, error: 'request too large' });
-        this.opts.metrics?.directRequests.inc({ kind, outcome: 'oversized' });
-        return;
-      }
-      const req = spec.request.safeParse(parsed.data.payload);
-      if (!req.success) {
-        this.opts.onViolation?.(from, 'direct-bad-payload');
-        await writeOne(stream, { ok: false, error: 'invalid payload' });
-        this.opts.metrics?.directRequests.inc({ kind, outcome: 'bad-payload' });
-        return;
-      }
+      kind = v.kind;
+      const spec = this.kinds.get(kind)!;
       let res: unknown;
       try {
-        res = await spec.handler(from, req.data);
+        res = await spec.handler(from, v.payload);
       } catch (e) {
         this.opts.log.warn({ kind, from, err: e instanceof Error ? e.message : String(e) }, 'direct handler failed');
         await writeOne(stream, { ok: false, error: e instanceof MetanodeError ? e.code : 'handler error' });
@@ -179,15 +162,9 @@ export class DirectMessenger {
       // request under load) produces: indistinguishable from a timeout, so nobody's fault, never
       // a reason to blocklist an honest operator.
       if (!raw) throw new MetanodeError('ABORTED', `${kind} request to ${who}: stream closed without a reply`, [], { peer: who });
-      const frame = decodeJson(raw);
-      const parsed = frame.ok ? responseFrame.safeParse(frame.value) : undefined;
-      if (!parsed?.success) throw new MetanodeError('INVALID_MESSAGE', `${kind}: malformed reply`, [who]);
-      if (!parsed.data.ok) throw new MetanodeError('INVALID_MESSAGE', `${kind}: peer answered error: ${parsed.data.error}`, [who], { remoteError: parsed.data.error });
-      if (raw.length > spec.maxResponseBytes) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply exceeds ${spec.maxResponseBytes} bytes`, [who]);
-      const res = spec.response.safeParse(parsed.data.payload);
-      if (!res.success) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply fails schema`, [who]);
+      const res = parseDirectResponse<Res>(raw, spec, kind, who);
       await stream.close().catch(() => {});
-      return res.data;
+      return res;
     } catch (e) {
       stream?.abort(e instanceof Error ? e : new Error(String(e)));
       if (e instanceof MetanodeError) throw e;
@@ -197,6 +174,40 @@ export class DirectMessenger {
       clearTimeout(timer);
     }
   }
+}
+
+export type DirectRequestVerdict =
+  | { ok: true; kind: string; payload: unknown }
+  | { ok: false; reason: 'malformed' | 'unknown-kind' | 'oversized' | 'bad-payload'; kind?: string; error: string; violation?: string };
+
+/**
+ * Judges one received request frame (pure): the frame's JSON and shape, the kind, its size limit
+ * and its payload schema. `violation` is the reason to report the sender for, if it is at fault
+ * (an unknown kind is not: the peer may run a newer version).
+ */
+export function judgeDirectRequest(raw: Uint8Array, kinds: ReadonlyMap<string, DirectKindSpec<any, any>>): DirectRequestVerdict {
+  const frame = decodeJson(raw);
+  const parsed = frame.ok ? requestFrame.safeParse(frame.value) : undefined;
+  if (!parsed?.success) return { ok: false, reason: 'malformed', error: 'malformed request', violation: 'direct-malformed' };
+  const kind = parsed.data.kind;
+  const spec = kinds.get(kind);
+  if (!spec) return { ok: false, reason: 'unknown-kind', kind, error: `unknown kind ${kind}` };
+  if (raw.length > spec.maxRequestBytes) return { ok: false, reason: 'oversized', kind, error: 'request too large', violation: 'direct-oversized' };
+  const req = spec.request.safeParse(parsed.data.payload);
+  if (!req.success) return { ok: false, reason: 'bad-payload', kind, error: 'invalid payload', violation: 'direct-bad-payload' };
+  return { ok: true, kind, payload: req.data };
+}
+
+/** Parses one reply frame (pure); throws MetanodeError INVALID_MESSAGE naming `who` when malformed, too large or an error reply. */
+export function parseDirectResponse<Res>(raw: Uint8Array, spec: Pick<DirectKindSpec<unknown, Res>, 'response' | 'maxResponseBytes'>, kind: string, who: string): Res {
+  const frame = decodeJson(raw);
+  const parsed = frame.ok ? responseFrame.safeParse(frame.value) : undefined;
+  if (!parsed?.success) throw new MetanodeError('INVALID_MESSAGE', `${kind}: malformed reply`, [who]);
+  if (!parsed.data.ok) throw new MetanodeError('INVALID_MESSAGE', `${kind}: peer answered error: ${parsed.data.error}`, [who], { remoteError: parsed.data.error });
+  if (raw.length > spec.maxResponseBytes) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply exceeds ${spec.maxResponseBytes} bytes`, [who]);
+  const res = spec.response.safeParse(parsed.data.payload);
+  if (!res.success) throw new MetanodeError('INVALID_MESSAGE', `${kind}: reply fails schema`, [who]);
+  return res.data;
 }
 
 class FrameTooLarge extends Error {}

@@ -5,7 +5,8 @@
 // (it is in the peer table with a valid stake) or, once per `probationCooldownMs`, for a
 // probation window of `probationMs` during which it must send a valid ping. Without probation a
 // newly staked operator could never introduce itself; with the cooldown an unstaked peer gets
-// one short window and is then refused. Blocklisted peers are always refused.
+// one short window and is then refused. Blocklisted peers are always refused, and so are peers
+// in a test partition (setPartition: the chaos harness cutting a node off from chosen peers).
 import type { ConnectionGater, PeerId } from '@libp2p/interface';
 
 export interface GaterOptions {
@@ -20,6 +21,7 @@ export interface GaterOptions {
 export class AdmissionGate {
   private startedAt: number;
   private readonly probations = new Map<string, number>();
+  private partitioned = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly opts: GaterOptions) {
@@ -35,9 +37,32 @@ export class AdmissionGate {
     return this.now() - this.startedAt < this.opts.graceMs;
   }
 
+  /** Test-only: peers to refuse (and evict) until the next call; [] heals the partition. */
+  setPartition(peers: Iterable<string>): void {
+    this.partitioned = new Set(peers);
+  }
+
+  partition(): string[] {
+    return [...this.partitioned].sort();
+  }
+
+  isPartitioned(peerId: string): boolean {
+    return this.partitioned.has(peerId);
+  }
+
+  /**
+   * A peer that sent a valid ping has proved its stake: its probation record goes. The cooldown is
+   * for peers that never proved one; a staked peer that drops out later (its block expired, it
+   * restarted, a partition healed) gets a fresh window instead of being refused for the cooldown
+   * (found by the chaos harness: a second drop-out within 10 minutes locked a member out).
+   */
+  admitted(peerId: string): void {
+    this.probations.delete(peerId);
+  }
+
   /** Decides and, for an unknown peer after grace, opens its probation window. */
   allow(peerId: string): boolean {
-    if (this.opts.isBlocked(peerId)) return false;
+    if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return false;
     if (this.inGrace() || this.opts.isAdmitted(peerId)) return true;
     const now = this.now();
     const started = this.probations.get(peerId);
@@ -50,7 +75,7 @@ export class AdmissionGate {
 
   /** A connected peer that should now be disconnected (blocked, or probation over and not admitted). */
   shouldEvict(peerId: string): boolean {
-    if (this.opts.isBlocked(peerId)) return true;
+    if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return true;
     if (this.inGrace() || this.opts.isAdmitted(peerId)) return false;
     const started = this.probations.get(peerId);
     if (started === undefined) {
@@ -63,7 +88,7 @@ export class AdmissionGate {
   connectionGater(): ConnectionGater {
     const deny = (p: PeerId): boolean => !this.allow(p.toString());
     return {
-      denyDialPeer: (p) => this.opts.isBlocked(p.toString()),
+      denyDialPeer: (p) => this.opts.isBlocked(p.toString()) || this.partitioned.has(p.toString()),
       denyInboundEncryptedConnection: (p) => deny(p),
       denyOutboundEncryptedConnection: (p) => deny(p),
     };

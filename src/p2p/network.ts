@@ -315,6 +315,35 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     return res.recipients.length;
   }
 
+  /**
+   * Test-only (the Byzantine modes of src/node/byzantine.ts): publishes arbitrary bytes on a
+   * registered short topic, bypassing the envelope, schema and size checks of publish().
+   */
+  async publishRaw(topic: string, bytes: Uint8Array): Promise<number> {
+    if (!this.registry.topics().includes(topic)) throw new MetanodeError('INVALID_INPUT', `topic ${topic} is not registered`);
+    this.ensureTopic(topic);
+    const res = await this.libp2p.services.pubsub.publish(topicName(this.o.network, topic), bytes);
+    return res.recipients.length;
+  }
+
+  /**
+   * Test-only (the chaos harness's partitions): refuses and closes every connection to `peers`
+   * until called again; [] restores them (the connection keeper redials as usual).
+   */
+  async setPartition(peers: string[]): Promise<void> {
+    this.gate.setPartition(peers);
+    this.log.warn({ peers }, peers.length ? 'test partition: connections to these peers cut' : 'test partition healed');
+    const host = this.host;
+    if (!host) return;
+    const cut = [...new Set(host.getConnections().map((c) => c.remotePeer).filter((p) => this.gate.isPartitioned(p.toString())))];
+    // Bounded: a hang-up that does not finish does not hold the caller (the gater already refuses).
+    await Promise.race([Promise.all(cut.map((p) => host.hangUp(p).catch(() => {}))), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+
+  partition(): string[] {
+    return this.gate.partition();
+  }
+
   private async validateGossip(short: string, src: PeerId, msg: Message): Promise<TopicValidatorResult> {
     let type = 'unknown';
     const from = msg.type === 'signed' ? msg.from.toString() : undefined;
@@ -411,6 +440,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private admit(entry: PeerEntry, addrs?: string[]): void {
     const isNew = !this.table.has(entry.peerId);
     this.table.upsert(entry);
+    this.gate.admitted(entry.peerId);
     if (addrs?.length) this.addrBook.set(entry.peerId, addrs.filter((a) => !a.includes('/p2p/')).slice(0, 8));
     this.metrics.peers.set(this.table.size);
     if (isNew) {

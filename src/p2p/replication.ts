@@ -17,6 +17,8 @@ const cursorSchema = z.object({ timestamp: z.number().int().nonnegative().max(Nu
 export const pullRequestSchema = z.object({ after: cursorSchema, limit: z.number().int().min(1).max(MAX_PULL_LIMIT) }).strict();
 export const pullResponseSchema = z.object({ records: z.array(z.object({ record: transferRequestWireSchema, cursor: cursorSchema }).strict()).max(MAX_PULL_LIMIT) }).strict();
 export type PullRequest = z.infer<typeof pullRequestSchema>;
+/** The direct kind's schemas and size limits (the handler is added where it is registered). */
+export const pullDirectSpec = { request: pullRequestSchema, response: pullResponseSchema, maxRequestBytes: 512, maxResponseBytes: 4096 * MAX_PULL_LIMIT } as const;
 export type PullResponse = z.infer<typeof pullResponseSchema>;
 
 /** What a serving node answers: at most min(asked, its own cap) records after the cursor. */
@@ -89,13 +91,7 @@ export class Replicator {
   constructor(private readonly o: ReplicationOptions) {
     this.limit = o.limit ?? 10;
     const serverLimit = o.serverLimit ?? this.limit;
-    o.direct.register<PullRequest, PullResponse>(PULL_KIND, {
-      request: pullRequestSchema,
-      response: pullResponseSchema,
-      maxRequestBytes: 512,
-      maxResponseBytes: 4096 * MAX_PULL_LIMIT,
-      handler: (_from, req) => servePull(o.store, req, serverLimit),
-    });
+    o.direct.register<PullRequest, PullResponse>(PULL_KIND, { ...pullDirectSpec, handler: (_from, req) => servePull(o.store, req, serverLimit) });
   }
 
   cursor(peerId: string): Cursor {

@@ -20,7 +20,7 @@ export const pingPayloadSchema = z
     state: z.enum(NODE_STATES),
     stake: outpointSchema,
     /** Absent only while no key exists yet (or the sender holds no share of the current key). */
-    tss_proof: z.string().regex(/^[0-9a-f]{2,256}$/).optional(),
+    tss_proof: z.string().regex(/^(?:[0-9a-f]{2}){1,128}$/).optional(),
     /** Sender's wall clock, unix ms. */
     clock: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     /** Sender's chain tip height. */

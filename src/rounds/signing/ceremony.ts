@@ -18,6 +18,7 @@ import { isMetanodeError } from '../../util/errors.js';
 import { blame, finish, isCulprit, note, participant, publish, type Ctx } from './ctx.js';
 import { MSG, type CommitPayload, type FinalPayload, type SharePayload } from './messages.js';
 import type { AttemptState } from './types.js';
+import { commitmentDigest } from './sessions.js';
 
 export function targetsOf(doc: Candidate): SigningTarget[] {
   return doc.inputs.map((i, idx) => ({ message: doc.sighashes[idx]!, ...(i.tweak ? { tweak: i.tweak } : {}) }));
@@ -104,7 +105,8 @@ function maybeFinishCommits(c: Ctx): void {
   if (a.ownCommitted && a.nonces && !c.s.cooldown) {
     const doc = c.s.doc!;
     // The session record must be durable before the share leaves; the driver enforces the order.
-    c.out.push({ kind: 'guard-session', roundId: c.s.cfg.roundId, attempt: a.attempt, digest: doc.docHash });
+    const own = (c.s.commits[a.attempt] ?? {})[self]?.commitments ?? [];
+    c.out.push({ kind: 'guard-session', roundId: c.s.cfg.roundId, attempt: a.attempt, digest: doc.docHash, commitments: own.map(commitmentDigest) });
     const shares = signShares(c.s.cfg.share!, c.s.cfg.key, a.nonces, lists, targetsOf(doc));
     a.nonces = null;
     a.ownShared = true;

@@ -113,7 +113,7 @@ export class SigningRoundDriver {
     for (const o of outbox) {
       if (o.kind === 'guard-session') {
         try {
-          guardSignedSession(db, { roundId: o.roundId, attempt: o.attempt, digest: o.digest, now: this.ports.now() });
+          guardSignedSession(db, { roundId: o.roundId, attempt: o.attempt, digest: o.digest, now: this.ports.now(), commitments: o.commitments });
         } catch (e) {
           refused = errorMessage(e);
           extra.push({ roundId, phase: 'ceremony', time: this.ports.now(), decision: 'refuse-sign', digest: o.digest, reason: refused });

@@ -31,7 +31,8 @@ export const proposalPayloadSchema = z
     h0: hex32,
     /** sha512_256(peer_id || tx_sign_doc) */
     h1: hex32,
-    tssProof: z.string().regex(/^[0-9a-f]{2,256}$/),
+    // Whole bytes (a proof is 65): an odd-length string is malformed (found by the fuzzer).
+    tssProof: z.string().regex(/^(?:[0-9a-f]{2}){1,128}$/),
   })
   .strict();
 

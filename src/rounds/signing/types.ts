@@ -149,7 +149,7 @@ export type OutMsg =
    * Persist (roundId, attempt, digest) before anything after it in the outbox is released; if
    * that fails or conflicts, drop the rest of the outbox and feed back 'session-refused'.
    */
-  | { kind: 'guard-session'; roundId: number; attempt: number; digest: string }
+  | { kind: 'guard-session'; roundId: number; attempt: number; digest: string; /** commitmentDigest of own nonce commitments */ commitments: string[] }
   | { kind: 'broadcast-tx'; txid: string; hex: string; candidate: Candidate }
   | { kind: 'block'; peer: string; code: ErrorCode; reason: string };
 

@@ -1,0 +1,86 @@
+// The test-only control endpoint (testing.controlPort) and the config rule that keeps the
+// `testing` section off mainnet.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, ConfigError } from '../../src/config/load.js';
+import { Byzantine } from '../../src/node/byzantine.js';
+import { startTestControl, type TestControl } from '../../src/node/test-control.js';
+import { silentLogger } from '../../src/util/log.js';
+
+describe('testing config section', () => {
+  const base = { chain: { esploraUrl: 'http://127.0.0.1:3002' } };
+
+  it('defaults: no section at all; with the section, byzantine none and flood 200', () => {
+    assert.equal(parseConfig(base).testing, undefined);
+    assert.deepEqual(parseConfig({ ...base, testing: {} }).testing, { byzantine: 'none', floodCount: 200 });
+    assert.deepEqual(parseConfig({ ...base, testing: { byzantine: 'garbage', controlPort: 48201 } }).testing, { byzantine: 'garbage', controlPort: 48201, floodCount: 200 });
+  });
+
+  it('is refused on mainnet, even empty', () => {
+    for (const testing of [{}, { byzantine: 'none' }, { controlPort: 9999 }]) {
+      assert.throws(
+        () => parseConfig({ ...base, network: 'mainnet', testing }),
+        (e) => e instanceof ConfigError && e.issues.some((i) => /^config error: testing: test-only section .* refused when network is mainnet/.test(i)),
+      );
+    }
+    assert.equal(parseConfig({ ...base, network: 'mainnet' }).testing, undefined);
+  });
+
+  it('names a bad mode, a bad port and an unknown key', () => {
+    assert.throws(() => parseConfig({ ...base, testing: { byzantine: 'evil' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantine: expected one of none|wrong-proposal|')));
+    assert.throws(() => parseConfig({ ...base, testing: { controlPort: 70000 } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.controlPort: must be <= 65535')));
+    assert.throws(() => parseConfig({ ...base, testing: { byzantin: 'garbage' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantin: unknown key')));
+  });
+});
+
+describe('test control endpoint', () => {
+  let control: TestControl;
+  let partition: string[] = [];
+  const byzantine = new Byzantine({
+    peerId: 'self', network: 'regtest', mode: 'none', floodCount: 2, roundMs: 15_000, now: Date.now,
+    publish: async () => 0, publishRaw: async () => 0, subscribe: () => () => {}, log: silentLogger,
+  });
+  before(async () => {
+    control = await startTestControl({ peerId: 'self', byzantine, setPartition: async (p) => void (partition = p), partition: () => partition }, 0, silentLogger);
+  });
+  after(() => control.close());
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(control.url + path, { method, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('listens on loopback only', () => {
+    assert.match(control.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('sets and heals a partition (never against itself) and switches the Byzantine mode', async () => {
+    assert.deepEqual((await call('GET', '/v1/test/state')).body, { peerId: 'self', byzantine: 'none', partition: [], actions: {} });
+    let r = await call('POST', '/v1/test/partition', { peers: ['b', 'self', 'c'] });
+    assert.equal(r.status, 200);
+    assert.deepEqual(partition, ['b', 'c']);
+    assert.deepEqual(r.body.partition, ['b', 'c']);
+    r = await call('POST', '/v1/test/byzantine', { mode: 'flood' });
+    assert.equal(r.body.byzantine, 'flood');
+    assert.equal(byzantine.mode, 'flood');
+    r = await call('POST', '/v1/test/partition', { peers: [] });
+    assert.deepEqual(partition, []);
+  });
+
+  it('refuses malformed bodies and unknown routes with a reason', async () => {
+    const cases: Array<[string, string, unknown, number, RegExp]> = [
+      ['POST', '/v1/test/partition', '{nope', 400, /not JSON/],
+      ['POST', '/v1/test/partition', { peers: 'b' }, 400, /^peers: /],
+      ['POST', '/v1/test/partition', { peers: [], extra: 1 }, 400, /extra/],
+      ['POST', '/v1/test/byzantine', { mode: 'evil' }, 400, /^mode: /],
+      ['GET', '/v1/test/partition', undefined, 404, /no test control route GET \/v1\/test\/partition/],
+      ['POST', '/v1/status', {}, 404, /no test control route/],
+    ];
+    for (const [method, path, body, status, msg] of cases) {
+      const r = await call(method, path, body);
+      assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}`);
+      assert.match(String(r.body.error), msg);
+    }
+    assert.equal(byzantine.mode, 'flood', 'a refused request changed nothing');
+  });
+});

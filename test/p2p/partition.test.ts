@@ -1,0 +1,88 @@
+// Test-only network controls the chaos harness uses: a partition cuts and refuses connections to
+// chosen peers until healed; publishRaw puts arbitrary bytes on a topic (and honest peers reject
+// them with a reason).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AdmissionGate } from '../../src/p2p/gater.js';
+import type { P2pNetwork } from '../../src/p2p/network.js';
+import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor, type Ident } from './helpers.js';
+
+describe('AdmissionGate partition', () => {
+  it('refuses, evicts and does not dial partitioned peers, even in grace; [] heals', () => {
+    const gate = new AdmissionGate({ graceMs: 60_000, probationMs: 1000, probationCooldownMs: 10_000, isAdmitted: () => true, isBlocked: () => false });
+    const g = gate.connectionGater();
+    const pid = (s: string) => ({ toString: () => s }) as never;
+    assert.equal(gate.allow('b'), true);
+    gate.setPartition(['b', 'c']);
+    assert.deepEqual(gate.partition(), ['b', 'c']);
+    assert.equal(gate.allow('b'), false);
+    assert.equal(gate.shouldEvict('c'), true);
+    assert.equal(g.denyDialPeer!(pid('b')), true);
+    assert.equal(g.denyInboundEncryptedConnection!(pid('c'), undefined as never), true);
+    assert.equal(gate.allow('d'), true);
+    gate.setPartition([]);
+    assert.equal(gate.allow('b'), true);
+    assert.equal(gate.shouldEvict('c'), false);
+    assert.equal(g.denyDialPeer!(pid('b')), false);
+  });
+});
+
+describe('AdmissionGate after a member drops out twice', () => {
+  it('a peer that proved its stake gets a fresh probation window each time; one that never did waits out the cooldown', () => {
+    let t = 0;
+    const admitted = new Set<string>();
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: (p) => admitted.has(p), isBlocked: () => false, now: () => t });
+    t = 2_000;
+    // First drop-out (a block expired, a restart): a probation window, a valid ping, admitted.
+    assert.equal(g.allow('member'), true);
+    assert.equal(g.allow('stranger'), true);
+    admitted.add('member');
+    g.admitted('member');
+    // Second drop-out soon after, long before the cooldown would end.
+    admitted.delete('member');
+    t = 2_500;
+    assert.equal(g.allow('member'), true, 'the member gets a new window');
+    assert.equal(g.allow('stranger'), false, 'the stranger, never admitted, is refused until the cooldown ends');
+    t = 2_700;
+    assert.equal(g.allow('member'), false, 'the new window is as short as the first');
+  });
+});
+
+describe('P2pNetwork partition and publishRaw', () => {
+  let ids: Ident[] = [];
+  const nets: P2pNetwork[] = [];
+  before(async () => {
+    ids = await Promise.all([0, 1].map((i) => identity(i)));
+    const checker = stakeMap(ids);
+    nets.push(makeNode(ids[0]!, checker, { blockOnViolation: false }));
+    await nets[0]!.start();
+    nets.push(makeNode(ids[1]!, checker, { bootstrap: [addrOf(nets[0]!)] }));
+    await nets[1]!.start();
+    await waitFor('both admitted', () => nets[0]!.table.has(ids[1]!.peerId) && nets[1]!.table.has(ids[0]!.peerId), 10_000);
+  });
+  after(() => stopAll(nets));
+
+  it('publishRaw bytes are rejected by the honest peer with the validator\'s reason', async () => {
+    const [a, b] = nets as [P2pNetwork, P2pNetwork];
+    const seen: string[] = [];
+    a.on('message:rejected', (r) => r.from === b.peerId && seen.push(r.reason));
+    await assert.rejects(() => b.publishRaw('no-such-topic', new Uint8Array([1])), /topic no-such-topic is not registered/);
+    await b.publishRaw('ping', new TextEncoder().encode('{"version":'));
+    await waitFor('rejection seen', () => seen.length > 0, 5_000);
+    assert.deepEqual(seen, ['not-json']);
+  });
+
+  it('cuts the connection, refuses redials while partitioned, and reconnects once healed', async () => {
+    const [a, b] = nets as [P2pNetwork, P2pNetwork];
+    await waitFor('connected', () => a.connectedPeers().includes(b.peerId), 10_000);
+    await a.setPartition([b.peerId]);
+    assert.deepEqual(a.partition(), [b.peerId]);
+    await waitFor('disconnected', () => !a.connectedPeers().includes(b.peerId) && !b.connectedPeers().includes(a.peerId), 5_000);
+    // b keeps redialling a (bootstrap, 200 ms base backoff); a's gater refuses every attempt.
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.ok(!a.connectedPeers().includes(b.peerId), 'still cut');
+    await a.setPartition([]);
+    assert.deepEqual(a.partition(), []);
+    await waitFor('reconnected', () => a.connectedPeers().includes(b.peerId), 10_000);
+  });
+});
