@@ -1,7 +1,7 @@
 // Public surface of src/crypto in one import. See notes/crypto-api.md for the contract; the
 // files below document where they refine it.
 export * from './types.js';
-export { identifierForPeer, defaultThreshold, normalizeCommittee, findMember, peerIdsOf } from './identifiers.js';
+export { identifierAt, membersInOrder, identifierOf, positionalIdentifierProblem, defaultThreshold, normalizeCommittee, findMember, peerIdsOf } from './identifiers.js';
 export {
   dkgStart,
   dkgRound2,

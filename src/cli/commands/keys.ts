@@ -3,39 +3,43 @@ import { inspectKeystore } from '../../keystore/index.js';
 import { errorMessage } from '../../util/errors.js';
 import type { ApiClient } from '../client.js';
 import { fetchEpochEntries } from './epochs.js';
-import { identifierForPeer } from '../../crypto/identifiers.js';
+import { identifierOf } from '../../crypto/identifiers.js';
 
 export interface KeysResult {
   peerId: string | null;
-  /** This node's FROST identifier (derived from the peer id). */
-  identifier: string | null;
   keystoreDir: string;
   /** Epochs with an encrypted share on disk. */
   shareEpochs: number[];
-  /** Public key of each epoch from the node API, with this node's verifying share; null if unreachable. */
-  epochs: Array<{ epoch: number; active: boolean; outputKey: string; internalKey: string; vaultAddress: string; threshold: number; member: boolean; verifyingShare: string | null; shareOnDisk: boolean }> | null;
+  /**
+   * Public key of each epoch from the node API, with this node's FROST identifier (its position in
+   * that epoch's committee, so it can change between epochs) and verifying share; null if unreachable.
+   */
+  epochs: Array<{ epoch: number; active: boolean; outputKey: string; internalKey: string; vaultAddress: string; threshold: number; member: boolean; identifier: string | null; verifyingShare: string | null; shareOnDisk: boolean }> | null;
   apiError?: string;
 }
 
 /** `metanode keys`: public key material only; needs no passphrase. */
 export async function keysCommand(config: Config, client?: ApiClient): Promise<KeysResult> {
   const info = inspectKeystore(config.keystore.dir);
-  const identifier = info.peerId ? identifierForPeer(info.peerId) : null;
-  const out: KeysResult = { peerId: info.peerId, identifier, keystoreDir: info.dir, shareEpochs: info.shareEpochs, epochs: null };
+  const out: KeysResult = { peerId: info.peerId, keystoreDir: info.dir, shareEpochs: info.shareEpochs, epochs: null };
   if (client) {
     try {
       const epochs = await fetchEpochEntries(client);
-      out.epochs = epochs.map(({ record, key, active, vaultAddress }) => ({
-        epoch: record.epoch,
-        active,
-        outputKey: key.outputKey,
-        internalKey: key.internalKey,
-        vaultAddress,
-        threshold: key.threshold,
-        member: identifier !== null && key.committee.some((m) => m.identifier === identifier),
-        verifyingShare: identifier !== null ? (key.verifyingShares[identifier] ?? null) : null,
-        shareOnDisk: info.shareEpochs.includes(record.epoch),
-      }));
+      out.epochs = epochs.map(({ record, key, active, vaultAddress }) => {
+        const identifier = info.peerId ? (identifierOf(key.committee, info.peerId) ?? null) : null;
+        return {
+          epoch: record.epoch,
+          active,
+          outputKey: key.outputKey,
+          internalKey: key.internalKey,
+          vaultAddress,
+          threshold: key.threshold,
+          member: identifier !== null,
+          identifier,
+          verifyingShare: identifier !== null ? (key.verifyingShares[identifier] ?? null) : null,
+          shareOnDisk: info.shareEpochs.includes(record.epoch),
+        };
+      });
     } catch (e) {
       out.apiError = errorMessage(e);
     }
@@ -46,7 +50,6 @@ export async function keysCommand(config: Config, client?: ApiClient): Promise<K
 export function renderKeys(k: KeysResult, render: (d: unknown) => string): string {
   const lines = [
     `peer id:     ${k.peerId ?? '(none; run `metanode init`)'}`,
-    `identifier:  ${k.identifier ?? '-'}`,
     `keystore:    ${k.keystoreDir}`,
     `shares:      ${k.shareEpochs.length ? k.shareEpochs.map((e) => `epoch ${e}`).join(', ') : '(none)'}`,
   ];
