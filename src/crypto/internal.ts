@@ -2,6 +2,7 @@
 // validation, Lagrange coefficients and the EpochKey -> noble FrostPublic conversion.
 // Nothing here is exported from the package surface; other modules import from the
 // specific files (dkg.ts, signing.ts, ...).
+import { normalizeZ } from '@noble/curves/abstract/curve.js';
 import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -58,6 +59,17 @@ export function scalarHex(n: bigint): string {
 
 export function pointHex(p: PointT): string {
   return bytesToHex(p.toBytes(true));
+}
+
+/** Compressed hex of many points with one batched inversion (noble normalizeZ) instead of one each. */
+export function pointsHex(ps: PointT[]): string[] {
+  if (ps.some((p) => p.is0())) fail('INVALID_INPUT', 'cannot encode the identity point');
+  return normalizeZ(Point, ps).map((p) => bytesToHex(p.toBytes(true)));
+}
+
+/** Whether a (non-identity) point has an even y coordinate (BIP340 / noble's hasEven). */
+export function hasEvenY(p: PointT): boolean {
+  return (p.toAffine().y & 1n) === 0n;
 }
 
 export function xOnlyHex(p: PointT): string {
