@@ -28,6 +28,7 @@ export {
   SigningNonces,
   type NonceCommitment,
   type SigningTarget,
+  type AggregateOptions,
 } from './signing.js';
 export { reshareDeal, reshareReceive, type ReshareDealing, type ReshareSubShare, type ReshareDealParams, type ReshareReceiveParams } from './reshare.js';
 export { createTssProof, verifyTssProof, assertTssProof, verifyingShareOf, type TssProofContext } from './proof.js';

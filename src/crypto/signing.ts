@@ -418,12 +418,27 @@ export function verifySignatureShares(key: EpochKey, lists: Record<string, Nonce
   return createShareVerifier(key, lists, targets)(from, shares);
 }
 
+export interface AggregateOptions {
+  /**
+   * 'each' (default): every share is verified before aggregating (one random-weight batch per
+   * message, one by one only to name senders), so even shares whose errors cancel in the sum are
+   * caught and named. 'sum': RFC 9591 section 5.3 style, as noble's aggregate(): the aggregated
+   * signature is verified and shares are checked one by one only when it fails. Cheaper by the
+   * batch check, but two colluding signers whose bad shares cancel go unnamed (the signature is
+   * still valid). Shares already verified one by one (verifySignatureShares / createShareVerifier
+   * on the same lists) are not weighed again in either mode.
+   */
+  shareCheck?: 'each' | 'sum';
+}
+
 /**
- * Verifies every share (INVALID_SIGNATURE_SHARE naming each bad sender), aggregates, and checks
- * each result with BIP340 verify against the (tweaked) output key. Returns 64-byte sig hex per target.
- * The signature is noble's aggregate(): x(R) || sum z_i.
+ * Verifies the shares (INVALID_SIGNATURE_SHARE naming each bad sender, see AggregateOptions),
+ * aggregates, and checks each result with BIP340 verify against the (tweaked) output key.
+ * Returns the 64-byte signature hex per target: noble's aggregate(), x(R) || sum z_i.
  */
-export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCommitment[]>, targets: SigningTarget[], shares: Record<string, string[]>): string[] {
+export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCommitment[]>, targets: SigningTarget[], shares: Record<string, string[]>, opts: AggregateOptions = {}): string[] {
+  const mode = opts.shareCheck ?? 'each';
+  if (mode !== 'each' && mode !== 'sum') fail('INVALID_INPUT', `shareCheck must be 'each' or 'sum', got ${String(mode)}`);
   validateTargets(targets);
   const signers = Object.keys(lists ?? {});
   const parsed = parseCommitmentLists(key, signers, lists, targets.length);
@@ -440,28 +455,33 @@ export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCo
     else zs.set(s, v);
   }
   if (malformed.length) fail('INVALID_SIGNATURE_SHARE', `each signer must send ${targets.length} canonical scalars`, malformed);
-  const Ys = new Map(signers.map((s) => [s, verifyingPoint(key, s)]));
   const ctxs = targets.map((t) => targetContext(key, t.tweak));
   const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message));
+  let Ys: Map<string, Verifying> | undefined;
+  const items = (i: number) => {
+    Ys ??= new Map(signers.map((s) => [s, verifyingPoint(key, s)]));
+    return signers.map((s) => ({ id: s, Y: Ys!.get(s)!, z: zs.get(s)![i] }));
+  };
   const bad = new Set<string>();
-  for (let i = 0; i < targets.length; i++) {
-    const items = signers.map((s) => ({ id: s, Y: Ys.get(s)!, z: zs.get(s)![i] }));
-    if (sharesHoldTogether(ctxs[i], maths[i], items)) continue;
-    // Someone is wrong: check each share on its own to name the senders.
-    for (const it of items) if (!shareHolds(ctxs[i], maths[i], it.Y, it.id, it.z)) bad.add(it.id);
-  }
+  const nameCulprits = (i: number) => {
+    for (const it of items(i)) if (!shareHolds(ctxs[i], maths[i], it.Y, it.id, it.z)) bad.add(it.id);
+  };
+  if (mode === 'each') for (let i = 0; i < targets.length; i++) if (!sharesHoldTogether(ctxs[i], maths[i], items(i))) nameCulprits(i);
   if (bad.size) fail('INVALID_SIGNATURE_SHARE', 'signature share does not verify', signers.filter((s) => bad.has(s)));
   const out: string[] = [];
+  const failed: number[] = [];
   for (let i = 0; i < targets.length; i++) {
     let z = Fn.ZERO;
     for (const s of signers) z = Fn.add(z, zs.get(s)![i]);
     const sig = concatBytes(maths[i].R.toBytes(true).subarray(1), Fn.toBytes(z));
-    // Every share verified, so a failure here means the set itself cannot sign (e.g. fewer
-    // shares than the key's real threshold): no single culprit.
-    if (!schnorr.verify(sig, hexToBytes(targets[i].message), hexToBytes(ctxs[i].outputKey)))
-      fail('INVALID_SIGNATURE', 'aggregated signature fails BIP340 verification');
+    if (!schnorr.verify(sig, hexToBytes(targets[i].message), hexToBytes(ctxs[i].outputKey))) failed.push(i);
     out.push(bytesToHex(sig));
   }
+  if (failed.length && mode === 'sum') for (const i of failed) nameCulprits(i);
+  if (bad.size) fail('INVALID_SIGNATURE_SHARE', 'signature share does not verify', signers.filter((s) => bad.has(s)));
+  // Every share verified, so a failure here means the set itself cannot sign (e.g. fewer
+  // shares than the key's real threshold): no single culprit.
+  if (failed.length) fail('INVALID_SIGNATURE', 'aggregated signature fails BIP340 verification');
   return out;
 }
 

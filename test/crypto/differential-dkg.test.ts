@@ -92,6 +92,26 @@ for (const [n, t, compare] of [
   });
 }
 
+describe('DKG fast path vs noble: both parities of the merged key (n=4, t=3)', () => {
+  it('odd and even sums of commitment[0] (even-y normalization negates everything) give noble\'s bytes', () => {
+    const seen = new Set<boolean>();
+    for (let k = 0; k < 16 && seen.size < 2; k++) {
+      const run = start(4, 3);
+      const internal = run.round1.reduce((acc, p) => acc.add(Point.fromHex(p.commitment[0])), Point.ZERO);
+      seen.add((internal.toAffine().y & 1n) === 0n);
+      const i = k % 4;
+      const ours = dkgFinish(run.sessions[i], run.round1, sharesFor(run, i));
+      const secret = structuredClone(run.nobleSecrets[i]);
+      frost.DKG.round2(secret, othersOf(run, i));
+      const res = frost.DKG.round3(secret, othersOf(run, i), sharesFor(run, i).map((p) => ({ identifier: p.from, signingShare: hexToBytes(p.signingShare) })));
+      assert.deepEqual(ours.key.commitments, res.public.commitments.map((c) => bytesToHex(c)));
+      assert.deepEqual(Object.values(ours.key.verifyingShares), run.committee.map((m) => bytesToHex(res.public.verifyingShares[m.identifier])));
+      assert.equal(ours.share.signingShare, bytesToHex(res.secret.signingShare));
+    }
+    assert.equal(seen.size, 2, 'both parities were exercised');
+  });
+});
+
 describe('DKG blame: fast path names the same culprits as per-package checks (n=10, t=7)', () => {
   const rand = prng(0xd15c0);
 
