@@ -1,5 +1,5 @@
 // Shared plumbing for the crypto modules: noble handles, hex <-> point/scalar parsing with
-// validation, Lagrange coefficients and the EpochKey -> noble FrostPublic conversion.
+// validation, Lagrange coefficients, batched point encoding.
 // Nothing here is exported from the package surface; other modules import from the
 // specific files (dkg.ts, signing.ts, ...).
 import { normalizeZ } from '@noble/curves/abstract/curve.js';
@@ -7,7 +7,6 @@ import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MetanodeError, type ErrorCode } from '../util/errors.js';
-import type { EpochKey } from './types.js';
 
 export const frost = schnorr_FROST;
 export const Point = secp256k1.Point;
@@ -88,17 +87,6 @@ export function lagrangeAtZero(xs: bigint[], xi: bigint): bigint {
   return Fn.div(num, den);
 }
 
-/** Powers 1, x, x^2, ... x^(len-1) in Fn. */
-export function powers(x: bigint, len: number): bigint[] {
-  const out: bigint[] = [];
-  let acc = Fn.ONE;
-  for (let i = 0; i < len; i++) {
-    out.push(acc);
-    acc = Fn.mul(acc, x);
-  }
-  return out;
-}
-
 export function sha256Hex(data: Uint8Array): string {
   return bytesToHex(sha256(data));
 }
@@ -108,23 +96,6 @@ export function batchWeight(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(16));
   const n = BigInt('0x' + bytesToHex(b));
   return n === 0n ? 1n : n;
-}
-
-export interface FrostPublic {
-  signers: { min: number; max: number };
-  commitments: Uint8Array[];
-  verifyingShares: Record<string, Uint8Array>;
-}
-
-/** EpochKey -> the public package noble's signShare/verifyShare/aggregate take. */
-export function frostPublic(key: EpochKey): FrostPublic {
-  const verifyingShares: Record<string, Uint8Array> = {};
-  for (const [id, vs] of Object.entries(key.verifyingShares)) verifyingShares[id] = hexToBytes(vs);
-  return {
-    signers: { min: key.threshold, max: key.committee.length },
-    commitments: key.commitments.map((c) => hexToBytes(c)),
-    verifyingShares,
-  };
 }
 
 export function utf8(s: string): Uint8Array {

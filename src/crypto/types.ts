@@ -16,7 +16,7 @@ export interface EpochKey {
   committee: CommitteeMember[];
   /** FROST identifier -> compressed verifying share (33-byte hex), of the tweaked key. */
   verifyingShares: Record<string, string>;
-  /** noble FrostPublic.commitments (hex), needed by noble's signShare/verifyShare. */
+  /** Merged Feldman commitments (hex), TapTweaked as noble's DKG outputs them: commitments[0] = Q. */
   commitments: string[];
 }
 

@@ -136,7 +136,7 @@ describe('DKG blame: fast path names the same culprits as per-package checks (n=
       // Per package with noble: round2 over the honest list with only that package swapped in.
       const perPackage = run.committee
         .slice(1)
-        .filter((m, j) => throwsNoble(() => frost.DKG.round2(structuredClone(run.nobleSecrets[0]), othersOf(run, 0, run.round1.map((p, q) => (q === j + 1 ? round1[q] : p))))))
+        .filter((_, j) => throwsNoble(() => frost.DKG.round2(structuredClone(run.nobleSecrets[0]), othersOf(run, 0, run.round1.map((p, q) => (q === j + 1 ? round1[q] : p))))))
         .map((m) => m.identifier);
       assert.deepEqual(perPackage, bad);
       assert.ok(throwsNoble(() => frost.DKG.round2(structuredClone(run.nobleSecrets[0]), othersOf(run, 0, round1))));
