@@ -11,7 +11,7 @@ import { membersInOrder } from '../../src/crypto/identifiers.js';
 import { powersOf } from '../../src/crypto/poly.js';
 import { reshareDeal, reshareReceive, type ReshareDealing, type ReshareSubShare } from '../../src/crypto/reshare.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../../src/crypto/types.js';
-import { assertMetanodeError, choose, prng, runDkg } from './helpers.js';
+import { assertMetanodeError, choose, dealtKey, prng } from './helpers.js';
 
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
@@ -58,7 +58,7 @@ for (const [n, t, nNew, tNew] of [
   [30, 20, 30, 20],
 ] as const) {
   describe(`reshare fast path vs plain Feldman math (${t}-of-${n} -> ${tNew}-of-${nNew})`, () => {
-    const old = runDkg(n, t);
+    const old = dealtKey(n, t);
     const rand = prng(n * 7 + nNew);
     const dealers = choose(old.committee, t, rand).map((m) => m.identifier);
     // stayers first (the most senior old members), then newcomers: identifiers are positions 1..nNew

@@ -2,6 +2,8 @@
 // across nodes (every message passes through its plain-data form).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { __TEST, schnorr_FROST } from '@noble/curves/secp256k1.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package, type DkgSession } from '../../src/crypto/dkg.js';
 import { membersInOrder } from '../../src/crypto/identifiers.js';
 import { aggregateSignatures, signingCommit, signShares, type NonceCommitment, type SigningTarget } from '../../src/crypto/signing.js';
@@ -112,4 +114,28 @@ export function choose<T>(xs: readonly T[], k: number, rand: () => number): T[] 
     .slice(0, k)
     .sort((a, b) => a - b)
     .map((i) => xs[i]);
+}
+
+/**
+ * An epoch key in exactly the DKG's output form, from noble's trusted dealer plus the DKG's
+ * empty-root TapTweak (noble's own helpers): a cheap stand-in for runDkg in signing/reshare tests.
+ */
+export function dealtKey(n: number, t: number, epoch = 1): { key: EpochKey; shares: KeyShare[]; committee: CommitteeMember[] } {
+  const committee = committeeOf(n, 'dealt');
+  const ids = committee.map((m) => m.identifier);
+  const deal = schnorr_FROST.trustedDealer({ min: t, max: n }, ids);
+  const root = new Uint8Array(0);
+  const pub = __TEST.frostTweakPublic(deal.public, root);
+  const key: EpochKey = {
+    epoch,
+    network: 'regtest',
+    outputKey: bytesToHex(pub.commitments[0]).slice(2),
+    internalKey: bytesToHex(deal.public.commitments[0]).slice(2),
+    threshold: t,
+    committee,
+    verifyingShares: Object.fromEntries(ids.map((id) => [id, bytesToHex(pub.verifyingShares[id])])),
+    commitments: pub.commitments.map((b) => bytesToHex(b)),
+  };
+  const shares = ids.map((id) => ({ epoch, identifier: id, signingShare: bytesToHex(__TEST.frostTweakSecret(deal.secretShares[id], deal.public, root).signingShare) }));
+  return { key, shares, committee };
 }
