@@ -30,7 +30,7 @@
 import { pippenger } from '@noble/curves/abstract/curve.js';
 import { __TEST, schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package } from '../src/crypto/dkg.js';
+import { dkgFinish, dkgRound1FromNoble, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package } from '../src/crypto/dkg.js';
 import { membersInOrder } from '../src/crypto/identifiers.js';
 import { reshareDeal, reshareReceive } from '../src/crypto/reshare.js';
 import { aggregateSignatures, resetSigningCaches, signingCommit, signShares, type NonceCommitment } from '../src/crypto/signing.js';
@@ -88,11 +88,8 @@ function evalPoly(coeffs: bigint[], x: bigint): bigint {
 function dkgSetup(c: CommitteeMember[], t: number, me: CommitteeMember) {
   const others = c.filter((m) => m !== me).map((m) => frost.DKG.round1(m.identifier, { min: t, max: c.length }));
   const x = BigInt('0x' + me.identifier);
-  const r1: DkgRound1Package[] = others.map((o) => ({
-    identifier: o.public.identifier,
-    commitment: o.public.commitment.map((b) => bytesToHex(b)),
-    proofOfKnowledge: bytesToHex(o.public.proofOfKnowledge),
-  }));
+  // in the wire form (uncompressed points), as the other members would send them
+  const r1: DkgRound1Package[] = others.map((o) => dkgRound1FromNoble(o.public));
   const r2: DkgRound2Package[] = others.map((o) => ({
     from: o.public.identifier,
     to: me.identifier,

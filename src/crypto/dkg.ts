@@ -21,6 +21,7 @@ import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
 import {
   batchWeight,
   bytesToHex,
+  compressedOfWire,
   fail,
   Fn,
   frost,
@@ -34,21 +35,37 @@ import {
   pointsHex,
   sha256Hex,
   tryIdentifier,
-  tryPoint,
   tryScalar,
+  tryWirePoint,
   utf8,
+  wireHex,
   xOnlyHex,
 } from './internal.js';
 import { evalCommitment, evalCommitmentMany, msm, sumPoints } from './poly.js';
 import { tapTweakScalar, taprootOutputKey } from './taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
 
+/**
+ * Wire form of a round-1 package. Points travel uncompressed (65 bytes, internal.ts
+ * tryWirePoint): every member parses n*t of them, and a compressed point costs a square root.
+ * The proof of knowledge is noble's (R, z) with R as a full even-y point instead of its x
+ * coordinate; the challenge still hashes the RFC encodings (compressed phi and R), so proofs are
+ * noble's proofs byte for byte (dkgRound1FromNoble converts).
+ */
 export interface DkgRound1Package {
   identifier: string;
-  /** Feldman commitment to the dealer's polynomial: threshold compressed points (hex). */
+  /** Feldman commitment to the dealer's polynomial: threshold uncompressed points (65-byte hex). */
   commitment: string[];
-  /** noble's 64-byte Schnorr proof of knowledge of commitment[0]'s discrete log (hex). */
+  /** Proof of knowledge of commitment[0]'s discrete log: R (65-byte uncompressed, even y) || z (32 bytes), hex. */
   proofOfKnowledge: string;
+}
+
+/** noble's round-1 public package (33-byte points, 64-byte proof) in the wire form above. */
+export function dkgRound1FromNoble(pub: { identifier: string; commitment: Uint8Array[]; proofOfKnowledge: Uint8Array }): DkgRound1Package {
+  const commitment = pub.commitment.map((c) => wireHex(Point.fromBytes(c)));
+  const proof = bytesToHex(pub.proofOfKnowledge);
+  const R = Point.fromHex('02' + proof.slice(0, 64)); // noble's R is x-only with even y
+  return { identifier: pub.identifier, commitment, proofOfKnowledge: wireHex(R) + proof.slice(64) };
 }
 
 export interface DkgRound2Package {
@@ -136,11 +153,7 @@ function validateParams(p: DkgParams): { committee: CommitteeMember[]; self: Com
 export function dkgStart(params: DkgParams): { session: DkgSession; round1: DkgRound1Package } {
   const { committee, self } = validateParams(params);
   const { public: pub, secret } = frost.DKG.round1(self.identifier, { min: params.threshold, max: committee.length });
-  const round1: DkgRound1Package = {
-    identifier: pub.identifier,
-    commitment: pub.commitment.map((c) => bytesToHex(c)),
-    proofOfKnowledge: bytesToHex(pub.proofOfKnowledge),
-  };
+  const round1 = dkgRound1FromNoble(pub);
   const session = new DkgSession({ self, committee, threshold: params.threshold, epoch: params.epoch, network: params.network, round1, secret });
   return { session, round1 };
 }
@@ -155,18 +168,22 @@ interface ParsedProof {
   c: bigint;
 }
 
-/** Parses a proof and computes its challenge; null when the encoding is invalid. */
-function parseProof(id: bigint, phiBytes: Uint8Array, proofHex: string): ParsedProof | null {
-  if (!isHex(proofHex, 64)) return null;
-  const Rhex = '02' + proofHex.slice(0, 64);
-  const R = tryPoint(Rhex);
-  const z = tryScalar(proofHex.slice(64), true);
+/**
+ * Parses a wire proof (R uncompressed with even y || z) and computes its challenge over the RFC
+ * encodings (id || compressed phi || compressed R, as noble hashes them); null when invalid.
+ */
+function parseProof(id: bigint, phiCompressed: Uint8Array, proofHex: string): ParsedProof | null {
+  if (!isHex(proofHex, 97)) return null;
+  const Rwire = proofHex.slice(0, 130);
+  const R = tryWirePoint(Rwire);
+  const z = tryScalar(proofHex.slice(130), true);
   if (!R || z === null) return null;
-  // Both encodings are canonical (checked by parsing), so the input bytes are what noble hashes.
-  const msg = new Uint8Array(32 + phiBytes.length + 33);
+  const Rc = compressedOfWire(Rwire);
+  if (Rc[1] !== '2') return null; // noble's (BIP340-style) nonce point has even y
+  const msg = new Uint8Array(32 + phiCompressed.length + 33);
   msg.set(Fn.toBytes(id), 0);
-  msg.set(phiBytes, 32);
-  msg.set(hexToBytes(Rhex), 32 + phiBytes.length);
+  msg.set(phiCompressed, 32);
+  msg.set(hexToBytes(Rc), 32 + phiCompressed.length);
   return { R, z, c: secp256k1_hasher.hashToScalar(msg, { DST: POK_DST }) };
 }
 
@@ -270,7 +287,7 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
     const points: PointT[] = [];
     let ok = true;
     for (const c of pkg.commitment) {
-      const pt = tryPoint(c);
+      const pt = tryWirePoint(c);
       if (!pt) {
         ok = false;
         break;
@@ -280,14 +297,14 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
     if (!ok) badPoints.push(m.identifier);
     else parsed.push({ identifier: m.identifier, id: tryIdentifier(m.identifier)!, points, pkg });
   }
-  throwIf('INVALID_COMMITMENT', 'commitment contains an invalid or identity point', badPoints, committee);
+  throwIf('INVALID_COMMITMENT', 'commitment contains a point that is not a valid uncompressed (65-byte 04||x||y) curve point, or the identity', badPoints, committee);
 
   // Proofs: unparseable ones are named at once; the rest are checked together and, only if that
   // fails, one by one to name the senders.
   const badPok: string[] = [];
   const proofs: { phi: PointT; p: ParsedProof; identifier: string }[] = [];
   for (const p of parsed) {
-    const proof = parseProof(p.id, hexToBytes(p.pkg.commitment[0]), p.pkg.proofOfKnowledge);
+    const proof = parseProof(p.id, hexToBytes(compressedOfWire(p.pkg.commitment[0])), p.pkg.proofOfKnowledge);
     if (proof === null) badPok.push(p.identifier);
     else proofs.push({ phi: p.points[0], p: proof, identifier: p.identifier });
   }

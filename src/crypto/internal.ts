@@ -38,6 +38,45 @@ export function tryPoint(hex: unknown): PointT | null {
   }
 }
 
+/**
+ * Wire form of the points that are parsed in bulk (DKG round-1 commitments and proof nonces,
+ * reshare dealings, signing nonce commitments): uncompressed SEC1, 65 bytes 04 || x || y.
+ * Parsing it needs no square root (~5 us instead of ~80 us for a compressed point); noble's
+ * fromBytes still checks x, y < p, the curve equation, and we refuse the identity.
+ * Returns null instead of throwing.
+ */
+export function tryWirePoint(hex: unknown): PointT | null {
+  if (!isHex(hex, 65) || !hex.startsWith('04')) return null;
+  try {
+    const p = Point.fromBytes(hexToBytes(hex));
+    if (p.is0()) return null;
+    return p;
+  } catch {
+    return null;
+  }
+}
+
+/** Wire (uncompressed, 65-byte) hex of one point. */
+export function wireHex(p: PointT): string {
+  return bytesToHex(p.toBytes(false));
+}
+
+/** Wire hex of many points with one batched inversion. */
+export function wireHexes(ps: PointT[]): string[] {
+  if (ps.some((p) => p.is0())) fail('INVALID_INPUT', 'cannot encode the identity point');
+  return normalizeZ(Point, ps).map((p) => bytesToHex(p.toBytes(false)));
+}
+
+/**
+ * The compressed (RFC 9591 / SEC1 33-byte) encoding of a point given in wire form, by string
+ * operations only: 02 or 03 by the parity of y, then x. This is the encoding FROST and noble
+ * hash, so challenges and binding factors stay those of the RFC whatever the wire carries.
+ * Only for input that tryWirePoint accepted.
+ */
+export function compressedOfWire(hex: string): string {
+  return (parseInt(hex[129], 16) & 1 ? '03' : '02') + hex.slice(2, 66);
+}
+
 /** Canonical 32-byte big-endian scalar < n (zero allowed only when allowZero). */
 export function tryScalar(hex: unknown, allowZero = false): bigint | null {
   if (!isHex(hex, 32)) return null;

@@ -11,7 +11,8 @@
 // cannot deal anything but its own weighted share), every sub-share against its dealer's
 // commitment (culprit = that dealer), and finally that the new verifying shares interpolate to Q.
 //
-// Cost at 67-of-100 is dominated by parsing t*t' commitment points; the checks are batched with
+// A receiver parses t*t' commitment points, so dealings carry them uncompressed (no square root
+// per point; internal.ts tryWirePoint). The checks are batched with
 // random weights (per-dealer checks run only to name culprits), commitments are evaluated at the
 // small integer identifiers by Horner / forward differences (poly.ts), and the results are
 // compared with the plain per-dealer math in test/crypto/differential-reshare.test.ts.
@@ -21,13 +22,13 @@
 import { MetanodeError } from '../util/errors.js';
 import { feldmanCulprits } from './dkg.js';
 import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
-import { batchWeight, bytesToHex, fail, Fn, lagrangeAtZero, Point, pointHex, pointsHex, type PointT, tryIdentifier, tryPoint, tryScalar } from './internal.js';
+import { batchWeight, bytesToHex, fail, Fn, lagrangeAtZero, Point, pointHex, pointsHex, type PointT, tryIdentifier, tryPoint, tryScalar, tryWirePoint, wireHexes } from './internal.js';
 import { evalCommitmentMany, msm, sumPoints } from './poly.js';
 import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
 
 export interface ReshareDealing {
   from: string;
-  /** Feldman commitment, newThreshold compressed points (hex). */
+  /** Feldman commitment, newThreshold uncompressed points (65-byte hex: every receiver parses t*t' of them). */
   commitment: string[];
 }
 
@@ -108,7 +109,7 @@ export function reshareDeal(p: ReshareDealParams): { dealing: ReshareDealing; su
   const w = Fn.mul(lagrangeAtZero(xs, xs[idx]), s);
   const coeffs = [w];
   for (let k = 1; k < p.newThreshold; k++) coeffs.push(randomScalar());
-  const commitment = pointsHex(coeffs.map((c) => Point.BASE.multiply(c)));
+  const commitment = wireHexes(coeffs.map((c) => Point.BASE.multiply(c)));
   const subShares = newCommittee.map((m) => {
     const x = tryIdentifier(m.identifier)!;
     // Horner: f(x) = c0 + x(c1 + x(c2 + ...))
@@ -150,11 +151,11 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   const commits = new Map<string, PointT[]>();
   const badPoints: string[] = [];
   for (const id of ids) {
-    const pts = byDealer.get(id)!.commitment.map((c) => tryPoint(c));
+    const pts = byDealer.get(id)!.commitment.map((c) => tryWirePoint(c));
     if (pts.some((x) => x === null)) badPoints.push(id);
     else commits.set(id, pts as PointT[]);
   }
-  culprits('INVALID_COMMITMENT', 'dealing commitment contains an invalid or identity point', badPoints, oldCommittee);
+  culprits('INVALID_COMMITMENT', 'dealing commitment contains a point that is not a valid uncompressed (65-byte 04||x||y) curve point, or the identity', badPoints, oldCommittee);
   // Constant terms: C_i[0] == lambda_i Y_i for every dealer, checked together as
   // sum_i a_i C_i[0] == sum_i (a_i lambda_i) Y_i with random 128-bit a_i, one by one only on failure.
   const oldY = ids.map((id) => {

@@ -19,14 +19,39 @@ import { schnorr, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { findMember } from './identifiers.js';
-import { batchWeight, bytesToHex, fail, Fn, frost, hasEvenY, hexToBytes, isHex, lagrangeAtZero, Point, type PointT, tryPoint, tryScalar, utf8 } from './internal.js';
+import {
+  batchWeight,
+  bytesToHex,
+  compressedOfWire,
+  fail,
+  Fn,
+  frost,
+  hasEvenY,
+  hexToBytes,
+  isHex,
+  lagrangeAtZero,
+  Point,
+  type PointT,
+  tryPoint,
+  tryScalar,
+  tryWirePoint,
+  utf8,
+  wireHex,
+} from './internal.js';
 import { msm } from './poly.js';
 import { outputKeyFor, tapTweakScalar } from './taproot.js';
 import type { EpochKey, KeyShare } from './types.js';
 
+/**
+ * One signer's nonce commitments for one message. On the wire (and here) the points are
+ * uncompressed, 65-byte 04 || x || y hex: every signer and the aggregator parse 2t of them per
+ * message, and uncompressed points need no square root. The binding factors hash the RFC 9591
+ * (compressed) encoding, derived from these by string operations (compressedOfWire), so shares
+ * and signatures are noble's byte for byte.
+ */
 export interface NonceCommitment {
   identifier: string;
-  hiding: string; // 33-byte compressed point hex
+  hiding: string;
   binding: string;
 }
 
@@ -99,23 +124,24 @@ export function signingCommit(share: KeyShare, key: EpochKey, count: number, rng
   for (let i = 0; i < count; i++) {
     const r = rng ? frost.commit(secret, rng) : frost.commit(secret);
     nonces.push(r.nonces);
-    commitments.push({ identifier: share.identifier, hiding: bytesToHex(r.commitments.hiding), binding: bytesToHex(r.commitments.binding) });
+    commitments.push({ identifier: share.identifier, hiding: wireHex(Point.fromBytes(r.commitments.hiding)), binding: wireHex(Point.fromBytes(r.commitments.binding)) });
   }
   return { nonces: new SigningNonces(share.identifier, key.epoch, nonces, commitments), commitments };
 }
 
 // --- parsing, with a bounded cache ---------------------------------------------------------
-// Decompressing a point costs a field square root (~0.1 ms in JS). In a ceremony the same nonce
-// commitments and verifying shares are parsed by the list check, the own share, every arriving
-// share's check and the aggregation; the cache makes that one decompression each. Entries are
-// immutable noble Points keyed by their canonical encoding, so a hit is always correct.
+// In a ceremony the same nonce commitments (uncompressed) and verifying shares (compressed, from
+// the stored key: a square root each, ~0.1 ms in JS) are parsed by the list check, the own
+// share, every arriving share's check and the aggregation; the cache makes that one parse each.
+// Entries are immutable noble Points keyed by their canonical encoding (the two forms differ in
+// length), so a hit is always correct.
 const POINT_CACHE_MAX = 16_384;
 const pointCache = new Map<string, PointT>();
 
-function parseCached(hex: string): PointT | null {
+function parseCached(hex: string, wire = false): PointT | null {
   const hit = pointCache.get(hex);
   if (hit) return hit;
-  const p = tryPoint(hex);
+  const p = wire ? tryWirePoint(hex) : tryPoint(hex);
   if (!p) return null;
   if (pointCache.size >= POINT_CACHE_MAX) pointCache.delete(pointCache.keys().next().value!);
   pointCache.set(hex, p);
@@ -167,15 +193,15 @@ function parseCommitmentLists(key: EpochKey, signers: string[], lists: Record<st
   for (const s of signers) {
     const parsed: ParsedNonce[] = [];
     for (const c of lists[s]) {
-      const D = c && c.identifier === s ? parseCached(c.hiding) : null;
-      const E = D ? parseCached(c.binding) : null;
+      const D = c && c.identifier === s ? parseCached(c.hiding, true) : null;
+      const E = D ? parseCached(c.binding, true) : null;
       if (!D || !E) break;
       parsed.push({ D, E });
     }
     if (parsed.length !== count) bad.push(s);
     else out.set(s, parsed);
   }
-  if (bad.length) fail('INVALID_NONCE_COMMITMENT', 'nonce commitment with a wrong identifier or an invalid point', bad);
+  if (bad.length) fail('INVALID_NONCE_COMMITMENT', 'nonce commitment with a wrong identifier, or a point that is not a valid uncompressed (65-byte 04||x||y) curve point', bad);
   return out;
 }
 
@@ -254,12 +280,13 @@ const mathCache = new Map<string, MessageMath>();
 
 function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, parsed: Map<string, ParsedNonce[]>, signers: string[], i: number, message: string): MessageMath {
   const rows = signers.map((s) => ({ id: s, x: BigInt('0x' + s), c: lists[s][i], n: parsed.get(s)![i] })).sort((a, b) => (a.x < b.x ? -1 : a.x > b.x ? 1 : 0));
-  // The encoded list is canonical (identifiers and points passed strict parsing), so it is also
-  // the cache key: same key, same list, same message -> same values.
-  const encodedHex = rows.map((r) => r.id + r.c.hiding + r.c.binding).join('');
-  const cacheKey = bytesToHex(ctx.gpk) + message + encodedHex;
+  // The wire list is canonical (identifiers and points passed strict parsing), so it is the
+  // cache key: same key, same list, same message -> same values. The RFC encoding the binding
+  // factors hash (compressed points) is derived only on a miss, once per message.
+  const cacheKey = bytesToHex(ctx.gpk) + message + rows.map((r) => r.id + r.c.hiding + r.c.binding).join('');
   const hit = mathCache.get(cacheKey);
   if (hit) return hit;
+  const encodedHex = rows.map((r) => r.id + compressedOfWire(r.c.hiding) + compressedOfWire(r.c.binding)).join('');
   const msg = hexToBytes(message);
   const rhoPrefix = concatBytes(ctx.gpk, sha256(concatBytes(PREFIX_MSG, msg)), sha256(concatBytes(PREFIX_COM, hexToBytes(encodedHex))));
   const rho = new Map<string, bigint>();

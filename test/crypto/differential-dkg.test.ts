@@ -11,7 +11,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dkgFinish, dkgRound2, dkgStart, DkgSession, type DkgRound1Package, type DkgRound2Package } from '../../src/crypto/dkg.js';
 import { powersOf } from '../../src/crypto/poly.js';
 import type { CommitteeMember } from '../../src/crypto/types.js';
-import { assertMetanodeError, choose, committeeOf, prng } from './helpers.js';
+import { assertMetanodeError, choose, committeeOf, prng, round1ToNoble } from './helpers.js';
 
 const frost = schnorr_FROST;
 const Point = secp256k1.Point;
@@ -37,8 +37,8 @@ function start(n: number, t: number, withRound2 = true): Run {
   return { committee, sessions: started.map((s) => s.session), nobleSecrets, round1, round2 };
 }
 
-const toNoble = (p: DkgRound1Package) => ({ identifier: p.identifier, commitment: p.commitment.map(hexToBytes), proofOfKnowledge: hexToBytes(p.proofOfKnowledge) });
-const othersOf = (run: Run, i: number, round1 = run.round1) => round1.filter((p) => p.identifier !== run.committee[i].identifier).map(toNoble);
+// Our round-1 packages carry uncompressed points and a full R; noble gets its own form of them.
+const othersOf = (run: Run, i: number, round1 = run.round1) => round1.filter((p) => p.identifier !== run.committee[i].identifier).map(round1ToNoble);
 const sharesFor = (run: Run, i: number, round2 = run.round2) => round2.filter((p) => p.to === run.committee[i].identifier);
 
 /** noble's validateSecretShare on its own: s*G == sum_k x^k C_k (its evalutateVSS). */
@@ -127,7 +127,7 @@ describe('DKG blame: fast path names the same culprits as per-package checks (n=
           case 0: // another member's proof
             return { ...p, proofOfKnowledge: other.proofOfKnowledge };
           case 1: // response off by one
-            return { ...p, proofOfKnowledge: p.proofOfKnowledge.slice(0, 64) + shiftHex(p.proofOfKnowledge.slice(64), 1n) };
+            return { ...p, proofOfKnowledge: p.proofOfKnowledge.slice(0, 130) + shiftHex(p.proofOfKnowledge.slice(130), 1n) };
           default: // another member's whole package replayed under this identifier
             return { ...other, identifier: p.identifier };
         }

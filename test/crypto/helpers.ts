@@ -2,8 +2,8 @@
 // across nodes (every message passes through its plain-data form).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { __TEST, schnorr_FROST } from '@noble/curves/secp256k1.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { __TEST, schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package, type DkgSession } from '../../src/crypto/dkg.js';
 import { membersInOrder } from '../../src/crypto/identifiers.js';
 import { aggregateSignatures, signingCommit, signShares, type NonceCommitment, type SigningTarget } from '../../src/crypto/signing.js';
@@ -49,6 +49,20 @@ export function signWith(key: EpochKey, shares: KeyShare[], targets: SigningTarg
   const sigShares: Record<string, string[]> = {};
   shares.forEach((s, i) => (sigShares[s.identifier] = signShares(s, key, commits[i].nonces, lists, targets)));
   return aggregateSignatures(key, lists, targets, sigShares);
+}
+
+/** A wire (uncompressed) point as noble's compressed bytes, by noble's own parser and encoder. */
+export function compressedBytes(wire: string): Uint8Array {
+  return secp256k1.Point.fromHex(wire).toBytes(true);
+}
+
+/** A wire round-1 package in noble's form: compressed commitment points, proof = x(R) || z. */
+export function round1ToNoble(p: DkgRound1Package): { identifier: string; commitment: Uint8Array[]; proofOfKnowledge: Uint8Array } {
+  return {
+    identifier: p.identifier,
+    commitment: p.commitment.map(compressedBytes),
+    proofOfKnowledge: hexToBytes(p.proofOfKnowledge.slice(2, 66) + p.proofOfKnowledge.slice(130)),
+  };
 }
 
 export function randomMessage(): string {
