@@ -127,6 +127,21 @@ export function lagrangeAtZero(xs: bigint[], xi: bigint): bigint {
   return Fn.div(num, den);
 }
 
+/**
+ * Lagrange coefficients at x = 0 for every member of xs (distinct, non-zero), with one field
+ * inversion for all: lambda_i = prod_j x_j / (x_i * prod_{j != i} (x_j - x_i)).
+ */
+export function lagrangeAllAtZero(xs: bigint[]): bigint[] {
+  let all = Fn.ONE;
+  for (const x of xs) all = Fn.mul(all, x);
+  const dens = xs.map((xi) => {
+    let den = xi;
+    for (const x of xs) if (x !== xi) den = Fn.mul(den, Fn.sub(x, xi));
+    return den;
+  });
+  return Fn.invertBatch(dens).map((inv) => Fn.mul(all, inv));
+}
+
 export function sha256Hex(data: Uint8Array): string {
   return bytesToHex(sha256(data));
 }

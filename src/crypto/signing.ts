@@ -29,6 +29,7 @@ import {
   hasEvenY,
   hexToBytes,
   isHex,
+  lagrangeAllAtZero,
   lagrangeAtZero,
   Point,
   type PointT,
@@ -266,6 +267,13 @@ interface MessageMath {
   verified: Set<string>;
 }
 
+/** All Lagrange coefficients of the message's signer set at once (one inversion), for batch checks. */
+function fillLambdas(m: MessageMath): void {
+  if (m.lambda.size === m.xs.length) return;
+  const ls = lagrangeAllAtZero(m.xs);
+  m.xs.forEach((x, i) => m.lambda.set(x.toString(16).padStart(64, '0'), ls[i]));
+}
+
 function lambdaOf(m: MessageMath, id: string): bigint {
   let l = m.lambda.get(id);
   if (l === undefined) {
@@ -391,6 +399,7 @@ function sharesHoldTogether(ctx: TargetCtx, m: MessageMath, items: { id: string;
   const points: PointT[] = [];
   const scalars: bigint[] = [];
   let g = Fn.ZERO;
+  fillLambdas(m);
   for (const { id, Y, z } of items) {
     const n = m.nonces.get(id);
     if (!n) return false;
