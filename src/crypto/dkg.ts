@@ -319,23 +319,18 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
 export function dkgTranscriptHash(round1: DkgRound1Package[]): string {
   if (!Array.isArray(round1)) fail('INVALID_INPUT', 'round1 must be an array');
   const sorted = [...round1].sort((a, b) => (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
-  const parts: Uint8Array[] = [utf8('metanode/dkg-transcript/v1')];
+  // Built as one hex string and converted once (n*t points: per-field byte arrays cost more than
+  // the hash). Each field is lp(bytes): a 4-byte big-endian length, then the bytes.
+  const lpHex = (h: string) => (h.length / 2).toString(16).padStart(8, '0') + h;
+  const parts: string[] = [bytesToHex(utf8('metanode/dkg-transcript/v1'))];
   for (const p of sorted) {
     if (!isHex(p.identifier) || !Array.isArray(p.commitment) || !isHex(p.proofOfKnowledge) || !p.commitment.every((c) => isHex(c)))
       fail('INVALID_MESSAGE', 'round-1 package fields must be hex', typeof p.identifier === 'string' ? [p.identifier] : []);
-    parts.push(lp(hexToBytes(p.identifier)), lp(new Uint8Array([p.commitment.length])));
-    for (const c of p.commitment) parts.push(lp(hexToBytes(c)));
-    parts.push(lp(hexToBytes(p.proofOfKnowledge)));
+    parts.push(lpHex(p.identifier), lpHex((p.commitment.length & 0xff).toString(16).padStart(2, '0')));
+    for (const c of p.commitment) parts.push(lpHex(c));
+    parts.push(lpHex(p.proofOfKnowledge));
   }
-  let len = 0;
-  for (const x of parts) len += x.length;
-  const buf = new Uint8Array(len);
-  let o = 0;
-  for (const x of parts) {
-    buf.set(x, o);
-    o += x.length;
-  }
-  return sha256Hex(buf);
+  return sha256Hex(hexToBytes(parts.join('')));
 }
 
 function checkOwnPackage(session: DkgSession, parsed: ParsedRound1[]): void {
