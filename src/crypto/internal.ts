@@ -7,7 +7,6 @@ import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { MetanodeError, type ErrorCode } from '../util/errors.js';
-import { onCurve } from './jacobian.js';
 
 export const frost = schnorr_FROST;
 export const Point = secp256k1.Point;
@@ -47,15 +46,15 @@ export function tryPoint(hex: unknown): PointT | null {
  * Returns null instead of throwing.
  */
 export function tryWirePoint(hex: unknown): PointT | null {
-  if (typeof hex !== 'string' || !WIRE_RE.test(hex)) return null;
-  // noble's fromBytes would check the same (x, y < p, on the curve) twice and copy bytes; the
-  // point (x, y, 1) is built only after the curve equation holds. (0, 0) is not on the curve.
-  const x = BigInt('0x' + hex.slice(2, 66));
-  const y = BigInt('0x' + hex.slice(66));
-  if (!onCurve(x, y)) return null;
-  return new Point(x, y, 1n);
+  if (!isHex(hex, 65) || !hex.startsWith('04')) return null;
+  try {
+    const p = Point.fromBytes(hexToBytes(hex));
+    if (p.is0()) return null;
+    return p;
+  } catch {
+    return null;
+  }
 }
-const WIRE_RE = /^04[0-9a-f]{128}$/;
 
 /** Wire (uncompressed, 65-byte) hex of one point. */
 export function wireHex(p: PointT): string {
