@@ -3,28 +3,55 @@
 //
 //   dkgMemberMs     one member's whole DKG: round1 + round2 (validate all n packages) + round3
 //   signShareMs     one signer, one message: nonce commit + signature share
-//   aggregateMs     coordinator, one message, t shares: metanode verifies every share first and
-//                   BIP340-checks the result; noble-plain aggregate() (verifies shares only on failure)
+//   aggregateMs     coordinator, one message, t shares: metanode verifies every share (random-
+//                   weight batch, cold caches: a coordinator that did not sign) and BIP340-checks
+//                   the result; noble-plain aggregate() (verifies shares only when the sum fails)
+//   aggregateSumMs  metanode only: aggregateSignatures(..., { shareCheck: 'sum' }), the same
+//                   policy as noble's aggregate (shares checked one by one only if the sum fails)
 //   reshareMemberMs one old holder's dealing to n members + one new holder's receive from t dealers;
 //                   noble-plain = the same Feldman math with none of our checks (no sub-share
 //                   verification, no constant-term check, no interpolation check): noble has no reshare.
 //
-// Medians over several repetitions; setup (other members' packages) is not timed.
+// The metanode rows use the project's identifiers (committee positions 1..n) and time the LAST
+// member / signer / receiver, whose identifier n is the most expensive for the Horner paths.
+// The noble-plain rows use identifiers derived by hashing peer ids (noble Identifier.derive), the
+// way the project called noble before and the way the issue's figures were measured.
+//
+// Each figure is the median over repetitions of both the CPU time of this process
+// (process.cpuUsage, what `*Ms` holds: robust to other load on a shared machine) and the wall
+// time (`wall` object). Setup (other members' packages) is not timed.
+//
+// `goals` (at 67-of-100 when measured) compares with issue 9's targets: `met` = within the goal
+// on this machine; `metRelative` = metanode/noble-plain here within goal/noble-plain in the issue
+// (3300, 48, 48 ms), i.e. the same speed-up the goal asks for on the issue's machine. `parsing`
+// measures one point parse: compressed (a field square root; the wire form before issue 9's
+// switch), uncompressed with noble's fromHex, and the wire parser metanode uses (tryWirePoint);
+// `compressedShareMs` is what parsing each figure's points in the compressed form would cost (what the switch saved).
 // Flags: --quick (only the two small sizes), --reps=N (override repetitions).
 import { pippenger } from '@noble/curves/abstract/curve.js';
 import { __TEST, schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package } from '../src/crypto/dkg.js';
-import { identifierForPeer } from '../src/crypto/identifiers.js';
+import { tryWirePoint } from '../src/crypto/internal.js';
+import { dkgFinish, dkgRound1FromNoble, dkgRound2, dkgStart, type DkgRound1Package, type DkgRound2Package } from '../src/crypto/dkg.js';
+import { membersInOrder } from '../src/crypto/identifiers.js';
 import { reshareDeal, reshareReceive } from '../src/crypto/reshare.js';
-import { aggregateSignatures, signingCommit, signShares, type NonceCommitment } from '../src/crypto/signing.js';
+import { aggregateSignatures, resetSigningCaches, signingCommit, signShares, type NonceCommitment } from '../src/crypto/signing.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../src/crypto/types.js';
 
 const frost = schnorr_FROST;
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
 
-type Row = { impl: 'metanode' | 'noble-plain'; n: number; t: number; dkgMemberMs: number; signShareMs: number; aggregateMs: number; reshareMemberMs: number | null };
+type Metric = 'dkgMemberMs' | 'signShareMs' | 'aggregateMs' | 'reshareMemberMs';
+const METRICS: Metric[] = ['dkgMemberMs', 'signShareMs', 'aggregateMs', 'reshareMemberMs'];
+type Row = { impl: 'metanode' | 'noble-plain'; identifiers: 'positions' | 'derived'; n: number; t: number } & Record<Metric, number> & {
+  aggregateSumMs?: number;
+  wall: Record<Metric, number>;
+};
+
+/** Issue 9: targets at 67-of-100, and noble-plain as measured there (no reshare figure given). */
+const GOALS: Record<Metric, number> = { dkgMemberMs: 400, signShareMs: 25, aggregateMs: 60, reshareMemberMs: 500 };
+const ISSUE_NOBLE: Partial<Record<Metric, number>> = { dkgMemberMs: 3300, signShareMs: 48, aggregateMs: 48 };
 
 const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -35,15 +62,23 @@ function median(xs: number[]): number {
   return Math.round(v * 100) / 100;
 }
 
-function time(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
+interface Sample {
+  cpu: number;
+  wall: number;
 }
 
-function committee(n: number): CommitteeMember[] {
-  return Array.from({ length: n }, (_, i) => ({ peerId: `bench-${i}`, identifier: identifierForPeer(`bench-${i}`) }));
+function time(fn: () => void): Sample {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / 1000, wall };
 }
+
+const positional = (n: number): CommitteeMember[] => membersInOrder(Array.from({ length: n }, (_, i) => `bench-${i}`));
+const derived = (n: number): CommitteeMember[] =>
+  Array.from({ length: n }, (_, i) => ({ peerId: `bench-${i}`, identifier: frost.Identifier.derive(`metanode/peer/bench-${i}`) }));
 
 function evalPoly(coeffs: bigint[], x: bigint): bigint {
   let acc = Fn.ZERO;
@@ -51,19 +86,16 @@ function evalPoly(coeffs: bigint[], x: bigint): bigint {
   return acc;
 }
 
-/** Other members' round-1 packages and their shares for member 0 (setup, untimed). */
-function dkgSetup(c: CommitteeMember[], t: number) {
-  const others = c.slice(1).map((m) => frost.DKG.round1(m.identifier, { min: t, max: c.length }));
-  const x0 = BigInt('0x' + c[0].identifier);
-  const r1: DkgRound1Package[] = others.map((o) => ({
-    identifier: o.public.identifier,
-    commitment: o.public.commitment.map((b) => bytesToHex(b)),
-    proofOfKnowledge: bytesToHex(o.public.proofOfKnowledge),
-  }));
+/** Other members' round-1 packages and their shares for `me` (setup, untimed). */
+function dkgSetup(c: CommitteeMember[], t: number, me: CommitteeMember) {
+  const others = c.filter((m) => m !== me).map((m) => frost.DKG.round1(m.identifier, { min: t, max: c.length }));
+  const x = BigInt('0x' + me.identifier);
+  // in the wire form (uncompressed points), as the other members would send them
+  const r1: DkgRound1Package[] = others.map((o) => dkgRound1FromNoble(o.public));
   const r2: DkgRound2Package[] = others.map((o) => ({
     from: o.public.identifier,
-    to: c[0].identifier,
-    signingShare: bytesToHex(Fn.toBytes(evalPoly(o.secret.coefficients!, x0))),
+    to: me.identifier,
+    signingShare: bytesToHex(Fn.toBytes(evalPoly(o.secret.coefficients!, x))),
   }));
   return { others, r1, r2 };
 }
@@ -92,130 +124,141 @@ function dealtKey(c: CommitteeMember[], t: number): { key: EpochKey; shares: Key
   return { key, shares };
 }
 
-function benchSize(n: number, t: number, reps: number): Row[] {
-  const c = committee(n);
-  const me = c[0];
-  const dkgM: number[] = [];
-  const dkgN: number[] = [];
+type Samples = Record<Metric | 'aggregateSumMs', Sample[]>;
+const emptySamples = (): Samples => ({ dkgMemberMs: [], signShareMs: [], aggregateMs: [], aggregateSumMs: [], reshareMemberMs: [] });
+
+function benchDkg(n: number, t: number, reps: number, m: Samples, p: Samples): void {
+  const cm = positional(n);
+  const cd = derived(n);
   for (let r = 0; r < reps; r++) {
-    const { others, r1, r2 } = dkgSetup(c, t);
-    dkgM.push(
+    const me = cm[n - 1];
+    const { r1, r2 } = dkgSetup(cm, t, me);
+    m.dkgMemberMs.push(
       time(() => {
-        const { session, round1 } = dkgStart({ self: me.identifier, committee: c, threshold: t, epoch: 1, network: 'regtest' });
-        dkgRound2(session, [round1, ...r1]);
-        dkgFinish(session, [round1, ...r1], r2);
+        const { session, round1 } = dkgStart({ self: me.identifier, committee: cm, threshold: t, epoch: 1, network: 'regtest' });
+        dkgRound2(session, [...r1, round1]);
+        dkgFinish(session, [...r1, round1], r2);
       }),
     );
+    const meD = cd[n - 1];
+    const { others, r2: r2d } = dkgSetup(cd, t, meD);
     const noblePub = others.map((o) => o.public);
-    const nobleR2 = r2.map((p) => ({ identifier: p.from, signingShare: hexToBytes(p.signingShare) }));
-    dkgN.push(
+    const nobleR2 = r2d.map((q) => ({ identifier: q.from, signingShare: hexToBytes(q.signingShare) }));
+    p.dkgMemberMs.push(
       time(() => {
-        const { secret } = frost.DKG.round1(me.identifier, { min: t, max: n });
+        const { secret } = frost.DKG.round1(meD.identifier, { min: t, max: n });
         frost.DKG.round2(secret, noblePub);
         frost.DKG.round3(secret, noblePub, nobleR2);
       }),
     );
-    log(`  n=${n} t=${t} dkg rep ${r + 1}/${reps}: metanode ${dkgM.at(-1)!.toFixed(0)} ms, noble ${dkgN.at(-1)!.toFixed(0)} ms`);
+    log(`  n=${n} t=${t} dkg rep ${r + 1}/${reps}: metanode ${m.dkgMemberMs.at(-1)!.cpu.toFixed(0)} ms cpu, noble ${p.dkgMemberMs.at(-1)!.cpu.toFixed(0)} ms cpu`);
   }
+}
 
-  const { key, shares } = dealtKey(c, t);
-  const signers = shares.slice(0, t);
-  const signM: number[] = [];
-  const signN: number[] = [];
-  const aggM: number[] = [];
-  const aggN: number[] = [];
+function benchSigning(n: number, t: number, reps: number, m: Samples, p: Samples): void {
+  const mine = dealtKey(positional(n), t);
+  const plain = dealtKey(derived(n), t);
   const pub = {
     signers: { min: t, max: n },
-    commitments: key.commitments.map((h) => hexToBytes(h)),
-    verifyingShares: Object.fromEntries(Object.entries(key.verifyingShares).map(([k, v]) => [k, hexToBytes(v)])),
+    commitments: plain.key.commitments.map((h) => hexToBytes(h)),
+    verifyingShares: Object.fromEntries(Object.entries(plain.key.verifyingShares).map(([k, v]) => [k, hexToBytes(v)])),
   };
   for (let r = 0; r < reps; r++) {
     const message = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
     const targets = [{ message }];
-    // metanode
-    const commits = signers.map((s) => signingCommit(s, key, 1));
+    // metanode: the last signer is timed, before anyone else has signed (cold caches)
+    resetSigningCaches();
+    const signers = mine.shares.slice(0, t);
+    const commits = signers.map((s) => signingCommit(s, mine.key, 1));
     const lists: Record<string, NonceCommitment[]> = {};
     signers.forEach((s, i) => (lists[s.identifier] = commits[i].commitments));
     const sh: Record<string, string[]> = {};
-    signers.forEach((s, i) => {
-      if (i === 0) {
-        signM.push(
-          time(() => {
-            const own = signingCommit(s, key, 1);
-            lists[s.identifier] = own.commitments;
-            sh[s.identifier] = signShares(s, key, own.nonces, lists, targets);
-          }),
-        );
-      } else sh[s.identifier] = signShares(s, key, commits[i].nonces, lists, targets);
-    });
-    aggM.push(time(() => aggregateSignatures(key, lists, targets, sh)));
+    const last = signers[t - 1];
+    m.signShareMs.push(
+      time(() => {
+        const own = signingCommit(last, mine.key, 1);
+        lists[last.identifier] = own.commitments;
+        sh[last.identifier] = signShares(last, mine.key, own.nonces, lists, targets);
+      }),
+    );
+    signers.slice(0, t - 1).forEach((s, i) => (sh[s.identifier] = signShares(s, mine.key, commits[i].nonces, lists, targets)));
+    resetSigningCaches();
+    const sigA = time(() => aggregateSignatures(mine.key, lists, targets, sh));
+    m.aggregateMs.push(sigA);
+    resetSigningCaches();
+    m.aggregateSumMs.push(time(() => aggregateSignatures(mine.key, lists, targets, sh, { shareCheck: 'sum' })));
     // noble plain
     const msg = hexToBytes(message);
-    const secrets = signers.map((s) => ({ identifier: s.identifier, signingShare: hexToBytes(s.signingShare) }));
+    const secrets = plain.shares.slice(0, t).map((s) => ({ identifier: s.identifier, signingShare: hexToBytes(s.signingShare) }));
     const nc = secrets.map((s) => frost.commit(s));
     const cl = nc.map((x) => x.commitments);
     const zs: Record<string, Uint8Array> = {};
-    secrets.forEach((s, i) => {
-      if (i === 0) {
-        signN.push(
-          time(() => {
-            const own = frost.commit(s);
-            cl[0] = own.commitments;
-            zs[s.identifier] = frost.signShare(s, pub, own.nonces, cl, msg);
-          }),
-        );
-      } else zs[s.identifier] = frost.signShare(s, pub, nc[i].nonces, cl, msg);
-    });
-    aggN.push(time(() => frost.aggregate(pub, cl, msg, zs)));
-    log(`  n=${n} t=${t} sign rep ${r + 1}/${reps}: share ${signM.at(-1)!.toFixed(1)}/${signN.at(-1)!.toFixed(1)} ms, aggregate ${aggM.at(-1)!.toFixed(0)}/${aggN.at(-1)!.toFixed(0)} ms`);
+    p.signShareMs.push(
+      time(() => {
+        const own = frost.commit(secrets[t - 1]);
+        cl[t - 1] = own.commitments;
+        zs[secrets[t - 1].identifier] = frost.signShare(secrets[t - 1], pub, own.nonces, cl, msg);
+      }),
+    );
+    secrets.slice(0, t - 1).forEach((s, i) => (zs[s.identifier] = frost.signShare(s, pub, nc[i].nonces, cl, msg)));
+    p.aggregateMs.push(time(() => frost.aggregate(pub, cl, msg, zs)));
+    log(
+      `  n=${n} t=${t} sign rep ${r + 1}/${reps}: share ${m.signShareMs.at(-1)!.cpu.toFixed(1)}/${p.signShareMs.at(-1)!.cpu.toFixed(1)} ms cpu, ` +
+        `aggregate ${m.aggregateMs.at(-1)!.cpu.toFixed(0)} (sum-check ${m.aggregateSumMs.at(-1)!.cpu.toFixed(0)})/${p.aggregateMs.at(-1)!.cpu.toFixed(0)} ms cpu`,
+    );
   }
+}
 
-  // reshare n,t -> n,t (same size; the first t holders deal)
-  const dealers = c.slice(0, t).map((m) => m.identifier);
-  const newC = committee(n).map((m, i) => (i === 0 ? { peerId: 'bench-new', identifier: identifierForPeer('bench-new') } : m));
-  const resM: number[] = [];
-  const resN: number[] = [];
+function benchReshare(n: number, t: number, reps: number, m: Samples, p: Samples): void {
+  // n,t -> n,t (same size): the first t holders deal; one newcomer replaces the most senior
+  // member, and the timed receiver is the last new member (identifier n).
+  const { key, shares } = dealtKey(positional(n), t);
+  const dealers = key.committee.slice(0, t).map((c) => c.identifier);
+  const newC = membersInOrder(key.committee.map((c, i) => (i === 0 ? 'bench-new' : c.peerId)));
+  const receiver = newC[n - 1].identifier;
+  const plainKey = dealtKey(derived(n), t);
+  const plainXs = plainKey.key.committee.slice(0, t).map((c) => BigInt('0x' + c.identifier));
+  const plainNewXs = derived(n).map((c, i) => BigInt('0x' + (i === 0 ? frost.Identifier.derive('metanode/peer/bench-new') : c.identifier)));
   for (let r = 0; r < reps; r++) {
     const dealt = shares.slice(1, t).map((share) => reshareDeal({ share, oldKey: key, dealers, newCommittee: newC, newThreshold: t, newEpoch: 2 }));
-    resM.push(
+    m.reshareMemberMs.push(
       time(() => {
         const own = reshareDeal({ share: shares[0], oldKey: key, dealers, newCommittee: newC, newThreshold: t, newEpoch: 2 });
         const all = [own, ...dealt];
         reshareReceive({
-          self: newC[1].identifier,
+          self: receiver,
           oldKey: key,
           dealers,
           dealings: all.map((d) => d.dealing),
-          subShares: all.map((d) => d.subShares[1]),
+          subShares: all.map((d) => d.subShares.find((s) => s.to === receiver)!),
           newCommittee: newC,
           newThreshold: t,
           newEpoch: 2,
         });
       }),
     );
-    const xs = dealers.map((d) => BigInt('0x' + d));
-    const newXs = newC.map((m) => BigInt('0x' + m.identifier));
     const plainDeal = (s: bigint, xi: bigint) => {
       let num = Fn.ONE;
       let den = Fn.ONE;
-      for (const x of xs) if (x !== xi) {
-        num = Fn.mul(num, x);
-        den = Fn.mul(den, Fn.sub(x, xi));
-      }
+      for (const x of plainXs)
+        if (x !== xi) {
+          num = Fn.mul(num, x);
+          den = Fn.mul(den, Fn.sub(x, xi));
+        }
       const coeffs = [Fn.mul(Fn.div(num, den), s)];
       for (let k = 1; k < t; k++) coeffs.push(Fn.create(BigInt('0x' + bytesToHex(crypto.getRandomValues(new Uint8Array(48))))));
-      return { commitment: coeffs.map((a) => Point.BASE.multiply(a)), sub: newXs.map((x) => evalPoly(coeffs, x)) };
+      return { commitment: coeffs.map((a) => Point.BASE.multiply(a)), sub: plainNewXs.map((x) => evalPoly(coeffs, x)) };
     };
-    const plainOthers = shares.slice(1, t).map((s, i) => plainDeal(BigInt('0x' + s.signingShare), xs[i + 1]));
-    resN.push(
+    const plainOthers = plainKey.shares.slice(1, t).map((s, i) => plainDeal(BigInt('0x' + s.signingShare), plainXs[i + 1]));
+    p.reshareMemberMs.push(
       time(() => {
-        const own = plainDeal(BigInt('0x' + shares[0].signingShare), xs[0]);
+        const own = plainDeal(BigInt('0x' + plainKey.shares[0].signingShare), plainXs[0]);
         const all = [own, ...plainOthers];
         let s = Fn.ZERO;
-        for (const d of all) s = Fn.add(s, d.sub[1]);
+        for (const d of all) s = Fn.add(s, d.sub[n - 1]);
         const summed: (typeof own.commitment)[number][] = [];
         for (let k = 0; k < t; k++) summed.push(all.reduce((acc, d) => acc.add(d.commitment[k]), Point.ZERO));
-        for (const x of newXs) {
+        for (const x of plainNewXs) {
           const pw: bigint[] = [];
           let a = Fn.ONE;
           for (let k = 0; k < t; k++) {
@@ -227,18 +270,80 @@ function benchSize(n: number, t: number, reps: number): Row[] {
         void s;
       }),
     );
-    log(`  n=${n} t=${t} reshare rep ${r + 1}/${reps}: metanode ${resM.at(-1)!.toFixed(0)} ms, plain ${resN.at(-1)!.toFixed(0)} ms`);
+    log(`  n=${n} t=${t} reshare rep ${r + 1}/${reps}: metanode ${m.reshareMemberMs.at(-1)!.cpu.toFixed(0)} ms cpu, plain ${p.reshareMemberMs.at(-1)!.cpu.toFixed(0)} ms cpu`);
   }
-  return [
-    { impl: 'metanode', n, t, dkgMemberMs: median(dkgM), signShareMs: median(signM), aggregateMs: median(aggM), reshareMemberMs: median(resM) },
-    { impl: 'noble-plain', n, t, dkgMemberMs: median(dkgN), signShareMs: median(signN), aggregateMs: median(aggN), reshareMemberMs: median(resN) },
-  ];
 }
 
-export async function main(flags: string[] = []): Promise<{ crypto: Row[] }> {
+function row(impl: Row['impl'], n: number, t: number, s: Samples): Row {
+  const out = { impl, identifiers: impl === 'metanode' ? 'positions' : 'derived', n, t } as Row;
+  for (const k of METRICS) out[k] = median(s[k].map((x) => x.cpu));
+  if (s.aggregateSumMs.length) out.aggregateSumMs = median(s.aggregateSumMs.map((x) => x.cpu));
+  out.wall = {} as Row['wall'];
+  for (const k of METRICS) out.wall[k] = median(s[k].map((x) => x.wall));
+  return out;
+}
+
+function benchSize(n: number, t: number, reps: number): Row[] {
+  const m = emptySamples();
+  const p = emptySamples();
+  benchDkg(n, t, reps, m, p);
+  benchSigning(n, t, reps, m, p);
+  benchReshare(n, t, reps, m, p);
+  return [row('metanode', n, t, m), row('noble-plain', n, t, p)];
+}
+
+/** CPU microseconds to parse one point: compressed (33 bytes: a square root), uncompressed (65) with noble, and with metanode's wire parser. */
+function parsing(): { compressedUs: number; uncompressedUs: number; wireUs: number } {
+  const pts = Array.from({ length: 400 }, () => Point.BASE.multiply(Fn.create(BigInt('0x' + bytesToHex(crypto.getRandomValues(new Uint8Array(32))))) || 1n));
+  const comp = pts.map((q) => bytesToHex(q.toBytes(true)));
+  const unc = pts.map((q) => bytesToHex(q.toBytes(false)));
+  const per = (hexes: string[], parse: (h: string) => unknown = (h) => Point.fromHex(h)) => median([0, 1, 2].map(() => time(() => hexes.forEach(parse)).cpu)) / hexes.length;
+  per(comp);
+  per(unc, tryWirePoint);
+  const r = (x: number) => Math.round(x * 10000) / 10;
+  return { compressedUs: r(per(comp)), uncompressedUs: r(per(unc)), wireUs: r(per(unc, tryWirePoint)) };
+}
+
+function goals(rows: Row[]): Record<string, unknown> | null {
+  const ours = rows.find((r) => r.impl === 'metanode' && r.n === 100 && r.t === 67);
+  const plain = rows.find((r) => r.impl === 'noble-plain' && r.n === 100 && r.t === 67);
+  if (!ours || !plain) return null;
+  const out: Record<string, unknown> = {
+    n: 100,
+    t: 67,
+    basis: 'median CPU ms of this process; wall ms are in crypto[].wall',
+    issueNoblePlainMs: ISSUE_NOBLE,
+  };
+  const r2 = (x: number) => Math.round(x * 1000) / 1000;
+  for (const k of METRICS) {
+    const line: Record<string, unknown> = { goal: GOALS[k], metanode: ours[k], noblePlain: plain[k], met: ours[k] <= GOALS[k] };
+    const base = ISSUE_NOBLE[k];
+    if (base !== undefined) {
+      line.ratio = r2(ours[k] / plain[k]);
+      line.goalRatio = r2(GOALS[k] / base);
+      line.metRelative = ours[k] / plain[k] <= GOALS[k] / base;
+    }
+    if (k === 'aggregateMs' && ours.aggregateSumMs !== undefined) {
+      const v = ours.aggregateSumMs;
+      line.sumCheck = { metanode: v, met: v <= GOALS[k], ratio: r2(v / plain[k]), metRelative: v / plain[k] <= GOALS[k] / base! };
+    }
+    out[k] = line;
+  }
+  const p = parsing();
+  const points = { dkgMemberMs: 100 * 67 + 100, signShareMs: 2 * 67, aggregateMs: 3 * 67, reshareMemberMs: 67 * 67 + 67 };
+  out.parsing = {
+    ...p,
+    pointsParsed: points,
+    compressedShareMs: Object.fromEntries(METRICS.map((k) => [k, Math.round((points[k] * p.compressedUs) / 10) / 100])),
+  };
+  return out;
+}
+
+export async function main(flags: string[] = []): Promise<{ crypto: Row[]; goals: Record<string, unknown> | null }> {
   const quick = flags.includes('--quick');
   const repsFlag = flags.find((f) => f.startsWith('--reps='));
   const override = repsFlag ? Number(repsFlag.slice(7)) : undefined;
+  if (override !== undefined && (!Number.isSafeInteger(override) || override < 1)) throw new Error(`--reps must be a positive integer, got ${repsFlag}`);
   const sizes: [number, number, number][] = [
     [5, 4, 7],
     [21, 15, 5],
@@ -252,5 +357,5 @@ export async function main(flags: string[] = []): Promise<{ crypto: Row[] }> {
     rows.push(...benchSize(n, t, override ?? reps));
   }
   log(`crypto bench done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return { crypto: rows };
+  return { crypto: rows, goals: goals(rows) };
 }

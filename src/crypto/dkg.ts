@@ -1,46 +1,71 @@
-// Distributed key generation with blame, wrapped around noble's schnorr_FROST.DKG.
+// Distributed key generation with blame, on noble's schnorr_FROST.DKG (round 1) and noble's
+// Point/Fn (rounds 2 and 3).
 //
-// noble's DKG.round2/round3 throw anonymous errors ("invalid proof of knowledge"), so every
-// package is checked here first, on noble's Point/Fn, and each failure names its culprit.
-// Only packages that passed are handed to noble, which does the actual key math (and checks
-// everything again). The output is TapTweaked with an empty script tree by noble: the group
-// key is the Taproot output key Q; the internal key P is the sum of all commitment[0].
+// noble's DKG.round2/round3 throw anonymous errors ("invalid proof of knowledge") and check one
+// package at a time: at 67-of-100 that is 99 proofs, 99 67-term Feldman checks and 100 67-term
+// verifying-share evaluations, each an MSM with 256-bit scalars. Here every package is checked
+// first and each failure names its culprit; the checks are batched (random linear combinations
+// with CSPRNG weights, per-item checks only to name culprits) and commitments are evaluated at
+// the small integer identifiers by Horner / forward differences (poly.ts). Rounds 2 and 3 then
+// restate noble's arithmetic (polynomial evaluation, share sum, merged commitment, verifying
+// shares, the empty-root TapTweak of adjustDKG); test/crypto/differential-dkg.test.ts checks
+// that the result is byte-identical to noble's DKG.round2/round3 on the same round-1 packages.
+// The group key is the Taproot output key Q; the internal key P is the sum of all commitment[0].
 //
 // Deviation from notes/crypto-api.md: `committee` accepts CommitteeMember records as well as
 // strings (see normalizeCommittee), and `self` may be the identifier or the peer id.
 import { secp256k1_hasher } from '@noble/curves/secp256k1.js';
-import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { Network } from '../chain/types.js';
 import { MetanodeError } from '../util/errors.js';
 import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
 import {
+  batchWeight,
   bytesToHex,
+  compressedOfWire,
   fail,
   Fn,
   frost,
+  hasEvenY,
   hexToBytes,
   isHex,
   lp,
   Point,
   pointHex,
   type PointT,
-  powers,
+  pointsHex,
   sha256Hex,
   tryIdentifier,
-  tryPoint,
   tryScalar,
+  tryWirePoint,
   utf8,
+  wireHex,
   xOnlyHex,
 } from './internal.js';
-import { taprootOutputKey } from './taproot.js';
+import { evalCommitment, evalCommitmentMany, msm, sumPoints } from './poly.js';
+import { tapTweakScalar, taprootOutputKey } from './taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
 
+/**
+ * Wire form of a round-1 package. Points travel uncompressed (65 bytes, internal.ts
+ * tryWirePoint): every member parses n*t of them, and a compressed point costs a square root.
+ * The proof of knowledge is noble's (R, z) with R as a full even-y point instead of its x
+ * coordinate; the challenge still hashes the RFC encodings (compressed phi and R), so proofs are
+ * noble's proofs byte for byte (dkgRound1FromNoble converts).
+ */
 export interface DkgRound1Package {
   identifier: string;
-  /** Feldman commitment to the dealer's polynomial: threshold compressed points (hex). */
+  /** Feldman commitment to the dealer's polynomial: threshold uncompressed points (65-byte hex). */
   commitment: string[];
-  /** noble's 64-byte Schnorr proof of knowledge of commitment[0]'s discrete log (hex). */
+  /** Proof of knowledge of commitment[0]'s discrete log: R (65-byte uncompressed, even y) || z (32 bytes), hex. */
   proofOfKnowledge: string;
+}
+
+/** noble's round-1 public package (33-byte points, 64-byte proof) in the wire form above. */
+export function dkgRound1FromNoble(pub: { identifier: string; commitment: Uint8Array[]; proofOfKnowledge: Uint8Array }): DkgRound1Package {
+  const commitment = pub.commitment.map((c) => wireHex(Point.fromBytes(c)));
+  const proof = bytesToHex(pub.proofOfKnowledge);
+  const R = Point.fromHex('02' + proof.slice(0, 64)); // noble's R is x-only with even y
+  return { identifier: pub.identifier, commitment, proofOfKnowledge: wireHex(R) + proof.slice(64) };
 }
 
 export interface DkgRound2Package {
@@ -128,33 +153,74 @@ function validateParams(p: DkgParams): { committee: CommitteeMember[]; self: Com
 export function dkgStart(params: DkgParams): { session: DkgSession; round1: DkgRound1Package } {
   const { committee, self } = validateParams(params);
   const { public: pub, secret } = frost.DKG.round1(self.identifier, { min: params.threshold, max: committee.length });
-  const round1: DkgRound1Package = {
-    identifier: pub.identifier,
-    commitment: pub.commitment.map((c) => bytesToHex(c)),
-    proofOfKnowledge: bytesToHex(pub.proofOfKnowledge),
-  };
+  const round1 = dkgRound1FromNoble(pub);
   const session = new DkgSession({ self, committee, threshold: params.threshold, epoch: params.epoch, network: params.network, round1, secret });
   return { session, round1 };
 }
 
 const POK_DST = utf8('FROST-secp256k1-SHA256-TR-v1dkg');
 
+interface ParsedProof {
+  /** Lifted even-y nonce point R and response z. */
+  R: PointT;
+  z: bigint;
+  /** Challenge c = H_dkg(id || phi || R). */
+  c: bigint;
+}
+
+/**
+ * Parses a wire proof (R uncompressed with even y || z) and computes its challenge over the RFC
+ * encodings (id || compressed phi || compressed R, as noble hashes them); null when invalid.
+ */
+function parseProof(id: bigint, phiCompressed: Uint8Array, proofHex: string): ParsedProof | null {
+  if (!isHex(proofHex, 97)) return null;
+  const Rwire = proofHex.slice(0, 130);
+  const R = tryWirePoint(Rwire);
+  const z = tryScalar(proofHex.slice(130), true);
+  if (!R || z === null) return null;
+  const Rc = compressedOfWire(Rwire);
+  if (Rc[1] !== '2') return null; // noble's (BIP340-style) nonce point has even y
+  const msg = new Uint8Array(32 + phiCompressed.length + 33);
+  msg.set(Fn.toBytes(id), 0);
+  msg.set(phiCompressed, 32);
+  msg.set(hexToBytes(Rc), 32 + phiCompressed.length);
+  return { R, z, c: secp256k1_hasher.hashToScalar(msg, { DST: POK_DST }) };
+}
+
+/** One proof on its own: R == z*G - c*phi. */
+function proofHolds(phi: PointT, p: ParsedProof): boolean {
+  // z*G + (n - c)*phi; mulAddUnsafe rejects zero scalars, so handle z = 0 explicitly.
+  const lhs = p.z === 0n ? phi.multiplyUnsafe(Fn.neg(p.c)) : Point.BASE.mulAddUnsafe(p.z, phi, Fn.neg(p.c));
+  return lhs.equals(p.R);
+}
+
 /**
  * noble's ProofOfKnowledge.validate, restated so a failure can name its sender:
  * proof = x(R) || z with R even-y; valid iff R == z*G - c*phi, c = H_dkg(id || phi || R).
  */
 export function checkProofOfKnowledge(identifier: string, commitment0: PointT, proofHex: string): boolean {
-  if (!isHex(proofHex, 64)) return false;
   const id = tryIdentifier(identifier);
   if (id === null) return false;
-  const R = tryPoint('02' + proofHex.slice(0, 64));
-  const z = tryScalar(proofHex.slice(64), true);
-  if (!R || z === null) return false;
-  const msg = new Uint8Array([...Fn.toBytes(id), ...commitment0.toBytes(true), ...R.toBytes(true)]);
-  const c = secp256k1_hasher.hashToScalar(msg, { DST: POK_DST });
-  // z*G + (n - c)*phi; mulAddUnsafe rejects zero scalars, so handle z = 0 explicitly.
-  const lhs = z === 0n ? commitment0.multiplyUnsafe(Fn.neg(c)) : Point.BASE.mulAddUnsafe(z, commitment0, Fn.neg(c));
-  return lhs.equals(R);
+  const p = parseProof(id, commitment0.toBytes(true), proofHex);
+  return p !== null && proofHolds(commitment0, p);
+}
+
+/**
+ * All proofs at once: sum_j a_j (R_j + c_j phi_j) == (sum_j a_j z_j) G with random 128-bit a_j.
+ * A single bad proof (or any set of them) makes it fail except with probability 2^-128.
+ */
+function proofsHoldTogether(items: { phi: PointT; p: ParsedProof }[]): boolean {
+  const points: PointT[] = [];
+  const scalars: bigint[] = [];
+  let zsum = Fn.ZERO;
+  for (const { phi, p } of items) {
+    const a = batchWeight();
+    points.push(p.R, phi);
+    scalars.push(a, Fn.mul(a, p.c));
+    zsum = Fn.add(zsum, Fn.mul(a, p.z));
+  }
+  const rhs = zsum === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(zsum);
+  return msm(points, scalars).equals(rhs);
 }
 
 interface ParsedRound1 {
@@ -221,7 +287,7 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
     const points: PointT[] = [];
     let ok = true;
     for (const c of pkg.commitment) {
-      const pt = tryPoint(c);
+      const pt = tryWirePoint(c);
       if (!pt) {
         ok = false;
         break;
@@ -231,9 +297,20 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
     if (!ok) badPoints.push(m.identifier);
     else parsed.push({ identifier: m.identifier, id: tryIdentifier(m.identifier)!, points, pkg });
   }
-  throwIf('INVALID_COMMITMENT', 'commitment contains an invalid or identity point', badPoints, committee);
+  throwIf('INVALID_COMMITMENT', 'commitment contains a point that is not a valid uncompressed (65-byte 04||x||y) curve point, or the identity', badPoints, committee);
 
-  const badPok = parsed.filter((p) => !checkProofOfKnowledge(p.identifier, p.points[0], p.pkg.proofOfKnowledge)).map((p) => p.identifier);
+  // Proofs: unparseable ones are named at once; the rest are checked together and, only if that
+  // fails, one by one to name the senders.
+  const badPok: string[] = [];
+  const proofs: { phi: PointT; p: ParsedProof; identifier: string }[] = [];
+  for (const p of parsed) {
+    const proof = parseProof(p.id, hexToBytes(compressedOfWire(p.pkg.commitment[0])), p.pkg.proofOfKnowledge);
+    if (proof === null) badPok.push(p.identifier);
+    else proofs.push({ phi: p.points[0], p: proof, identifier: p.identifier });
+  }
+  if (!proofsHoldTogether(proofs)) for (const x of proofs) if (!proofHolds(x.phi, x.p)) badPok.push(x.identifier);
+  const order = new Map(committee.map((m, i) => [m.identifier, i]));
+  badPok.sort((a, b) => order.get(a)! - order.get(b)!);
   throwIf('INVALID_PROOF_OF_KNOWLEDGE', 'proof of knowledge does not verify', badPok, committee);
   return parsed;
 }
@@ -242,27 +319,18 @@ export function validateRound1(committee: CommitteeMember[], threshold: number, 
 export function dkgTranscriptHash(round1: DkgRound1Package[]): string {
   if (!Array.isArray(round1)) fail('INVALID_INPUT', 'round1 must be an array');
   const sorted = [...round1].sort((a, b) => (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
-  const parts: Uint8Array[] = [utf8('metanode/dkg-transcript/v1')];
+  // Built as one hex string and converted once (n*t points: per-field byte arrays cost more than
+  // the hash). Each field is lp(bytes): a 4-byte big-endian length, then the bytes.
+  const lpHex = (h: string) => (h.length / 2).toString(16).padStart(8, '0') + h;
+  const parts: string[] = [bytesToHex(utf8('metanode/dkg-transcript/v1'))];
   for (const p of sorted) {
     if (!isHex(p.identifier) || !Array.isArray(p.commitment) || !isHex(p.proofOfKnowledge) || !p.commitment.every((c) => isHex(c)))
       fail('INVALID_MESSAGE', 'round-1 package fields must be hex', typeof p.identifier === 'string' ? [p.identifier] : []);
-    parts.push(lp(hexToBytes(p.identifier)), lp(new Uint8Array([p.commitment.length])));
-    for (const c of p.commitment) parts.push(lp(hexToBytes(c)));
-    parts.push(lp(hexToBytes(p.proofOfKnowledge)));
+    parts.push(lpHex(p.identifier), lpHex((p.commitment.length & 0xff).toString(16).padStart(2, '0')));
+    for (const c of p.commitment) parts.push(lpHex(c));
+    parts.push(lpHex(p.proofOfKnowledge));
   }
-  let len = 0;
-  for (const x of parts) len += x.length;
-  const buf = new Uint8Array(len);
-  let o = 0;
-  for (const x of parts) {
-    buf.set(x, o);
-    o += x.length;
-  }
-  return sha256Hex(buf);
-}
-
-function toNobleRound1(p: DkgRound1Package) {
-  return { identifier: p.identifier, commitment: p.commitment.map((c) => hexToBytes(c)), proofOfKnowledge: hexToBytes(p.proofOfKnowledge) };
+  return sha256Hex(hexToBytes(parts.join('')));
 }
 
 function checkOwnPackage(session: DkgSession, parsed: ParsedRound1[]): void {
@@ -272,23 +340,26 @@ function checkOwnPackage(session: DkgSession, parsed: ParsedRound1[]): void {
     fail('INVALID_INPUT', 'the round-1 list carries a package for self that is not the one this node made');
 }
 
+/** f(x) for the dealer's polynomial (coefficients low to high), Horner in Fn: noble's polynomialEvaluate. */
+function evalPolynomial(coefficients: bigint[], x: bigint): bigint {
+  let acc = Fn.ZERO;
+  for (let k = coefficients.length - 1; k >= 0; k--) acc = Fn.add(Fn.mul(acc, x), coefficients[k]);
+  return acc;
+}
+
 /** Validates all round-1 packages (blaming culprits) and returns one share package per other member. */
 export function dkgRound2(session: DkgSession, round1: DkgRound1Package[]): DkgRound2Package[] {
   if (!(session instanceof DkgSession)) fail('INVALID_INPUT', 'not a DkgSession');
   if (DkgSession.stepOf(session) !== 1) fail('INVALID_INPUT', 'dkgRound2 already ran for this session');
   const parsed = validateRound1(session.committee, session.threshold, round1);
   checkOwnPackage(session, parsed);
-  const others = parsed.filter((p) => p.identifier !== session.self.identifier).map((p) => toNobleRound1(p.pkg));
-  let out: Record<string, { identifier: string; signingShare: Uint8Array }>;
-  try {
-    out = frost.DKG.round2(DkgSession.secretOf(session), others);
-  } catch (e) {
-    return fail('INVALID_INPUT', `noble DKG round2 refused packages that passed our checks: ${(e as Error).message}`);
-  }
+  const coefficients = DkgSession.secretOf(session).coefficients;
+  if (!coefficients || coefficients.length !== session.threshold) fail('INVALID_INPUT', 'DKG session has no polynomial left');
   DkgSession.advance(session, 2, dkgTranscriptHash(round1), parsed);
-  return session.committee
-    .filter((m) => m.identifier !== session.self.identifier)
-    .map((m) => ({ from: session.self.identifier, to: m.identifier, signingShare: bytesToHex(out[m.identifier].signingShare) }));
+  // noble's round2 computes exactly these: Fn.toBytes(f(x_j)) for every other member j.
+  return parsed
+    .filter((p) => p.identifier !== session.self.identifier)
+    .map((p) => ({ from: session.self.identifier, to: p.identifier, signingShare: bytesToHex(Fn.toBytes(evalPolynomial(coefficients, p.id))) }));
 }
 
 export interface FeldmanItem {
@@ -298,9 +369,10 @@ export interface FeldmanItem {
 }
 
 /**
- * Cheap check of all shares sent to `x` at once: (sum_j s_j) G == sum_k x^k (sum_j C_jk).
- * One t-point MSM plus n*t additions instead of n MSMs. Any single bad share (or several that
- * do not cancel out) fails it; shares crafted to cancel pass it but still fail a per-dealer check.
+ * Cheap check of all shares sent to `x` at once: (sum_j s_j) G == C(x) with C = sum_j C_j.
+ * One commitment evaluation plus n*t additions. Any single bad share (or several that do not
+ * cancel out) fails it; shares crafted to cancel pass it, which is why dkgFinish and
+ * feldmanCulprits weigh each dealer with a random factor instead.
  */
 export function feldmanSumCheck(x: bigint, items: FeldmanItem[]): boolean {
   if (items.length === 0) return true;
@@ -311,23 +383,33 @@ export function feldmanSumCheck(x: bigint, items: FeldmanItem[]): boolean {
     total = Fn.add(total, it.share);
     it.commitment.forEach((c, k) => (summed[k] = summed[k].add(c)));
   }
-  const expect = mulAddUnsafe(Point, summed, powers(x, len));
   const got = total === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(total);
-  return expect.equals(got);
+  return evalCommitment(summed, x).equals(got);
 }
 
-/** Per-dealer Feldman check: the dealers whose share s_j has s_j G != sum_k x^k C_jk. */
+/**
+ * The dealers whose share s_j has s_j G != C_j(x). Each C_j(x) is evaluated once (Horner at a
+ * small x); all dealers are then checked together, sum_j a_j s_j G == sum_j a_j C_j(x) with
+ * random 128-bit a_j (a bad share escapes with probability 2^-128, also when bad shares were
+ * made to cancel in the plain sum), and only when that fails one by one to name them.
+ */
 export function feldmanCulprits(x: bigint, items: FeldmanItem[]): string[] {
+  if (items.length === 0) return [];
+  const evaluated = items.map((it) => evalCommitment(it.commitment, x));
+  const weights = items.map(() => batchWeight());
+  let total = Fn.ZERO;
+  items.forEach((it, i) => (total = Fn.add(total, Fn.mul(weights[i], it.share))));
+  const got = total === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(total);
+  if (msm(evaluated, weights).equals(got)) return [];
   const bad: string[] = [];
-  for (const it of items) {
-    const expect = mulAddUnsafe(Point, it.commitment, powers(x, it.commitment.length));
-    const got = it.share === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(it.share);
-    if (!expect.equals(got)) bad.push(it.dealer);
-  }
+  items.forEach((it, i) => {
+    const own = it.share === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(it.share);
+    if (!evaluated[i].equals(own)) bad.push(it.dealer);
+  });
   return bad;
 }
 
-/** Validates the shares sent to this member, blames bad dealers, and finishes with noble round3. */
+/** Validates the shares sent to this member (blaming bad dealers) and computes the epoch key. */
 export function dkgFinish(session: DkgSession, round1: DkgRound1Package[], round2ForMe: DkgRound2Package[]): { key: EpochKey; share: KeyShare } {
   if (!(session instanceof DkgSession)) fail('INVALID_INPUT', 'not a DkgSession');
   if (DkgSession.stepOf(session) !== 2) fail('INVALID_INPUT', 'dkgFinish needs a session after dkgRound2, and runs once');
@@ -377,34 +459,49 @@ export function dkgFinish(session: DkgSession, round1: DkgRound1Package[], round
   const items = parsed
     .filter((p) => p.identifier !== me)
     .map((p) => ({ dealer: p.identifier, share: shares.get(p.identifier)!, commitment: p.points }));
-  // Batched pre-check here; noble's round3 then checks every share on its own (vss_verify). On any
-  // failure of either, each share is checked alone so the error names the dealers at fault.
-  if (!feldmanSumCheck(x, items))
-    throwIf('INVALID_SECRET_SHARE', 'share does not match its sender\'s commitment', feldmanCulprits(x, items), committee);
+  throwIf('INVALID_SECRET_SHARE', 'share does not match its sender\'s commitment', feldmanCulprits(x, items), committee);
 
-  const others = parsed.filter((p) => p.identifier !== me).map((p) => toNobleRound1(p.pkg));
-  const r2 = items.map((it) => ({ identifier: it.dealer, signingShare: Fn.toBytes(it.share) }));
-  let res: ReturnType<typeof frost.DKG.round3>;
-  try {
-    res = frost.DKG.round3(DkgSession.secretOf(session), others, r2);
-  } catch (e) {
-    throwIf('INVALID_SECRET_SHARE', 'share does not match its sender\'s commitment', feldmanCulprits(x, items), committee);
-    return fail('INVALID_INPUT', `noble DKG round3 refused packages that passed our checks: ${(e as Error).message}`);
+  const secret = DkgSession.secretOf(session);
+  const coefficients = secret.coefficients;
+  if (!coefficients) fail('INVALID_INPUT', 'DKG session has no polynomial left');
+  // noble round3: own share = own f(x) + every received share; merged commitment = sum of all
+  // commitments; verifying share of each member = merged commitment evaluated at its identifier.
+  let s = evalPolynomial(coefficients, x);
+  for (const it of items) s = Fn.add(s, it.share);
+  const merged: PointT[] = [];
+  for (let k = 0; k < session.threshold; k++) merged.push(sumPoints(parsed.map((p) => p.points[k])));
+  const internal = merged[0];
+  if (internal.is0()) fail('GROUP_KEY_MISMATCH', 'the commitments sum to the identity group key');
+  let verifying = evalCommitmentMany(merged, parsed.map((p) => p.id));
+  // noble adjustDKG: even-y normalization of the merged key (negating every commitment, verifying
+  // share and the secret), then the BIP341 empty-root TapTweak t: Q = P' + tG, Y_i' + tG, s' + t.
+  let tweaked = merged;
+  if (!hasEvenY(internal)) {
+    tweaked = merged.map((c) => c.negate());
+    verifying = verifying.map((v) => v.negate());
+    s = Fn.neg(s);
   }
-  DkgSession.advance(session, 3);
+  const t = tapTweakScalar(xOnlyHex(internal), '');
+  const tG = Point.BASE.multiply(t);
+  tweaked = [tweaked[0].add(tG), ...tweaked.slice(1)];
+  verifying = verifying.map((v) => v.add(tG));
+  s = Fn.add(s, t);
+  if (verifying.some((v) => v.is0()) || tweaked.some((c) => c.is0()))
+    fail('GROUP_KEY_MISMATCH', 'the summed commitments give an identity commitment or verifying share');
 
-  let internal = Point.ZERO;
-  for (const p of parsed) internal = internal.add(p.points[0]);
-  const commitments = res.public.commitments.map((c) => bytesToHex(c));
+  const commitments = pointsHex(tweaked);
   const outputKey = commitments[0].slice(2);
   const internalKey = xOnlyHex(internal);
   if (taprootOutputKey(internalKey).outputKey !== outputKey)
-    fail('SHARE_INCONSISTENCY', 'noble group key is not the TapTweak of the sum of commitments');
+    fail('SHARE_INCONSISTENCY', 'group key is not the TapTweak of the sum of commitments');
+  const vsHex = pointsHex(verifying);
   const verifyingShares: Record<string, string> = {};
-  for (const m of committee) verifyingShares[m.identifier] = bytesToHex(res.public.verifyingShares[m.identifier]);
-  const share: KeyShare = { epoch: session.epoch, identifier: me, signingShare: bytesToHex(res.secret.signingShare) };
-  if (pointHex(Point.BASE.multiply(BigInt('0x' + share.signingShare))) !== verifyingShares[me])
+  parsed.forEach((p, i) => (verifyingShares[p.identifier] = vsHex[i]));
+  const share: KeyShare = { epoch: session.epoch, identifier: me, signingShare: bytesToHex(Fn.toBytes(s)) };
+  if (s === 0n || pointHex(Point.BASE.multiply(s)) !== verifyingShares[me])
     fail('SHARE_INCONSISTENCY', 'own signing share does not match own verifying share');
+  frost.DKG.clean(secret);
+  DkgSession.advance(session, 3);
   const key: EpochKey = {
     epoch: session.epoch,
     network: session.network,

@@ -1,7 +1,7 @@
 // Public surface of src/crypto in one import. See notes/crypto-api.md for the contract; the
 // files below document where they refine it.
 export * from './types.js';
-export { identifierForPeer, defaultThreshold, normalizeCommittee, findMember, peerIdsOf } from './identifiers.js';
+export { identifierAt, membersInOrder, identifierOf, positionalIdentifierProblem, defaultThreshold, normalizeCommittee, findMember, peerIdsOf } from './identifiers.js';
 export {
   dkgStart,
   dkgRound2,
@@ -28,6 +28,7 @@ export {
   SigningNonces,
   type NonceCommitment,
   type SigningTarget,
+  type AggregateOptions,
 } from './signing.js';
 export { reshareDeal, reshareReceive, type ReshareDealing, type ReshareSubShare, type ReshareDealParams, type ReshareReceiveParams } from './reshare.js';
 export { createTssProof, verifyTssProof, assertTssProof, verifyingShareOf, type TssProofContext } from './proof.js';

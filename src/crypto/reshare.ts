@@ -11,18 +11,24 @@
 // cannot deal anything but its own weighted share), every sub-share against its dealer's
 // commitment (culprit = that dealer), and finally that the new verifying shares interpolate to Q.
 //
+// A receiver parses t*t' commitment points, so dealings carry them uncompressed (no square root
+// per point; internal.ts tryWirePoint). The checks are batched with
+// random weights (per-dealer checks run only to name culprits), commitments are evaluated at the
+// small integer identifiers by Horner / forward differences (poly.ts), and the results are
+// compared with the plain per-dealer math in test/crypto/differential-reshare.test.ts.
+//
 // Deviation from notes/crypto-api.md: newCommittee may be given as CommitteeMember[] or strings
 // (normalizeCommittee) in both functions; dealers/self may be identifiers or peer ids.
-import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { MetanodeError } from '../util/errors.js';
 import { feldmanCulprits } from './dkg.js';
 import { findMember, normalizeCommittee, peerIdsOf } from './identifiers.js';
-import { bytesToHex, fail, Fn, lagrangeAtZero, Point, pointHex, type PointT, powers, tryIdentifier, tryPoint, tryScalar } from './internal.js';
+import { batchWeight, bytesToHex, fail, Fn, lagrangeAtZero, Point, pointHex, pointsHex, type PointT, tryIdentifier, tryPoint, tryScalar, tryWirePoint, wireHexes } from './internal.js';
+import { evalCommitmentMany, msm, sumPoints } from './poly.js';
 import type { CommitteeMember, EpochKey, KeyShare } from './types.js';
 
 export interface ReshareDealing {
   from: string;
-  /** Feldman commitment, newThreshold compressed points (hex). */
+  /** Feldman commitment, newThreshold uncompressed points (65-byte hex: every receiver parses t*t' of them). */
   commitment: string[];
 }
 
@@ -103,7 +109,7 @@ export function reshareDeal(p: ReshareDealParams): { dealing: ReshareDealing; su
   const w = Fn.mul(lagrangeAtZero(xs, xs[idx]), s);
   const coeffs = [w];
   for (let k = 1; k < p.newThreshold; k++) coeffs.push(randomScalar());
-  const commitment = coeffs.map((c) => pointHex(Point.BASE.multiply(c)));
+  const commitment = wireHexes(coeffs.map((c) => Point.BASE.multiply(c)));
   const subShares = newCommittee.map((m) => {
     const x = tryIdentifier(m.identifier)!;
     // Horner: f(x) = c0 + x(c1 + x(c2 + ...))
@@ -145,17 +151,23 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   const commits = new Map<string, PointT[]>();
   const badPoints: string[] = [];
   for (const id of ids) {
-    const pts = byDealer.get(id)!.commitment.map((c) => tryPoint(c));
+    const pts = byDealer.get(id)!.commitment.map((c) => tryWirePoint(c));
     if (pts.some((x) => x === null)) badPoints.push(id);
     else commits.set(id, pts as PointT[]);
   }
-  culprits('INVALID_COMMITMENT', 'dealing commitment contains an invalid or identity point', badPoints, oldCommittee);
-  const wrongConst: string[] = [];
-  ids.forEach((id, i) => {
+  culprits('INVALID_COMMITMENT', 'dealing commitment contains a point that is not a valid uncompressed (65-byte 04||x||y) curve point, or the identity', badPoints, oldCommittee);
+  // Constant terms: C_i[0] == lambda_i Y_i for every dealer, checked together as
+  // sum_i a_i C_i[0] == sum_i (a_i lambda_i) Y_i with random 128-bit a_i, one by one only on failure.
+  const oldY = ids.map((id) => {
     const Y = tryPoint(oldKey.verifyingShares[id]);
     if (!Y) fail('INVALID_INPUT', `old key has no valid verifying share for dealer ${id}`);
-    if (!commits.get(id)![0].equals(Y.multiplyUnsafe(lagrangeAtZero(xs, xs[i])))) wrongConst.push(id);
+    return Y;
   });
+  const lambdas = ids.map((_, i) => lagrangeAtZero(xs, xs[i]));
+  const weights = ids.map(() => batchWeight());
+  const lhs = msm(ids.map((id) => commits.get(id)![0]), weights);
+  const rhs = msm(oldY, weights.map((a, i) => Fn.mul(a, lambdas[i])));
+  const wrongConst = lhs.equals(rhs) ? [] : ids.filter((id, i) => !commits.get(id)![0].equals(oldY[i].multiplyUnsafe(lambdas[i])));
   culprits('INVALID_COMMITMENT', 'dealing does not commit to lambda_i times the dealer\'s old verifying share', wrongConst, oldCommittee);
 
   // sub-shares addressed to self
@@ -182,7 +194,7 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   culprits('INVALID_SECRET_SHARE', 'sub-share is not a canonical scalar', badScalar, oldCommittee);
   culprits('MISSING_PACKAGE', 'sub-share missing', ids.filter((id) => !values.has(id)), oldCommittee);
   const x = tryIdentifier(me)!;
-  // Strict per-dealer check (no library re-checks these): each sub-share against its own dealing.
+  // Every sub-share against its own dealing (batched with random weights; see feldmanCulprits).
   const bad = feldmanCulprits(x, ids.map((id) => ({ dealer: id, share: values.get(id)!, commitment: commits.get(id)! })));
   culprits('INVALID_SECRET_SHARE', 'sub-share does not match its dealer\'s commitment', bad, oldCommittee);
 
@@ -190,25 +202,20 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
   let s = Fn.ZERO;
   for (const id of ids) s = Fn.add(s, values.get(id)!);
   const summed: PointT[] = [];
-  for (let k = 0; k < tNew; k++) {
-    let acc = Point.ZERO;
-    for (const id of ids) acc = acc.add(commits.get(id)![k]);
-    summed.push(acc);
-  }
+  for (let k = 0; k < tNew; k++) summed.push(sumPoints(ids.map((id) => commits.get(id)![k])));
   const Q = tryPoint(oldKey.commitments[0]);
   if (!Q) fail('INVALID_INPUT', 'old key commitments[0] is not a valid point');
   if (summed[0].is0() || !summed[0].equals(Q)) fail('GROUP_KEY_MISMATCH', 'summed dealings do not commit to the group key', [...ids]);
+  if (summed.some((c) => c.is0())) fail('GROUP_KEY_MISMATCH', 'summed dealings contain an identity commitment', [...ids]);
+  const points = evalCommitmentMany(summed, newCommittee.map((m) => tryIdentifier(m.identifier)!));
+  const zero = newCommittee.find((_, i) => points[i].is0());
+  if (zero) fail('GROUP_KEY_MISMATCH', `new verifying share of ${zero.identifier} is the identity`, [...ids]);
+  const hexes = pointsHex(points);
   const verifyingShares: Record<string, string> = {};
-  const points: PointT[] = [];
-  for (const m of newCommittee) {
-    const Y = mulAddUnsafe(Point, summed, powers(tryIdentifier(m.identifier)!, tNew));
-    if (Y.is0()) fail('GROUP_KEY_MISMATCH', `new verifying share of ${m.identifier} is the identity`, [...ids]);
-    verifyingShares[m.identifier] = pointHex(Y);
-    points.push(Y);
-  }
+  newCommittee.forEach((m, i) => (verifyingShares[m.identifier] = hexes[i]));
   // Independent check: a threshold subset of the new verifying shares interpolates to Q.
   const subsetX = newCommittee.slice(0, tNew).map((m) => tryIdentifier(m.identifier)!);
-  const interp = mulAddUnsafe(Point, points.slice(0, tNew), subsetX.map((xi) => lagrangeAtZero(subsetX, xi)));
+  const interp = msm(points.slice(0, tNew), subsetX.map((xi) => lagrangeAtZero(subsetX, xi)));
   if (!interp.equals(Q)) fail('GROUP_KEY_MISMATCH', 'new verifying shares do not interpolate to the group key', [...ids]);
   if (pointHex(Point.BASE.multiply(s === 0n ? 1n : s)) !== verifyingShares[me] || s === 0n)
     fail('SHARE_INCONSISTENCY', 'summed share does not match own new verifying share');
@@ -220,7 +227,7 @@ export function reshareReceive(p: ReshareReceiveParams): { key: EpochKey; share:
     threshold: tNew,
     committee: newCommittee.map((m) => ({ ...m })),
     verifyingShares,
-    commitments: summed.map((c) => pointHex(c)),
+    commitments: pointsHex(summed),
   };
   return { key, share: { epoch: p.newEpoch, identifier: me, signingShare: bytesToHex(Fn.toBytes(s)) } };
 }

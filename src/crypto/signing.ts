@@ -1,5 +1,5 @@
-// FROST signing sessions over noble's schnorr_FROST: one session signs several messages (one per
-// transaction input), with one nonce pair per message.
+// FROST signing sessions (RFC 9591, FROST-secp256k1-SHA256-TR as in noble's schnorr_FROST): one
+// session signs several messages (one per transaction input), with one nonce pair per message.
 //
 // - Nonces live only in memory inside SigningNonces (private fields, not serializable) and are
 //   consumed by the first signShares call; any further call throws NONCE_REUSE.
@@ -8,18 +8,51 @@
 // - A target may carry a deposit tweak (taproot.ts): the shares, verifying shares and group key
 //   are shifted by delta = t_d - t_0, where t_0 is the empty-tree TapTweak noble applied in the
 //   DKG and t_d the TapTweak for the deposit root, so the group key becomes P + t_d*G.
-import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
+//
+// The per-message values (binding factors rho_i, group commitment R, challenge c, Lagrange
+// coefficients) are computed once per message on noble's Point/Fn, restating noble's
+// schnorr_FROST formulas, and reused for the own share, every share check and the aggregate
+// (noble recomputes R, an MSM over all signers, inside every signShare/verifyShare call).
+// test/crypto/differential-signing.test.ts checks byte-identical shares and signatures against
+// noble's signShare/aggregate for the same nonces, and the same verdict as noble's verifyShare.
 import { schnorr, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { findMember } from './identifiers.js';
-import { batchWeight, bytesToHex, fail, Fn, frost, type FrostPublic, hexToBytes, isHex, lagrangeAtZero, Point, type PointT, tryPoint, tryScalar, utf8 } from './internal.js';
+import {
+  batchWeight,
+  bytesToHex,
+  compressedOfWire,
+  fail,
+  Fn,
+  frost,
+  hasEvenY,
+  hexToBytes,
+  isHex,
+  lagrangeAllAtZero,
+  lagrangeAtZero,
+  Point,
+  type PointT,
+  tryPoint,
+  tryScalar,
+  tryWirePoint,
+  utf8,
+  wireHex,
+} from './internal.js';
+import { msm } from './poly.js';
 import { outputKeyFor, tapTweakScalar } from './taproot.js';
 import type { EpochKey, KeyShare } from './types.js';
 
+/**
+ * One signer's nonce commitments for one message. On the wire (and here) the points are
+ * uncompressed, 65-byte 04 || x || y hex: every signer and the aggregator parse 2t of them per
+ * message, and uncompressed points need no square root. The binding factors hash the RFC 9591
+ * (compressed) encoding, derived from these by string operations (compressedOfWire), so shares
+ * and signatures are noble's byte for byte.
+ */
 export interface NonceCommitment {
   identifier: string;
-  hiding: string; // 33-byte compressed point hex
+  hiding: string;
   binding: string;
 }
 
@@ -73,8 +106,15 @@ function keyShareSecret(share: KeyShare): bigint {
   return s;
 }
 
-/** Round 1: fresh nonce pairs, one per message, and their public commitments. */
-export function signingCommit(share: KeyShare, key: EpochKey, count: number): { nonces: SigningNonces; commitments: NonceCommitment[] } {
+/** noble's randomness hook for commit(): returns `bytes` random bytes (32 when omitted). */
+export type NonceRng = Parameters<typeof frost.commit>[1];
+
+/**
+ * Round 1: fresh nonce pairs, one per message, and their public commitments. `rng` is noble's
+ * randomness hook (32 bytes per call, mixed with the secret share by noble's nonce_generate);
+ * only tests pass it, to give noble's own signShare the same nonces in differential tests.
+ */
+export function signingCommit(share: KeyShare, key: EpochKey, count: number, rng?: NonceRng): { nonces: SigningNonces; commitments: NonceCommitment[] } {
   if (!Number.isSafeInteger(count) || count < 1 || count > 10_000) fail('INVALID_INPUT', `count must be in [1, 10000], got ${count}`);
   if (share.epoch !== key.epoch) fail('INVALID_INPUT', `share is for epoch ${share.epoch}, key for ${key.epoch}`);
   if (!findMember(key.committee, share.identifier)) fail('INVALID_INPUT', 'share identifier is not in the committee');
@@ -83,11 +123,41 @@ export function signingCommit(share: KeyShare, key: EpochKey, count: number): { 
   const nonces: { hiding: Uint8Array; binding: Uint8Array }[] = [];
   const commitments: NonceCommitment[] = [];
   for (let i = 0; i < count; i++) {
-    const r = frost.commit(secret);
+    const r = rng ? frost.commit(secret, rng) : frost.commit(secret);
     nonces.push(r.nonces);
-    commitments.push({ identifier: share.identifier, hiding: bytesToHex(r.commitments.hiding), binding: bytesToHex(r.commitments.binding) });
+    commitments.push({ identifier: share.identifier, hiding: wireHex(Point.fromBytes(r.commitments.hiding)), binding: wireHex(Point.fromBytes(r.commitments.binding)) });
   }
   return { nonces: new SigningNonces(share.identifier, key.epoch, nonces, commitments), commitments };
+}
+
+// --- parsing, with a bounded cache ---------------------------------------------------------
+// In a ceremony the same nonce commitments (uncompressed) and verifying shares (compressed, from
+// the stored key: a square root each, ~0.1 ms in JS) are parsed by the list check, the own
+// share, every arriving share's check and the aggregation; the cache makes that one parse each.
+// Entries are immutable noble Points keyed by their canonical encoding (the two forms differ in
+// length), so a hit is always correct.
+const POINT_CACHE_MAX = 16_384;
+const pointCache = new Map<string, PointT>();
+
+function parseCached(hex: string, wire = false): PointT | null {
+  const hit = pointCache.get(hex);
+  if (hit) return hit;
+  const p = wire ? tryWirePoint(hex) : tryPoint(hex);
+  if (!p) return null;
+  if (pointCache.size >= POINT_CACHE_MAX) pointCache.delete(pointCache.keys().next().value!);
+  pointCache.set(hex, p);
+  return p;
+}
+
+/** Drops the parse and per-message caches (benchmarks measure cold paths with it; tests use it too). */
+export function resetSigningCaches(): void {
+  pointCache.clear();
+  mathCache.clear();
+}
+
+interface ParsedNonce {
+  D: PointT; // hiding commitment
+  E: PointT; // binding commitment
 }
 
 /**
@@ -95,6 +165,10 @@ export function signingCommit(share: KeyShare, key: EpochKey, count: number): { 
  * entries naming their owner with valid non-identity points. Throws with the culprits.
  */
 export function validateCommitmentList(key: EpochKey, signers: string[], lists: Record<string, NonceCommitment[]>, count: number): void {
+  parseCommitmentLists(key, signers, lists, count);
+}
+
+function parseCommitmentLists(key: EpochKey, signers: string[], lists: Record<string, NonceCommitment[]>, count: number): Map<string, ParsedNonce[]> {
   if (!Array.isArray(signers)) fail('INVALID_COMMITMENT_LIST', 'signers must be an array');
   if (!lists || typeof lists !== 'object') fail('INVALID_COMMITMENT_LIST', 'commitment lists must be an object');
   const members = new Set(key.committee.map((m) => m.identifier));
@@ -116,11 +190,20 @@ export function validateCommitmentList(key: EpochKey, signers: string[], lists: 
   const wrongLen = signers.filter((s) => !Array.isArray(lists[s]) || lists[s].length !== count);
   if (wrongLen.length) fail('INVALID_COMMITMENT_LIST', `each signer must commit to exactly ${count} nonce pairs`, wrongLen);
   const bad: string[] = [];
+  const out = new Map<string, ParsedNonce[]>();
   for (const s of signers) {
-    const ok = lists[s].every((c) => c && c.identifier === s && tryPoint(c.hiding) !== null && tryPoint(c.binding) !== null);
-    if (!ok) bad.push(s);
+    const parsed: ParsedNonce[] = [];
+    for (const c of lists[s]) {
+      const D = c && c.identifier === s ? parseCached(c.hiding, true) : null;
+      const E = D ? parseCached(c.binding, true) : null;
+      if (!D || !E) break;
+      parsed.push({ D, E });
+    }
+    if (parsed.length !== count) bad.push(s);
+    else out.set(s, parsed);
   }
-  if (bad.length) fail('INVALID_NONCE_COMMITMENT', 'nonce commitment with a wrong identifier or an invalid point', bad);
+  if (bad.length) fail('INVALID_NONCE_COMMITMENT', 'nonce commitment with a wrong identifier, or a point that is not a valid uncompressed (65-byte 04||x||y) curve point', bad);
+  return out;
 }
 
 function validateTargets(targets: SigningTarget[]): void {
@@ -131,55 +214,102 @@ function validateTargets(targets: SigningTarget[]): void {
   }
 }
 
+/** The group key a target signs for, as noble's adjustPublic/adjustSecret would present it. */
 interface TargetCtx {
-  pub: FrostPublic;
-  /** Even-y group key and verifying shares as points (for the batched share check). */
+  /** Tweaked, even-y group key Q and its compressed encoding. */
   groupKey: PointT;
-  shares: Map<string, PointT>;
-  /** Maps an untweaked (vault) signing share to the one for this target, even-y normalized. */
-  adjustSecret: (s: bigint) => bigint;
+  gpk: Uint8Array;
+  /** Tweak shift delta and whether Q_raw = Q0 + delta*G had odd y (everything then negated). */
+  delta: bigint;
+  odd: boolean;
   outputKey: string;
 }
 
-/**
- * noble public package for a target, restricted to the signers and already even-y normalized
- * (noble's adjustPublic then takes its no-op path instead of re-parsing every verifying share).
- */
-function targetContext(key: EpochKey, signers: string[], tweak: string | undefined): TargetCtx {
+function targetContext(key: EpochKey, tweak: string | undefined): TargetCtx {
   let delta = 0n;
   if (tweak !== undefined && tweak !== '') delta = Fn.sub(tapTweakScalar(key.internalKey, tweak), tapTweakScalar(key.internalKey, ''));
-  const deltaG = delta === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(delta);
-  const q = tryPoint(key.commitments[0]);
+  const q = parseCached(key.commitments[0]);
   if (!q) fail('INVALID_INPUT', 'epoch key commitments[0] is not a valid point');
-  let Q = deltaG.is0() ? q : q.add(deltaG);
-  const odd = Q.toBytes(true)[0] === 0x03;
+  let Q = delta === 0n ? q : q.add(Point.BASE.multiplyUnsafe(delta));
+  if (Q.is0()) fail('SHARE_INCONSISTENCY', 'tweaked group key is the identity');
+  const odd = !hasEvenY(Q);
   if (odd) Q = Q.negate();
+  const gpk = Q.toBytes(true);
   const outputKey = outputKeyFor(key, tweak);
-  if (bytesToHex(Q.toBytes(true).subarray(1)) !== outputKey) fail('SHARE_INCONSISTENCY', 'tweaked group key does not match the Taproot output key');
-  const verifyingShares: Record<string, Uint8Array> = {};
-  const points = new Map<string, PointT>();
-  for (const s of signers) {
-    const vs = tryPoint(key.verifyingShares[s]);
-    if (!vs) fail('INVALID_INPUT', `epoch key has no valid verifying share for ${s}`, [s]);
-    let v = deltaG.is0() ? vs : vs.add(deltaG);
-    if (odd) v = v.negate();
-    verifyingShares[s] = v.toBytes(true);
-    points.set(s, v);
-  }
-  return {
-    pub: { signers: { min: key.threshold, max: key.committee.length }, commitments: [Q.toBytes(true)], verifyingShares },
-    groupKey: Q,
-    shares: points,
-    adjustSecret: (s) => {
-      const t = Fn.add(s, delta);
-      return odd ? Fn.neg(t) : t;
-    },
-    outputKey,
-  };
+  if (bytesToHex(gpk.subarray(1)) !== outputKey) fail('SHARE_INCONSISTENCY', 'tweaked group key does not match the Taproot output key');
+  return { groupKey: Q, gpk, delta, odd, outputKey };
 }
 
-function nobleList(lists: Record<string, NonceCommitment[]>, signers: string[], i: number) {
-  return signers.map((s) => ({ identifier: s, hiding: hexToBytes(lists[s][i].hiding), binding: hexToBytes(lists[s][i].binding) }));
+/** Vault signing share -> the share for this target: noble's frostSecretToEvenY of (s + delta). */
+function adjustSecret(ctx: TargetCtx, s: bigint): bigint {
+  const t = Fn.add(s, ctx.delta);
+  return ctx.odd ? Fn.neg(t) : t;
+}
+
+// --- per-message math (RFC 9591 sections 4.4-4.6 as noble's secp256k1-TR suite computes them) ---
+
+const SUITE = 'FROST-secp256k1-SHA256-TR-v1';
+const DST_RHO = utf8(SUITE + 'rho');
+const PREFIX_MSG = utf8(SUITE + 'msg');
+const PREFIX_COM = utf8(SUITE + 'com');
+
+interface MessageMath {
+  /** Group commitment R = sum D_i + rho_i E_i; its x coordinate goes into the signature. */
+  R: PointT;
+  odd: boolean; // R has odd y: signers negate their nonces (noble adjustNonces)
+  c: bigint;
+  rho: Map<string, bigint>;
+  /** Signer identifiers as scalars (sorted), and Lagrange coefficients computed on first use. */
+  xs: bigint[];
+  lambda: Map<string, bigint>;
+  nonces: Map<string, ParsedNonce>;
+  /** `${id}:${verifying share}:${share}` that already passed for this message (not weighed again). */
+  verified: Set<string>;
+}
+
+/** All Lagrange coefficients of the message's signer set at once (one inversion), for batch checks. */
+function fillLambdas(m: MessageMath): void {
+  if (m.lambda.size === m.xs.length) return;
+  const ls = lagrangeAllAtZero(m.xs);
+  m.xs.forEach((x, i) => m.lambda.set(x.toString(16).padStart(64, '0'), ls[i]));
+}
+
+function lambdaOf(m: MessageMath, id: string): bigint {
+  let l = m.lambda.get(id);
+  if (l === undefined) {
+    l = lagrangeAtZero(m.xs, BigInt('0x' + id));
+    m.lambda.set(id, l);
+  }
+  return l;
+}
+
+const MATH_CACHE_MAX = 256;
+const mathCache = new Map<string, MessageMath>();
+
+function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, parsed: Map<string, ParsedNonce[]>, signers: string[], i: number, message: string): MessageMath {
+  const rows = signers.map((s) => ({ id: s, x: BigInt('0x' + s), c: lists[s][i], n: parsed.get(s)![i] })).sort((a, b) => (a.x < b.x ? -1 : a.x > b.x ? 1 : 0));
+  // The wire list is canonical (identifiers and points passed strict parsing), so it is the
+  // cache key: same key, same list, same message -> same values. The RFC encoding the binding
+  // factors hash (compressed points) is derived only on a miss, once per message.
+  const cacheKey = bytesToHex(ctx.gpk) + message + rows.map((r) => r.id + r.c.hiding + r.c.binding).join('');
+  const hit = mathCache.get(cacheKey);
+  if (hit) return hit;
+  const encodedHex = rows.map((r) => r.id + compressedOfWire(r.c.hiding) + compressedOfWire(r.c.binding)).join('');
+  const msg = hexToBytes(message);
+  const rhoPrefix = concatBytes(ctx.gpk, sha256(concatBytes(PREFIX_MSG, msg)), sha256(concatBytes(PREFIX_COM, hexToBytes(encodedHex))));
+  const rho = new Map<string, bigint>();
+  for (const r of rows) rho.set(r.id, secp256k1_hasher.hashToScalar(concatBytes(rhoPrefix, hexToBytes(r.id)), { DST: DST_RHO }));
+  let hidingSum = Point.ZERO;
+  for (const r of rows) hidingSum = hidingSum.add(r.n.D);
+  const R = hidingSum.add(msm(rows.map((r) => r.n.E), rows.map((r) => rho.get(r.id)!)));
+  if (R.is0()) fail('INVALID_COMMITMENT_LIST', 'group commitment is the identity');
+  const Rb = R.toBytes(true);
+  const c = Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash('BIP0340/challenge', Rb.subarray(1), ctx.gpk.subarray(1), msg))));
+  const xs = rows.map((r) => r.x);
+  const m: MessageMath = { R, odd: Rb[0] === 0x03, c, rho, xs, lambda: new Map(), nonces: new Map(rows.map((r) => [r.id, r.n])), verified: new Set() };
+  if (mathCache.size >= MATH_CACHE_MAX) mathCache.delete(mathCache.keys().next().value!);
+  mathCache.set(cacheKey, m);
+  return m;
 }
 
 /** Round 2: one signature share per target. Consumes the nonces (second use: NONCE_REUSE). */
@@ -191,81 +321,102 @@ export function signShares(share: KeyShare, key: EpochKey, nonces: SigningNonces
   validateTargets(targets);
   if (nonces.commitments.length !== targets.length) fail('INVALID_INPUT', `nonces cover ${nonces.commitments.length} messages, got ${targets.length} targets`);
   const signers = Object.keys(lists ?? {});
-  validateCommitmentList(key, signers, lists, targets.length);
+  const parsed = parseCommitmentLists(key, signers, lists, targets.length);
   const own = lists[share.identifier];
   if (!own) fail('INVALID_COMMITMENT_LIST', 'own commitments are not in the list');
+  // The own entries must be the commitments of these nonces (noble checks the same by recomputing them).
   if (own.some((c, i) => c.hiding !== nonces.commitments[i].hiding || c.binding !== nonces.commitments[i].binding))
     fail('INVALID_COMMITMENT_LIST', 'the list carries commitments for this signer that it did not make');
   const sk = keyShareSecret(share);
+  const ctxs = targets.map((t) => targetContext(key, t.tweak));
+  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message));
   const raw = SigningNonces.consume(nonces);
   const out: string[] = [];
   for (let i = 0; i < targets.length; i++) {
-    const ctx = targetContext(key, signers, targets[i].tweak);
-    const secret = { identifier: share.identifier, signingShare: Fn.toBytes(ctx.adjustSecret(sk)) };
-    const z = frost.signShare(secret, ctx.pub, raw[i], nobleList(lists, signers, i), hexToBytes(targets[i].message));
-    out.push(bytesToHex(z));
-    secret.signingShare.fill(0);
+    const m = maths[i];
+    // noble signShare: z = d + e*rho + lambda*c*sk, with (d, e) negated when R has odd y.
+    let d = Fn.fromBytes(raw[i].hiding);
+    let e = Fn.fromBytes(raw[i].binding);
+    if (m.odd) {
+      d = Fn.neg(d);
+      e = Fn.neg(e);
+    }
+    const skAdj = adjustSecret(ctxs[i], sk);
+    const z = Fn.add(Fn.add(d, Fn.mul(e, m.rho.get(share.identifier)!)), Fn.mul(Fn.mul(lambdaOf(m, share.identifier), skAdj), m.c));
+    out.push(bytesToHex(Fn.toBytes(z)));
+    raw[i].hiding.fill(0);
+    raw[i].binding.fill(0);
   }
   return out;
 }
 
 // --- share verification -----------------------------------------------------------------
-// noble's verifyShare recomputes the group commitment for every share (O(t) each, O(t^2) per
-// message). Here the per-message values (binding factors, group commitment R, challenge,
-// Lagrange coefficients) are computed once, restating noble's RFC 9591 / secp256k1-TR formulas,
-// and all shares of a message are checked together with random weights:
-//   sum_i a_i z_i G == sum_i a_i (s (D_i + rho_i E_i) + c lambda_i Y_i),  s = -1 iff R has odd y.
-// The single-share form of the same equation attributes blame. noble's own verifyShare stays the
-// authority: if the fast check and noble ever disagreed, aggregation falls back to noble per share.
+// A share z_i is valid iff (noble verifyShare, secp256k1-TR):
+//   z_i G == sR (D_i + rho_i E_i) + c lambda_i Y'_i,   sR = -1 iff R has odd y,
+// where Y'_i = sQ (Y_i + delta G) is the verifying share as adjusted for the target (sQ = -1 iff
+// the tweaked group key had odd y). Moving the known multiple of G to the left:
+//   (z_i - c lambda_i sQ delta) G == sR D_i + sR rho_i E_i + (c lambda_i sQ) Y_i.
+// All shares of a message are checked at once with random 128-bit weights a_i (one MSM over
+// 3t points); the single-share form names culprits only when the weighted sum fails.
 
-const SUITE = 'FROST-secp256k1-SHA256-TR-v1';
-const DST_RHO = utf8(SUITE + 'rho');
-const PREFIX_MSG = utf8(SUITE + 'msg');
-const PREFIX_COM = utf8(SUITE + 'com');
-
-interface MessageMath {
-  odd: boolean; // R has odd y: signers negated their nonces
-  c: bigint;
-  rho: Map<string, bigint>;
-  lambda: Map<string, bigint>;
-  D: Map<string, PointT>;
-  E: Map<string, PointT>;
+interface Verifying {
+  Y: PointT;
+  hex: string;
 }
 
-function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, signers: string[], i: number, msg: Uint8Array): MessageMath {
-  const rows = signers
-    .map((s) => ({ id: s, x: BigInt('0x' + s), D: tryPoint(lists[s][i].hiding)!, E: tryPoint(lists[s][i].binding)! }))
-    .sort((a, b) => (a.x < b.x ? -1 : a.x > b.x ? 1 : 0));
-  const encoded = concatBytes(...rows.flatMap((r) => [Fn.toBytes(r.x), r.D.toBytes(true), r.E.toBytes(true)]));
-  const gpk = ctx.groupKey.toBytes(true);
-  const rhoPrefix = concatBytes(gpk, sha256(concatBytes(PREFIX_MSG, msg)), sha256(concatBytes(PREFIX_COM, encoded)));
-  const rho = new Map<string, bigint>();
-  for (const r of rows) rho.set(r.id, secp256k1_hasher.hashToScalar(concatBytes(rhoPrefix, Fn.toBytes(r.x)), { DST: DST_RHO }));
-  let hidingSum = Point.ZERO;
-  for (const r of rows) hidingSum = hidingSum.add(r.D);
-  const R = hidingSum.add(mulAddUnsafe(Point, rows.map((r) => r.E), rows.map((r) => rho.get(r.id)!)));
-  const Rb = R.toBytes(true);
-  const c = Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash('BIP0340/challenge', Rb.subarray(1), gpk.subarray(1), msg))));
-  const xs = rows.map((r) => r.x);
-  const lambda = new Map<string, bigint>();
-  for (const r of rows) lambda.set(r.id, lagrangeAtZero(xs, r.x));
-  return { odd: Rb[0] === 0x03, c, rho, lambda, D: new Map(rows.map((r) => [r.id, r.D])), E: new Map(rows.map((r) => [r.id, r.E])) };
+/** Verifying share of `id`, or INVALID_INPUT (the key itself is broken). */
+function verifyingPoint(key: EpochKey, id: string): Verifying {
+  const hex = key.verifyingShares[id];
+  const Y = typeof hex === 'string' ? parseCached(hex) : null;
+  if (!Y) fail('INVALID_INPUT', `epoch key has no valid verifying share for ${id}`, [id]);
+  return { Y, hex };
 }
 
-/** Weighted check of several signers' shares for one message; true iff all hold. */
-function batchCheck(ctx: TargetCtx, m: MessageMath, items: { id: string; z: bigint }[]): boolean {
-  const points: PointT[] = [Point.BASE];
+/** One share on its own (the form noble's verifyShare checks). */
+function shareHolds(ctx: TargetCtx, m: MessageMath, { Y, hex }: Verifying, id: string, z: bigint): boolean {
+  const n = m.nonces.get(id);
+  if (!n) return false;
+  const memo = `${id}:${hex}:${z}`;
+  if (m.verified.has(memo)) return true;
+  const cl = Fn.mul(m.c, lambdaOf(m, id));
+  const cls = ctx.odd ? Fn.neg(cl) : cl;
+  const g = Fn.sub(z, Fn.mul(cls, ctx.delta));
+  const D = m.odd ? n.D.negate() : n.D;
+  const E = m.odd ? n.E.negate() : n.E;
+  const rhs = msm([D, E, Y], [1n, m.rho.get(id)!, cls]);
+  const lhs = g === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(g);
+  if (!lhs.equals(rhs)) return false;
+  m.verified.add(memo);
+  return true;
+}
+
+/**
+ * All shares of one message at once, with random weights; true iff (w.h.p.) every one holds.
+ * Shares that already passed shareHolds for this message (e.g. checked one by one as they
+ * arrived in a ceremony) are not weighed again.
+ */
+function sharesHoldTogether(ctx: TargetCtx, m: MessageMath, items: { id: string; Y: Verifying; z: bigint }[]): boolean {
+  const points: PointT[] = [];
   const scalars: bigint[] = [];
-  let zsum = Fn.ZERO;
-  for (const { id, z } of items) {
-    const a = items.length === 1 ? 1n : batchWeight();
-    zsum = Fn.add(zsum, Fn.mul(a, z));
-    const sa = m.odd ? a : Fn.neg(a); // -(s * a)
-    points.push(m.D.get(id)!, m.E.get(id)!, ctx.shares.get(id)!);
-    scalars.push(sa, Fn.mul(sa, m.rho.get(id)!), Fn.neg(Fn.mul(a, Fn.mul(m.c, m.lambda.get(id)!))));
+  let g = Fn.ZERO;
+  fillLambdas(m);
+  for (const { id, Y, z } of items) {
+    const n = m.nonces.get(id);
+    if (!n) return false;
+    if (m.verified.has(`${id}:${Y.hex}:${z}`)) continue;
+    const a = batchWeight();
+    const cl = Fn.mul(m.c, lambdaOf(m, id));
+    const cls = ctx.odd ? Fn.neg(cl) : cl;
+    g = Fn.add(g, Fn.mul(a, Fn.sub(z, Fn.mul(cls, ctx.delta))));
+    // Signs go on the points, so the 128-bit weight on D_i stays short.
+    points.push(m.odd ? n.D.negate() : n.D, m.odd ? n.E.negate() : n.E, Y.Y);
+    scalars.push(a, Fn.mul(a, m.rho.get(id)!), Fn.mul(a, cls));
   }
-  scalars.unshift(zsum);
-  return mulAddUnsafe(Point, points, scalars).is0();
+  if (points.length === 0) return true;
+  const lhs = g === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(g);
+  if (!lhs.equals(msm(points, scalars))) return false;
+  for (const { id, Y, z } of items) m.verified.add(`${id}:${Y.hex}:${z}`);
+  return true;
 }
 
 function parseShares(shares: unknown, count: number): bigint[] | null {
@@ -286,14 +437,15 @@ function parseShares(shares: unknown, count: number): bigint[] | null {
 export function createShareVerifier(key: EpochKey, lists: Record<string, NonceCommitment[]>, targets: SigningTarget[]): (from: string, shares: string[]) => boolean {
   validateTargets(targets);
   const signers = Object.keys(lists ?? {});
-  validateCommitmentList(key, signers, lists, targets.length);
-  const ctxs = targets.map((t) => targetContext(key, signers, t.tweak));
-  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, signers, i, hexToBytes(t.message)));
+  const parsed = parseCommitmentLists(key, signers, lists, targets.length);
+  const ctxs = targets.map((t) => targetContext(key, t.tweak));
+  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message));
   return (from, shares) => {
     if (!signers.includes(from)) return false;
     const zs = parseShares(shares, targets.length);
     if (!zs) return false;
-    return zs.every((z, i) => batchCheck(ctxs[i], maths[i], [{ id: from, z }]));
+    const Y = verifyingPoint(key, from);
+    return zs.every((z, i) => shareHolds(ctxs[i], maths[i], Y, from, z));
   };
 }
 
@@ -302,60 +454,70 @@ export function verifySignatureShares(key: EpochKey, lists: Record<string, Nonce
   return createShareVerifier(key, lists, targets)(from, shares);
 }
 
-/** noble's own per-share verification (authoritative, O(t) per share). */
-function nobleVerify(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, signers: string[], i: number, msg: Uint8Array, from: string, z: string): boolean {
-  try {
-    return frost.verifyShare(ctx.pub, nobleList(lists, signers, i), msg, from, hexToBytes(z));
-  } catch {
-    return false;
-  }
+export interface AggregateOptions {
+  /**
+   * 'each' (default): every share is verified before aggregating (one random-weight batch per
+   * message, one by one only to name senders), so even shares whose errors cancel in the sum are
+   * caught and named. 'sum': RFC 9591 section 5.3 style, as noble's aggregate(): the aggregated
+   * signature is verified and shares are checked one by one only when it fails. Cheaper by the
+   * batch check, but two colluding signers whose bad shares cancel go unnamed (the signature is
+   * still valid). Shares already verified one by one (verifySignatureShares / createShareVerifier
+   * on the same lists) are not weighed again in either mode.
+   */
+  shareCheck?: 'each' | 'sum';
 }
 
 /**
- * Verifies every share (INVALID_SIGNATURE_SHARE naming each bad sender), aggregates, and checks
- * each result with BIP340 verify against the (tweaked) output key. Returns 64-byte sig hex per target.
+ * Verifies the shares (INVALID_SIGNATURE_SHARE naming each bad sender, see AggregateOptions),
+ * aggregates, and checks each result with BIP340 verify against the (tweaked) output key.
+ * Returns the 64-byte signature hex per target: noble's aggregate(), x(R) || sum z_i.
  */
-export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCommitment[]>, targets: SigningTarget[], shares: Record<string, string[]>): string[] {
+export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCommitment[]>, targets: SigningTarget[], shares: Record<string, string[]>, opts: AggregateOptions = {}): string[] {
+  const mode = opts.shareCheck ?? 'each';
+  if (mode !== 'each' && mode !== 'sum') fail('INVALID_INPUT', `shareCheck must be 'each' or 'sum', got ${String(mode)}`);
   validateTargets(targets);
   const signers = Object.keys(lists ?? {});
-  validateCommitmentList(key, signers, lists, targets.length);
+  const parsed = parseCommitmentLists(key, signers, lists, targets.length);
   if (!shares || typeof shares !== 'object') fail('INVALID_INPUT', 'shares must be an object');
   const extra = Object.keys(shares).filter((s) => !signers.includes(s));
   if (extra.length) fail('UNKNOWN_PARTICIPANT', 'signature shares from outside the signer set', extra);
   const missing = signers.filter((s) => !Object.prototype.hasOwnProperty.call(shares, s));
   if (missing.length) fail('MISSING_PACKAGE', 'signature shares missing', missing);
-  const malformed = signers.filter((s) => parseShares(shares[s], targets.length) === null);
-  if (malformed.length) fail('INVALID_SIGNATURE_SHARE', `each signer must send ${targets.length} canonical scalars`, malformed);
-  const ctxs = targets.map((t) => targetContext(key, signers, t.tweak));
-  const bad = new Set<string>();
-  for (let i = 0; i < targets.length; i++) {
-    const msg = hexToBytes(targets[i].message);
-    const m = messageMath(ctxs[i], lists, signers, i, msg);
-    const items = signers.map((s) => ({ id: s, z: BigInt('0x' + shares[s][i]) }));
-    if (batchCheck(ctxs[i], m, items)) continue;
-    // Someone is wrong: attribute per share, with noble's verifyShare as the authority.
-    for (const s of signers) if (!nobleVerify(ctxs[i], lists, signers, i, msg, s, shares[s][i])) bad.add(s);
+  const zs = new Map<string, bigint[]>();
+  const malformed: string[] = [];
+  for (const s of signers) {
+    const v = parseShares(shares[s], targets.length);
+    if (v === null) malformed.push(s);
+    else zs.set(s, v);
   }
+  if (malformed.length) fail('INVALID_SIGNATURE_SHARE', `each signer must send ${targets.length} canonical scalars`, malformed);
+  const ctxs = targets.map((t) => targetContext(key, t.tweak));
+  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message));
+  let Ys: Map<string, Verifying> | undefined;
+  const items = (i: number) => {
+    Ys ??= new Map(signers.map((s) => [s, verifyingPoint(key, s)]));
+    return signers.map((s) => ({ id: s, Y: Ys!.get(s)!, z: zs.get(s)![i] }));
+  };
+  const bad = new Set<string>();
+  const nameCulprits = (i: number) => {
+    for (const it of items(i)) if (!shareHolds(ctxs[i], maths[i], it.Y, it.id, it.z)) bad.add(it.id);
+  };
+  if (mode === 'each') for (let i = 0; i < targets.length; i++) if (!sharesHoldTogether(ctxs[i], maths[i], items(i))) nameCulprits(i);
   if (bad.size) fail('INVALID_SIGNATURE_SHARE', 'signature share does not verify', signers.filter((s) => bad.has(s)));
   const out: string[] = [];
+  const failed: number[] = [];
   for (let i = 0; i < targets.length; i++) {
-    const msg = hexToBytes(targets[i].message);
-    const byId: Record<string, Uint8Array> = {};
-    for (const s of signers) byId[s] = hexToBytes(shares[s][i]);
-    let sig: Uint8Array;
-    try {
-      sig = frost.aggregate(ctxs[i].pub, nobleList(lists, signers, i), msg, byId);
-    } catch (e) {
-      // Every share verified above, so a failure here means the set itself cannot sign
-      // (e.g. fewer shares than the key's real threshold): no single culprit.
-      const cheaters = (e as { cheaters?: string[] }).cheaters ?? [];
-      if (cheaters.length) return fail('INVALID_SIGNATURE_SHARE', `aggregation failed: ${(e as Error).message}`, cheaters);
-      return fail('INVALID_SIGNATURE', `aggregated signature does not verify: ${(e as Error).message}`);
-    }
-    if (sig.length !== 64 || !schnorr.verify(sig, msg, hexToBytes(ctxs[i].outputKey)))
-      fail('INVALID_SIGNATURE', 'aggregated signature fails BIP340 verification');
+    let z = Fn.ZERO;
+    for (const s of signers) z = Fn.add(z, zs.get(s)![i]);
+    const sig = concatBytes(maths[i].R.toBytes(true).subarray(1), Fn.toBytes(z));
+    if (!schnorr.verify(sig, hexToBytes(targets[i].message), hexToBytes(ctxs[i].outputKey))) failed.push(i);
     out.push(bytesToHex(sig));
   }
+  if (failed.length && mode === 'sum') for (const i of failed) nameCulprits(i);
+  if (bad.size) fail('INVALID_SIGNATURE_SHARE', 'signature share does not verify', signers.filter((s) => bad.has(s)));
+  // Every share verified, so a failure here means the set itself cannot sign (e.g. fewer
+  // shares than the key's real threshold): no single culprit.
+  if (failed.length) fail('INVALID_SIGNATURE', 'aggregated signature fails BIP340 verification');
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Plain-data records of the threshold key. Byte fields are lowercase hex so records serialize
-// to JSON and SQLite unchanged. FROST identifiers are noble's 32-byte scalar hex strings.
+// to JSON and SQLite unchanged. FROST identifiers are noble's 32-byte scalar hex strings of the
+// member's committee position + 1 (identifiers.ts).
 import type { Network } from '../chain/types.js';
 
 /** Public record of one epoch's key, identical on every node of the committee. */
@@ -15,13 +16,13 @@ export interface EpochKey {
   committee: CommitteeMember[];
   /** FROST identifier -> compressed verifying share (33-byte hex), of the tweaked key. */
   verifyingShares: Record<string, string>;
-  /** noble FrostPublic.commitments (hex), needed by noble's signShare/verifyShare. */
+  /** Merged Feldman commitments (hex), TapTweaked as noble's DKG outputs them: commitments[0] = Q. */
   commitments: string[];
 }
 
 export interface CommitteeMember {
   peerId: string;
-  /** FROST identifier (hex scalar), derived deterministically from the peer id. */
+  /** FROST identifier (hex scalar): committee position + 1 (identifiers.ts), fixed per epoch. */
   identifier: string;
 }
 

@@ -4,7 +4,7 @@
 // if it verifies on its own, whoever served it:
 //   - every committee member signed exactly this record with its identity key, nobody else did;
 //   - the EpochKey is the one the record commits to (keyHash), its committee is the record's,
-//     identifiers are identifierForPeer(peerId), the vault address and the Taproot output key
+//     identifiers are the committee positions 1..n, the vault address and the Taproot output key
 //     recompute from it, and its verifying shares lie on its Feldman commitments;
 //   - the record chains: previousEpoch is an epoch this node holds; a regroup keeps the key and
 //     address of the epoch it reshared and carries the new committee's valid test signature.
@@ -19,7 +19,7 @@ import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Network } from '../chain/types.js';
 import type { EpochKey } from '../crypto/types.js';
-import { identifierForPeer } from '../crypto/identifiers.js';
+import { positionalIdentifierProblem } from '../crypto/identifiers.js';
 import { taprootOutputKey, vaultAddress } from '../crypto/taproot.js';
 import { verifyBip340 } from '../crypto/signing.js';
 import { EpochKeySchema } from '../rounds/regroup/messages.js';
@@ -123,16 +123,11 @@ export function checkEpochKey(record: EpochRecord, key: EpochKey): string | null
   if (key.outputKey !== record.outputKey || key.internalKey !== record.internalKey) return 'key output/internal key differ from the record';
   if (key.threshold !== record.threshold) return 'key threshold differs from the record';
   if (canonicalJson(key.committee) !== canonicalJson(record.committee)) return 'key committee differs from the record';
+  const positional = positionalIdentifierProblem(record.committee);
+  if (positional) return positional;
   const peers = new Set<string>();
   const idents = new Set<string>();
   for (const m of record.committee) {
-    let expected: string;
-    try {
-      expected = identifierForPeer(m.peerId);
-    } catch {
-      return `committee member ${m.peerId} is not a valid peer id`;
-    }
-    if (m.identifier !== expected) return `identifier of ${m.peerId} is not identifierForPeer(peerId)`;
     if (peers.has(m.peerId) || idents.has(m.identifier)) return `committee member ${m.peerId} listed twice`;
     peers.add(m.peerId);
     idents.add(m.identifier);

@@ -20,7 +20,7 @@ import { Transaction } from '@scure/btc-signer';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { depositAddress, vaultAddress } from '../crypto/taproot.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
-import { identifierForPeer } from '../crypto/identifiers.js';
+import { identifierOf } from '../crypto/identifiers.js';
 import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
 import { createApiServer } from '../api/index.js';
 import { createMetrics } from '../metrics.js';
@@ -121,7 +121,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     registry: defaultRegistry,
     proofChecker: (pid, proof, c) => {
       const k = keyOf(c.epoch);
-      const share = k?.verifyingShares[identifierForPeer(pid)];
+      const id = k ? identifierOf(k.committee, pid) : undefined;
+      const share = k && id !== undefined ? k.verifyingShares[id] : undefined;
       return share ? verifyTssProof(share, { ...c, network: config.network }, proof) : undefined;
     },
     proofRequired: (pid, epoch) => {

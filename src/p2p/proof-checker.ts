@@ -4,7 +4,7 @@
 import type { Network } from '../chain/types.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
-import { identifierForPeer } from '../crypto/identifiers.js';
+import { identifierOf } from '../crypto/identifiers.js';
 import type { ProofChecker, TssProofContext } from './ping.js';
 
 /** `keyFor(epoch)`: the epoch key this node knows, if any. */
@@ -13,7 +13,8 @@ export function tssProofChecker(keyFor: (epoch: number) => EpochKey | undefined)
     const key = keyFor(ctx.epoch);
     if (!key) return undefined;
     // Key known but the sender holds no share of it: a proof it cannot have is a false claim.
-    const vs = key.verifyingShares[identifierForPeer(peerId)];
+    const id = identifierOf(key.committee, peerId);
+    const vs = id === undefined ? undefined : key.verifyingShares[id];
     if (!vs) return false;
     return verifyTssProof(vs, { ...ctx, network: ctx.network as Network }, proof);
   };

@@ -3,7 +3,7 @@
 // violations proven by signed evidence anyone can verify. A node's local blocklist is not an
 // input: a blocklist entry is one node's opinion, and letting it shape the committee would let
 // a cartel keep honest peers out of regroup (seed 004, "Important!").
-import { identifierForPeer, defaultThreshold } from '../crypto/identifiers.js';
+import { membersInOrder, defaultThreshold } from '../crypto/identifiers.js';
 import type { CommitteeMember } from '../crypto/types.js';
 import { MetanodeError } from '../util/errors.js';
 import type { VerifiedViolation } from '../epochs/evidence.js';
@@ -56,8 +56,9 @@ function checkStaked(peers: readonly StakedPeer[]): void {
   }
 }
 
+/** Members in seniority order; FROST identifiers are positions 1..n (identifiers.ts). */
 function toMembers(peers: readonly StakedPeer[]): CommitteeMember[] {
-  return peers.map((p) => ({ peerId: p.peerId, identifier: identifierForPeer(p.peerId) }));
+  return membersInOrder(peers.map((p) => p.peerId));
 }
 
 /** Threshold for a committee of n: the configured one (validated) or floor(2n/3)+1. */

@@ -20,7 +20,6 @@ import { loadExport } from '../../src/cli/lazy.js';
 import { UsageError, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
 import { render } from '../../src/cli/print.js';
 import { parseConfig } from '../../src/config/index.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 import { fakeNode, PAYOUT, REFUND, STATUS, PEER_A, PEER_B, REQUEST, EPOCHS, type FakeNode } from '../api/fake-node.js';
 
@@ -153,7 +152,7 @@ test('init creates then keeps the identity; keys shows public material offline a
   await assert.rejects(initCommand(cfg, { METANODE_PASSPHRASE: 'the wrong passphrase' }), /KEYSTORE: cannot decrypt/);
   await assert.rejects(initCommand(cfg, {}), /set the environment variable METANODE_PASSPHRASE/);
 
-  assert.deepEqual(localKeys(cfg), { peerId: first.peerId, identifier: identifierForPeer(first.peerId), keystoreDir: join(dir, 'keys'), shareEpochs: [] });
+  assert.deepEqual(localKeys(cfg), { peerId: first.peerId, keystoreDir: join(dir, 'keys'), shareEpochs: [] });
   const keys = await keysCommand(client);
   const e = EPOCHS.epochs[0]!;
   assert.deepEqual(keys, { epoch: 2, groupKey: e.key.outputKey, internalKey: e.key.internalKey, vaultAddress: e.vaultAddress, threshold: 1, committee: [PEER_A] });

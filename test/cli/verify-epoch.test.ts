@@ -14,7 +14,7 @@ import { UsageError } from '../../src/cli/exit-codes.js';
 import { signRecord, verifyEpochFromUrls } from '../../src/epochs/attest.js';
 import { epochKeyHash, recordHash, EpochsResponseSchema, type EpochRecord } from '../../src/epochs/record.js';
 import { vaultAddress } from '../../src/crypto/taproot.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { identifierAt } from '../../src/crypto/identifiers.js';
 import type { EpochKey } from '../../src/crypto/types.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 import { fakeNode } from '../api/fake-node.js';
@@ -228,9 +228,9 @@ test('selfCheck: Taproot tweak, vault address, threshold, identifiers, shares', 
   assert.ok(problems.some((p) => /vault address .* does not belong/.test(p)));
   assert.deepEqual(selfCheck({ ...key, threshold: 4 }, good.vaultAddress), ['threshold 4 is not within 1..3']);
   const m0 = key.committee[0]!;
-  assert.equal(m0.identifier, identifierForPeer(m0.peerId));
+  assert.equal(m0.identifier, identifierAt(0));
   assert.deepEqual(selfCheck({ ...key, committee: [{ peerId: m0.peerId, identifier: '11'.repeat(32) }, ...key.committee.slice(1)] }, good.vaultAddress), [
-    `identifier of ${m0.peerId} does not derive from its peer id`,
+    `identifier of ${m0.peerId} is not its committee position 1`,
     'verifying shares do not match the committee',
   ]);
 });

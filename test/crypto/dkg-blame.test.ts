@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { dkgFinish, dkgRound2, dkgStart, type DkgRound1Package } from '../../src/crypto/dkg.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { identifierAt } from '../../src/crypto/identifiers.js';
 import { assertMetanodeError, committeeOf, dkgRound1And2 } from './helpers.js';
 
 const N = 4;
@@ -95,7 +95,7 @@ describe('DKG blame', () => {
 
   it('a package from outside the committee is named', () => {
     const { sessions, round1, committee } = fresh();
-    const outsider = { peerId: 'intruder', identifier: identifierForPeer('intruder') };
+    const outsider = { peerId: 'intruder', identifier: identifierAt(50) };
     const foreign = dkgStart({ self: outsider.identifier, committee: [...committee.slice(1), outsider], threshold: T, epoch: 7, network: 'regtest' }).round1;
     assertMetanodeError(() => dkgRound2(sessions[0], [...round1, foreign]), 'UNKNOWN_PARTICIPANT', [outsider.identifier]);
   });
@@ -103,7 +103,7 @@ describe('DKG blame', () => {
   it('a round-2 share from outside the committee is named', () => {
     const run = dkgRound1And2(N, T);
     const me = run.committee[0].identifier;
-    const outsider = identifierForPeer('intruder');
+    const outsider = identifierAt(50);
     const mine = run.round2.filter((p) => p.to === me);
     assertMetanodeError(
       () => dkgFinish(run.sessions[0], run.round1, [...mine, { from: outsider, to: me, signingShare: mine[0].signingShare }]),

@@ -1,21 +1,28 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { schnorr } from '@noble/curves/secp256k1.js';
+import { schnorr, schnorr_FROST } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import * as bitcoin from 'bitcoinjs-lib';
 import { ensureBitcoinjsEcc } from '../../src/crypto/bitcoinjs-ecc.js';
 import { dkgTranscriptHash } from '../../src/crypto/dkg.js';
-import { defaultThreshold, identifierForPeer } from '../../src/crypto/identifiers.js';
+import { defaultThreshold, identifierAt, identifierOf, membersInOrder, normalizeCommittee } from '../../src/crypto/identifiers.js';
 import { aggregateSignatures, createShareVerifier, signingCommit, signShares, verifySignatureShares, type NonceCommitment } from '../../src/crypto/signing.js';
 import { depositTweak } from '../../src/crypto/taproot.js';
 import { assertMetanodeError, dkgRound1And2, pick, randomMessage, runDkg, signWith } from './helpers.js';
 
 describe('identifiers', () => {
-  it('derives stable, distinct, non-zero identifiers and the 2f+1 threshold', () => {
-    assert.equal(identifierForPeer('a'), identifierForPeer('a'));
-    assert.notEqual(identifierForPeer('a'), identifierForPeer('b'));
-    assert.match(identifierForPeer('a'), /^[0-9a-f]{64}$/);
-    assert.notEqual(BigInt('0x' + identifierForPeer('a')), 0n);
+  it('identifiers are committee positions 1..n (noble Identifier.fromNumber) and the 2f+1 threshold', () => {
+    assert.equal(identifierAt(0), '00'.repeat(31) + '01');
+    assert.equal(identifierAt(99), '00'.repeat(31) + '64');
+    assert.equal(identifierAt(3), schnorr_FROST.Identifier.fromNumber(4));
+    const c = membersInOrder(['a', 'b', 'c']);
+    assert.deepEqual(c.map((m) => m.identifier), [identifierAt(0), identifierAt(1), identifierAt(2)]);
+    assert.equal(identifierOf(c, 'b'), identifierAt(1));
+    assert.equal(identifierOf(c, 'z'), undefined);
+    // peer ids given as strings get their position, in the order given
+    assert.deepEqual(normalizeCommittee(['c', 'a']), [{ peerId: 'c', identifier: identifierAt(0) }, { peerId: 'a', identifier: identifierAt(1) }]);
+    assert.throws(() => identifierAt(-1), /INVALID_INPUT/);
+    assert.throws(() => membersInOrder(['a', '']), /INVALID_INPUT/);
     assert.deepEqual([1, 2, 3, 4, 5, 7, 10, 100].map(defaultThreshold), [1, 2, 3, 3, 4, 5, 7, 67]);
   });
 });
@@ -125,7 +132,7 @@ describe('signing session rules', () => {
     const [a, b] = shares;
     const ca = signingCommit(a, key, 1);
     const cb = signingCommit(b, key, 1);
-    const outsider = identifierForPeer('outsider');
+    const outsider = identifierAt(99);
     assertMetanodeError(
       () => signShares(a, key, ca.nonces, { [a.identifier]: ca.commitments, [outsider]: cb.commitments }, targets),
       'UNKNOWN_PARTICIPANT',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { membersInOrder } from '../../src/crypto/identifiers.js';
 import { reshareDeal, reshareReceive, type ReshareDealing, type ReshareSubShare } from '../../src/crypto/reshare.js';
 import { depositTweak, outputKeyFor } from '../../src/crypto/taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../../src/crypto/types.js';
@@ -42,8 +42,9 @@ describe('reshare 5-of-7 -> 4-of-5 (three leave, one joins)', () => {
   const old = runDkg(7, 5, 1);
   const oldKey = old.key;
   const stayers = old.committee.slice(0, 4); // members 4, 5, 6 leave
-  const joiner = { peerId: 'newcomer', identifier: identifierForPeer('newcomer') };
-  const newCommittee = [...stayers, joiner];
+  // identifiers follow the new committee's order: the stayers keep positions 1-4, the joiner is 5
+  const newCommittee = membersInOrder([...stayers.map((m) => m.peerId), 'newcomer']);
+  const joiner = newCommittee[4];
   // dealers: any 5 old holders, including two who are leaving
   const dealers = [0, 2, 3, 4, 6].map((i) => old.committee[i].identifier);
   const { dealings, subShares } = deal(oldKey, old.shares, dealers, newCommittee, 4, 2);

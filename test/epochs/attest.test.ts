@@ -6,7 +6,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { signRecord, verifyAttestation, verifyEpochRecords, verifyEpochFromUrls, type SourceRecords } from '../../src/epochs/attest.js';
 import { equivocationEvidence, verifyViolation } from '../../src/epochs/evidence.js';
 import { recordBytes, type EpochRecord, type SignedEpochRecord } from '../../src/epochs/record.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { membersInOrder } from '../../src/crypto/identifiers.js';
 import { computeRegroupCommittee, computeCommittee } from '../../src/rounds/committee.js';
 
 async function identity() {
@@ -19,7 +19,7 @@ const ids = await Promise.all([identity(), identity(), identity()]);
 const record: EpochRecord = {
   version: 1, kind: 'keygen', network: 'regtest', epoch: 1, previousEpoch: null,
   outputKey: '11'.repeat(32), internalKey: '22'.repeat(32), vaultAddress: 'bcrt1p' + 'q'.repeat(58),
-  committee: ids.map((i) => ({ peerId: i.peerId, identifier: identifierForPeer(i.peerId) })), threshold: 2,
+  committee: membersInOrder(ids.map((i) => i.peerId)), threshold: 2,
   transcriptHash: '33'.repeat(32), keyHash: '44'.repeat(32), testSignature: null,
 };
 const signed = async (r: EpochRecord): Promise<SignedEpochRecord> => ({ record: r, signatures: await Promise.all(ids.map((i) => signRecord(r, i.peerId, i.sign))), status: 'adopted' });

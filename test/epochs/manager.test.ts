@@ -7,7 +7,7 @@ import { openDb } from '../../src/store/db.js';
 import { epochMigrations } from '../../src/epochs/store.js';
 import { EpochManager } from '../../src/epochs/manager.js';
 import { InMemoryShareVault } from '../../src/epochs/vault.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { membersInOrder } from '../../src/crypto/identifiers.js';
 import type { EpochKey, KeyShare } from '../../src/crypto/types.js';
 import type { EpochRecord } from '../../src/epochs/record.js';
 import { isMetanodeError } from '../../src/util/errors.js';
@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'metanode-epochs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SELF = 'selfPeer';
-const committee = [SELF, 'p2', 'p3'].map((p) => ({ peerId: p, identifier: identifierForPeer(p) }));
+const committee = membersInOrder([SELF, 'p2', 'p3']);
 function material(epoch: number, kind: 'keygen' | 'regroup', outputKey: string, vault: string) {
   const key: EpochKey = { epoch, network: 'regtest', outputKey, internalKey: 'ee'.repeat(32), threshold: 2, committee, verifyingShares: {}, commitments: [] };
   const record: EpochRecord = {

@@ -12,7 +12,7 @@ import { openDb } from '../../src/store/db.js';
 import { epochMigrations } from '../../src/epochs/store.js';
 import { EpochManager } from '../../src/epochs/manager.js';
 import { InMemoryShareVault } from '../../src/epochs/vault.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { identifierAt, membersInOrder } from '../../src/crypto/identifiers.js';
 import { verifyBip340 } from '../../src/crypto/signing.js';
 import type { EpochKey } from '../../src/crypto/types.js';
 import { isMetanodeError } from '../../src/util/errors.js';
@@ -118,9 +118,9 @@ test('forged signature, missing committee signature, key not matching the record
   // ...or when its vault address does not recompute from the key.
   const wrongVault = { ...good.record, vaultAddress: 'bcrt1p' + 'q'.repeat(58) };
   assert.equal(await offer({ record: wrongVault, signatures: await resign(h, wrongVault), key: good.key }), 'vault address does not recompute from the key');
-  // ...or when an identifier is not derived from its peer id.
-  const badIds = { ...good.record, committee: good.record.committee.map((m, i) => (i === 0 ? { ...m, identifier: identifierForPeer('someone-else') } : m)) };
-  assert.match(checkEpochKey(badIds, { ...good.key, committee: badIds.committee })!, /^identifier of .* is not identifierForPeer/);
+  // ...or when an identifier is not its committee position.
+  const badIds = { ...good.record, committee: good.record.committee.map((m, i) => (i === 0 ? { ...m, identifier: identifierAt(good.record.committee.length) } : m)) };
+  assert.match(checkEpochKey(badIds, { ...good.key, committee: badIds.committee })!, /^identifier of .* is not its committee position 1$/);
 
   assert.equal(node.manager.current(), null, 'nothing was stored');
   // The untouched reply imports.
@@ -178,7 +178,7 @@ test('epochs chain by previousEpoch: an epoch whose predecessor is unknown is re
 
 test('serveEpochSync: ascending, after the cursor, at most 16 per reply; bad request and malformed reply are typed errors', async () => {
   const m = new EpochManager(openDb(':memory:', epochMigrations), new InMemoryShareVault(), 'self');
-  const committee = ['p1', 'p2'].map((p) => ({ peerId: p, identifier: identifierForPeer(p) }));
+  const committee = membersInOrder(['p1', 'p2']);
   for (let epoch = 1; epoch <= 20; epoch++) {
     const key: EpochKey = { epoch, network: 'regtest', outputKey: 'aa'.repeat(32), internalKey: 'ee'.repeat(32), threshold: 2, committee, verifyingShares: {}, commitments: [] };
     const record: EpochRecord = {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeCommittee, computeRegroupCommittee, selectDealers, committeeThreshold, type PeerView } from '../../src/rounds/committee.js';
-import { identifierForPeer } from '../../src/crypto/identifiers.js';
+import { identifierAt } from '../../src/crypto/identifiers.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 
 const tx = (n: number) => n.toString(16).padStart(64, '0');
@@ -16,7 +16,8 @@ const peers: PeerView[] = [
 test('keygen committee: top max by seniority (height asc, ties by txid), default threshold floor(2n/3)+1', () => {
   const { committee, threshold } = computeCommittee(peers, { max: 4 });
   assert.deepEqual(committee.map((m) => m.peerId), ['peerA', 'peerB', 'peerC', 'peerD']);
-  assert.equal(committee[0].identifier, identifierForPeer('peerA'));
+  assert.deepEqual(committee.map((m) => m.identifier), [0, 1, 2, 3].map(identifierAt));
+  assert.equal(committee[3].identifier, '00'.repeat(31) + '04');
   assert.equal(threshold, 3);
   assert.equal(computeCommittee(peers, { max: 15 }).threshold, 4);
   assert.equal(committeeThreshold(7), 5);

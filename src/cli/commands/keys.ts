@@ -2,7 +2,6 @@
 // operator; no passphrase needed. The table adds this node's own identity from the keystore.
 import type { Config } from '../../config/schema.js';
 import { inspectKeystore } from '../../keystore/index.js';
-import { identifierForPeer } from '../../crypto/identifiers.js';
 import { errorMessage } from '../../util/errors.js';
 import type { ApiClient } from '../client.js';
 import type { EpochJson } from '../json-types.js';
@@ -24,7 +23,6 @@ export interface KeysJson {
 /** This node's own key facts, shown in the table only. */
 export interface LocalKeys {
   peerId: string | null;
-  identifier: string | null;
   keystoreDir: string;
   shareEpochs: number[];
   error?: string;
@@ -53,9 +51,9 @@ export async function keysCommand(client: ApiClient): Promise<KeysJson> {
 export function localKeys(config: Config): LocalKeys {
   try {
     const info = inspectKeystore(config.keystore.dir);
-    return { peerId: info.peerId, identifier: info.peerId ? identifierForPeer(info.peerId) : null, keystoreDir: info.dir, shareEpochs: info.shareEpochs };
+    return { peerId: info.peerId, keystoreDir: info.dir, shareEpochs: info.shareEpochs };
   } catch (e) {
-    return { peerId: null, identifier: null, keystoreDir: config.keystore.dir, shareEpochs: [], error: errorMessage(e) };
+    return { peerId: null, keystoreDir: config.keystore.dir, shareEpochs: [], error: errorMessage(e) };
   }
 }
 

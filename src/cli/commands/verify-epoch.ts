@@ -12,7 +12,7 @@ import { errorMessage, MetanodeError } from '../../util/errors.js';
 import { createApiClient, type ApiClient } from '../client.js';
 import type { EpochJson } from '../json-types.js';
 import { UsageError } from '../exit-codes.js';
-import { identifierForPeer } from '../../crypto/identifiers.js';
+import { positionalIdentifierProblem } from '../../crypto/identifiers.js';
 import { taprootOutputKey, vaultAddress as vaultAddressOf } from '../../crypto/taproot.js';
 import type { EpochKey } from '../../crypto/types.js';
 import { checkSignedRecord, verifyWithPeerId, type VerifyFn } from '../../epochs/attest.js';
@@ -87,7 +87,8 @@ export function selfCheck(key: EpochKey, vaultAddress: string): string[] {
   const n = key.committee.length;
   if (!Number.isInteger(key.threshold) || key.threshold < 1 || key.threshold > n) problems.push(`threshold ${key.threshold} is not within 1..${n}`);
   guard('committee', () => {
-    for (const m of key.committee) if (identifierForPeer(m.peerId) !== m.identifier) problems.push(`identifier of ${m.peerId} does not derive from its peer id`);
+    const positional = positionalIdentifierProblem(key.committee);
+    if (positional) problems.push(positional);
   });
   const ids = new Set(key.committee.map((m) => m.identifier));
   const shares = Object.keys(key.verifyingShares);

@@ -7,6 +7,8 @@ import { AttestationSchema, EpochRecordSchema, canonicalJson } from '../../epoch
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
 const peerId = z.string().min(1).max(256);
+/** Uncompressed SEC1 point (04 || x || y): the wire form of points every member parses in bulk (no square root). */
+export const wirePoint = z.string().regex(/^04[0-9a-f]{128}$/, 'expected a 65-byte uncompressed point (04 || x || y), lowercase hex');
 const MAX_MEMBERS = 1000;
 
 export const KEYGEN_TOPIC = 'keygen';
@@ -18,7 +20,8 @@ export const KeygenTypes = {
   abort: 'keygen.abort',
 } as const;
 
-export const DkgRound1Schema = z.object({ identifier: hex(32), commitment: z.array(hex(33)).min(1).max(MAX_MEMBERS), proofOfKnowledge: hex(64) }).strict();
+/** Round 1: commitment of `threshold` uncompressed points; proof = R (65-byte uncompressed) || z (32 bytes). */
+export const DkgRound1Schema = z.object({ identifier: hex(32), commitment: z.array(wirePoint).min(1).max(MAX_MEMBERS), proofOfKnowledge: hex(97) }).strict();
 /** Echo: the transcript hash plus the hash of each member's package as this node saw it, so a mismatch names whose package differs. */
 export const EchoSchema = z.object({ transcriptHash: hex(32), packages: z.record(peerId, hex(32)) }).strict().refine((e) => Object.keys(e.packages).length <= MAX_MEMBERS, 'too many packages');
 export const DkgRound2Schema = z.object({ from: hex(32), to: hex(32), signingShare: hex(32) }).strict();
@@ -37,7 +40,8 @@ export function packageHash(p: unknown): string {
 
 /** For registerMessageType(type, spec): gossip message types of keygen. */
 export const keygenGossipSpecs = {
-  [KeygenTypes.round1]: { schema: DkgRound1Schema, maxBytes: 96 * 1024, topic: KEYGEN_TOPIC },
+  // 1000 commitment points of 133 JSON bytes each (133 KB) plus the proof and the envelope.
+  [KeygenTypes.round1]: { schema: DkgRound1Schema, maxBytes: 160 * 1024, topic: KEYGEN_TOPIC },
   [KeygenTypes.echo]: { schema: EchoSchema, maxBytes: 256 * 1024, topic: KEYGEN_TOPIC },
   [KeygenTypes.attest]: { schema: AttestMessageSchema, maxBytes: 256 * 1024, topic: KEYGEN_TOPIC },
   [KeygenTypes.abort]: { schema: AbortSchema, maxBytes: 64 * 1024, topic: KEYGEN_TOPIC },

@@ -1,7 +1,7 @@
 // Regroup wire messages. Gossip on topic 'regroup'; sub-shares are a direct kind.
 import { z } from 'zod';
 import { AttestationSchema, CommitteeMemberSchema, EpochRecordSchema, NetworkSchema } from '../../epochs/record.js';
-import { AbortSchema, DirectAckSchema } from '../keygen/messages.js';
+import { AbortSchema, DirectAckSchema, wirePoint } from '../keygen/messages.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
 const MAX = 1000;
@@ -19,9 +19,10 @@ export const RegroupTypes = {
 
 /** Hash of (old epoch, dealers, new committee, new threshold) as this node computed them. */
 export const AgreeSchema = z.object({ planHash: hex(32) }).strict();
-export const DealingSchema = z.object({ from: hex(32), commitment: z.array(hex(33)).min(1).max(MAX) }).strict();
+/** Dealings and nonce commitments carry uncompressed points (keygen/messages.ts wirePoint); the stored EpochKey keeps compressed ones. */
+export const DealingSchema = z.object({ from: hex(32), commitment: z.array(wirePoint).min(1).max(MAX) }).strict();
 export const SubShareSchema = z.object({ from: hex(32), to: hex(32), subShare: hex(32) }).strict();
-export const CommitSchema = z.object({ commitments: z.array(z.object({ identifier: hex(32), hiding: hex(33), binding: hex(33) }).strict()).length(1) }).strict();
+export const CommitSchema = z.object({ commitments: z.array(z.object({ identifier: hex(32), hiding: wirePoint, binding: wirePoint }).strict()).length(1) }).strict();
 export const SigShareSchema = z.object({ shares: z.array(hex(32)).length(1) }).strict();
 export const EpochKeySchema = z
   .object({
@@ -40,7 +41,8 @@ export const RegroupAttestSchema = z.object({ record: EpochRecordSchema, attesta
 
 export const regroupGossipSpecs = {
   [RegroupTypes.agree]: { schema: AgreeSchema, maxBytes: 4 * 1024, topic: REGROUP_TOPIC },
-  [RegroupTypes.dealing]: { schema: DealingSchema, maxBytes: 96 * 1024, topic: REGROUP_TOPIC },
+  // 1000 commitment points of 133 JSON bytes each (133 KB) plus the envelope.
+  [RegroupTypes.dealing]: { schema: DealingSchema, maxBytes: 160 * 1024, topic: REGROUP_TOPIC },
   [RegroupTypes.commit]: { schema: CommitSchema, maxBytes: 8 * 1024, topic: REGROUP_TOPIC },
   [RegroupTypes.sigshare]: { schema: SigShareSchema, maxBytes: 4 * 1024, topic: REGROUP_TOPIC },
   [RegroupTypes.attest]: { schema: RegroupAttestSchema, maxBytes: 512 * 1024, topic: REGROUP_TOPIC },

@@ -7,7 +7,8 @@ import { registerMessageType, type MessageTypeSpec } from '../../p2p/registry.js
 export const SIGNING_TOPIC = 'signing';
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
-const hex33 = z.string().regex(/^0[23][0-9a-f]{64}$/);
+/** Nonce commitments travel uncompressed (04 || x || y): each signer parses 2t of them per input, without square roots. */
+const wirePoint = z.string().regex(/^04[0-9a-f]{128}$/);
 const peerId = z.string().min(1).max(128);
 const outpoint = z.string().regex(/^[0-9a-f]{64}:\d{1,6}$/);
 const MAX_PEERS = 256;
@@ -40,7 +41,7 @@ export const signingSetPayloadSchema = z.object({ members: z.array(peerId).min(1
 
 export const checksumPayloadSchema = z.object({ checksum: hex32 }).strict();
 
-export const nonceCommitmentSchema = z.object({ identifier: hex32, hiding: hex33, binding: hex33 }).strict();
+export const nonceCommitmentSchema = z.object({ identifier: hex32, hiding: wirePoint, binding: wirePoint }).strict();
 
 export const commitPayloadSchema = z
   .object({
@@ -89,7 +90,8 @@ export const SIGNING_MESSAGE_SPECS: Record<SigningMessageType, MessageTypeSpec<a
   [MSG.proposal]: { schema: proposalPayloadSchema, maxBytes: 4 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
   [MSG.signingSet]: { schema: signingSetPayloadSchema, maxBytes: 48 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
   [MSG.checksum]: { schema: checksumPayloadSchema, maxBytes: 2 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
-  [MSG.commit]: { schema: commitPayloadSchema, maxBytes: 512 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
+  // 2000 commitments of ~367 JSON bytes (two uncompressed points and an identifier) plus 256 signers.
+  [MSG.commit]: { schema: commitPayloadSchema, maxBytes: 800 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
   [MSG.share]: { schema: sharePayloadSchema, maxBytes: 256 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 0, maxRoundsAhead: 1 } },
   [MSG.final]: { schema: finalPayloadSchema, maxBytes: 900 * 1024, topic: SIGNING_TOPIC, freshness: { maxRoundsBehind: 1, maxRoundsAhead: 1 } },
 };

@@ -17,7 +17,7 @@ export type RoundOutcome = 'running' | 'completed' | 'aborted' | 'skipped';
 /** One row of the participant peer table, in seniority order (index 0 = most senior). */
 export interface Participant {
   peerId: string;
-  /** FROST identifier of the peer's share (identifierForPeer). */
+  /** FROST identifier of the peer's share (its position in the epoch committee, identifierOf). */
   identifier: string;
   /** Compressed verifying share of the peer (tss_proof is checked against it). */
   verifyingShare: string;

@@ -144,7 +144,7 @@ test('a participant with a bad proof of knowledge is named by everyone; no key i
     peerId: bad,
     mutate: (s) => {
       const pkg = s.state.round1[bad] as DkgRound1Package;
-      const forged = { ...pkg, proofOfKnowledge: pkg.proofOfKnowledge.slice(0, 64) + 'ff'.repeat(32) };
+      const forged = { ...pkg, proofOfKnowledge: pkg.proofOfKnowledge.slice(0, 130) + 'ff'.repeat(32) };
       return { ...s, state: { ...s.state, round1: { [bad]: forged } }, outbox: [{ to: 'gossip', type: KeygenTypes.round1, payload: forged }] };
     },
   });
@@ -165,7 +165,7 @@ test('echo mismatch names the equivocator', async () => {
     if (d.from === eq && d.type === KeygenTypes.round1 && victims.has(d.to)) {
       const p = d.payload as DkgRound1Package;
       // A different (well-formed) package for some recipients: same commitment count, other proof.
-      return { ...p, proofOfKnowledge: 'ab'.repeat(64) };
+      return { ...p, proofOfKnowledge: 'ab'.repeat(97) };
     }
     return d.payload;
   };

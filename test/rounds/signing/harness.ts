@@ -7,7 +7,7 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { dkgFinish, dkgRound2, dkgStart } from '../../../src/crypto/dkg.js';
 import { createTssProof } from '../../../src/crypto/proof.js';
-import { identifierForPeer, defaultThreshold } from '../../../src/crypto/identifiers.js';
+import { identifierAt, defaultThreshold } from '../../../src/crypto/identifiers.js';
 import { addressFromScript, depositTweak, scriptPubKeyFor } from '../../../src/crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../../../src/crypto/types.js';
 import type { CandidateParams, CandidateView } from '../../../src/custody/candidate.js';
@@ -39,7 +39,7 @@ export function dkgKeys(n: number, epoch = 1): KeySet {
   const shares: Record<string, KeyShare> = {};
   let key: EpochKey | undefined;
   starts.forEach((s, i) => {
-    const me = identifierForPeer(peers[i]!);
+    const me = identifierAt(i);
     const out = dkgFinish(s.session, round1, r2.filter((p) => p.to === me));
     shares[peers[i]!] = out.share;
     key ??= out.key;
@@ -119,8 +119,8 @@ export class Harness {
   }
 
   participants(): Participant[] {
-    return this.ks.peers.map((p) => {
-      const id = identifierForPeer(p);
+    return this.ks.peers.map((p, i) => {
+      const id = identifierAt(i);
       return { peerId: p, identifier: id, verifyingShare: this.ks.key.verifyingShares[id]! };
     });
   }
