@@ -18,6 +18,8 @@ export const FUZZ_EPOCH = 3;
 const h = (byte: string, n: number) => byte.repeat(n);
 const hex32 = (b: string) => h(b, 32);
 const point = (b: string) => '02' + h(b, 32);
+/** The wire form of bulk-parsed points (DKG, reshare and nonce commitments): 04 || x || y. */
+const wirePoint = (b: string) => '04' + h(b, 64);
 
 const record = {
   version: 1,
@@ -64,16 +66,16 @@ export const GOSSIP_CORPUS: Record<string, unknown> = {
   [MSG.proposal]: { h0: hex32('23'), h1: hex32('24'), tssProof: h('25', 65) },
   [MSG.signingSet]: { members: [FUZZ_SIGNER, FUZZ_OTHER] },
   [MSG.checksum]: { checksum: hex32('26') },
-  [MSG.commit]: { attempt: 0, signers: [FUZZ_SIGNER, FUZZ_OTHER], commitments: [{ identifier: hex32('b1'), hiding: point('27'), binding: '03' + h('28', 32) }] },
+  [MSG.commit]: { attempt: 0, signers: [FUZZ_SIGNER, FUZZ_OTHER], commitments: [{ identifier: hex32('b1'), hiding: wirePoint('27'), binding: wirePoint('28') }] },
   [MSG.share]: { attempt: 0, shares: [hex32('29')] },
   [MSG.final]: { txid: hex32('2a'), tx: '02000000' + h('2b', 60) },
-  [KeygenTypes.round1]: { identifier: hex32('b1'), commitment: [point('31'), point('32')], proofOfKnowledge: h('33', 64) },
+  [KeygenTypes.round1]: { identifier: hex32('b1'), commitment: [wirePoint('31'), wirePoint('32')], proofOfKnowledge: h('33', 97) },
   [KeygenTypes.echo]: { transcriptHash: hex32('34'), packages: { [FUZZ_SIGNER]: hex32('35'), [FUZZ_OTHER]: hex32('36') } },
   [KeygenTypes.attest]: { record, attestation },
   [KeygenTypes.abort]: { code: 'INVALID_SECRET_SHARE', message: 'share from b2 fails its commitment', culprits: [FUZZ_OTHER] },
   [RegroupTypes.agree]: { planHash: hex32('41') },
-  [RegroupTypes.dealing]: { from: hex32('b1'), commitment: [point('42'), point('43')] },
-  [RegroupTypes.commit]: { commitments: [{ identifier: hex32('b1'), hiding: point('44'), binding: point('45') }] },
+  [RegroupTypes.dealing]: { from: hex32('b1'), commitment: [wirePoint('42'), wirePoint('43')] },
+  [RegroupTypes.commit]: { commitments: [{ identifier: hex32('b1'), hiding: wirePoint('44'), binding: wirePoint('45') }] },
   [RegroupTypes.sigshare]: { shares: [hex32('46')] },
   [RegroupTypes.attest]: { record: { ...record, kind: 'regroup', testSignature: h('47', 64) }, attestation, key: epochKey },
   [RegroupTypes.abort]: { code: 'GROUP_KEY_MISMATCH', message: 'new shares do not interpolate to the group key', culprits: [] },
