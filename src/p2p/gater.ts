@@ -85,12 +85,20 @@ export class AdmissionGate {
     return this.now() - started >= this.opts.probationMs;
   }
 
+  /**
+   * Inbound connections go through allow(). Outbound ones are refused only for blocked (or
+   * partitioned) peers: this node chose to dial them (bootstrap list, staked peers, addresses
+   * from pings), and judging its own redials by probation spent the window while a peer still
+   * refused us, then refused every redial for the cooldown (found by the chaos harness: a node
+   * blocked by all its peers stayed isolated long after the blocks expired). A dialled peer that
+   * turns out not to be staked is still evicted when its probation ends (shouldEvict).
+   */
   connectionGater(): ConnectionGater {
-    const deny = (p: PeerId): boolean => !this.allow(p.toString());
+    const refusedOutbound = (p: PeerId): boolean => this.opts.isBlocked(p.toString()) || this.partitioned.has(p.toString());
     return {
-      denyDialPeer: (p) => this.opts.isBlocked(p.toString()) || this.partitioned.has(p.toString()),
-      denyInboundEncryptedConnection: (p) => deny(p),
-      denyOutboundEncryptedConnection: (p) => deny(p),
+      denyDialPeer: refusedOutbound,
+      denyInboundEncryptedConnection: (p) => !this.allow(p.toString()),
+      denyOutboundEncryptedConnection: refusedOutbound,
     };
   }
 }

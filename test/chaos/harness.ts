@@ -5,7 +5,8 @@
 // switched on through the same endpoint). After each fault heals, a probe transfer must be paid
 // within a bounded number of rounds. At the end the nodes stop and the run is judged from the
 // devchain and every node's database (see checks in db-audit.ts and chain-audit.ts).
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -99,13 +100,40 @@ async function control(node: ProcNode, port: number, path: string, body?: unknow
   return j;
 }
 
+/** Whether every port the federation would use at `base` is free now (the devchain, libp2p, HTTP, test control). */
+async function portsFree(base: number, n: number): Promise<boolean> {
+  const ports = [base, ...Array.from({ length: n }, (_, i) => [base + i + 1, base + 101 + i, base + 201 + i]).flat()];
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
+/**
+ * The first base port from `preferred`, in steps of 250 within the chaos range 48000-48999, whose
+ * ports are all free: they lie in the ephemeral range, so any process's outgoing connection may
+ * hold one for a while.
+ */
+export async function chooseBasePort(preferred: number, n: number, skip = 0): Promise<number> {
+  for (let k = skip; k < skip + 4; k++) {
+    const base = preferred >= 48000 && preferred < 49000 ? 48000 + ((preferred - 48000 + 250 * k) % 1000) : preferred + 250 * k;
+    if (await portsFree(base, n)) return base;
+  }
+  return preferred;
+}
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const n = opts.nodes ?? 5;
   const roundSec = opts.roundSec ?? 10;
   if (!Number.isInteger(roundSec) || roundSec < 4 || 60 % roundSec !== 0) throw new Error(`roundSec must divide 60 and be >= 4, got ${roundSec}`);
   const roundMs = roundSec * 1000;
-  const basePort = opts.basePort ?? 48000;
+  let basePort = await chooseBasePort(opts.basePort ?? 48000, n);
   const bound = opts.recoveryRounds ?? 6;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'metanode-chaos-'));
   const t0 = Date.now();
@@ -129,8 +157,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const transfers: Transfer[] = [];
   const byzantineNow = new Set<number>();
   const cutOff = new Set<number>();
+  const down = new Set<number>();
   try {
-    fed = await startProcessFederation({
+    const start = () => startProcessFederation({
       nodes: n,
       dir,
       basePort,
@@ -148,6 +177,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       perNode: (i) => ({ testing: { byzantine: 'none', controlPort: controlPort(i), floodCount: 50 } }),
       out: (l) => out(l),
     });
+    try {
+      fed = await start();
+    } catch (e) {
+      // A port taken between the check and the start (another process's outgoing connection): once more, elsewhere.
+      const logs = readdirSync(dir).filter((d) => d.startsWith('node-')).map((d) => join(dir, d, 'node.log')).filter((l) => existsSync(l));
+      if (!logs.some((l) => readFileSync(l, 'utf8').includes('EADDRINUSE'))) throw e;
+      basePort = await chooseBasePort(basePort, n, 1);
+      report.basePort = basePort;
+      out(`a port was in use; starting again at base port ${basePort}`);
+      fed = await start();
+    }
     const f = fed;
     const names = f.nodes.map((x) => x.name);
     const key = await f.waitForKey(90_000 + 3_000 * n);
@@ -157,10 +197,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
     // Transfers, and whether the chain pays them (a confirmed output to the payout address).
     const paidScripts = async (): Promise<Set<string>> => new Set((await f.faucet.utxos()).utxos.filter((u) => u.confirmed).map((u) => u.scriptPubKey));
-    const healthy = () => f.nodes.filter((x) => x.running && !byzantineNow.has(x.index) && !cutOff.has(x.index));
+    const healthy = () => f.nodes.filter((x) => x.running && !down.has(x.index) && !byzantineNow.has(x.index) && !cutOff.has(x.index));
     let rr = 0;
+    // A node the others still block (a culprit whose block has not expired) cannot get its
+    // requests replicated; the workload goes to nodes another node admits and does not block.
+    const admittedByOthers = async (x: ProcNode): Promise<boolean> => {
+      const other = f.nodes.find((o) => o !== x && o.running && !cutOff.has(o.index));
+      if (!other) return true;
+      const peers = await other.api.get<Array<{ peerId: string; admitted: boolean; blockedUntil: number | null }>>('/v1/peers').catch(() => null);
+      const e = peers?.find((p) => p.peerId === x.peerId);
+      return e !== undefined && e.admitted && (e.blockedUntil === null || e.blockedUntil < Date.now());
+    };
     const request = async (tag: string): Promise<Transfer | null> => {
-      const candidates = healthy();
+      const all = healthy();
+      const ok = await Promise.all(all.map((x) => admittedByOthers(x)));
+      const candidates = all.filter((_x, k) => ok[k]).length ? all.filter((_x, k) => ok[k]) : all;
       for (let k = 0; k < candidates.length; k++) {
         const at = candidates[(rr++ + k) % candidates.length]!;
         try {
@@ -241,16 +292,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       try {
         switch (fault.kind) {
           case 'kill':
+            down.add(fault.node);
             node.kill('SIGKILL');
             await request(`during fault ${fault.index}`);
             await sleep(fault.holdMs);
             await node.start();
+            down.delete(fault.node);
             break;
           case 'pause':
+            down.add(fault.node);
             node.kill('SIGSTOP');
             await request(`during fault ${fault.index}`);
             await sleep(fault.holdMs);
             node.kill('SIGCONT');
+            down.delete(fault.node);
             break;
           case 'partition': {
             const group = new Set(fault.group!);

@@ -46,6 +46,23 @@ describe('AdmissionGate after a member drops out twice', () => {
     t = 2_700;
     assert.equal(g.allow('member'), false, 'the new window is as short as the first');
   });
+
+  it('outbound connections are refused only for blocked or partitioned peers, never by probation', () => {
+    let t = 0;
+    const blocked = new Set<string>();
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: () => false, isBlocked: (p) => blocked.has(p), now: () => t });
+    const gater = g.connectionGater();
+    const pid = (s: string) => ({ toString: () => s }) as never;
+    t = 5_000;
+    assert.equal(g.allow('x'), true);
+    t = 5_200;
+    assert.equal(gater.denyInboundEncryptedConnection!(pid('x'), undefined as never), true, 'inbound: probation over');
+    assert.equal(gater.denyOutboundEncryptedConnection!(pid('x'), undefined as never), false, 'outbound: our own dial');
+    assert.equal(gater.denyDialPeer!(pid('x')), false);
+    blocked.add('x');
+    assert.equal(gater.denyOutboundEncryptedConnection!(pid('x'), undefined as never), true);
+    assert.equal(gater.denyDialPeer!(pid('x')), true);
+  });
 });
 
 describe('P2pNetwork partition and publishRaw', () => {
