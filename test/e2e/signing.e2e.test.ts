@@ -232,7 +232,10 @@ test('three confirmed transfers are paid by one signed tx with payouts, rewards 
   const confirmedRound = roundOf(S[2]!.running!.ctx, Date.now());
   const txid = await waitPaid(fed.nodes, reqs);
   await waitConfirmed(txid);
-  const { round } = await agreedRound(fed.nodes, txid);
+  // A node whose chain scan lagged at the round's start sits the round out (its log says why)
+  // and learns the payment from the chain; the nodes that completed it must all agree.
+  const { round, completed } = await agreedRound(fed.nodes, txid, { lagging: 'allowed' });
+  assert.ok(completed.length > T, `more than t nodes completed the round: ${completed.map((n) => n.name).join(',')}`);
   assert.ok(round.roundId <= confirmedRound + 2, `paid in round ${round.roundId}, within two rounds of the deposits confirming (${confirmedRound})`);
 
   const tx = await verifySignatures(txid);
