@@ -206,7 +206,11 @@ export class SigningRunner {
   private buildView(key: EpochKey, roundId: number, roundStart: number, anchor: number, maxAnchor: number, participants: Participant[], members: StakedMember[]): CandidateView {
     const { ctx } = this;
     const now = ctx.now();
-    const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => r.epoch === key.epoch);
+    // A regroup keeps the key under a new epoch number: requests made under any epoch with this
+    // key pay to the same deposit addresses and belong to this round.
+    const sameKey = new Set(ctx.manager.store.all().filter((e) => e.record.outputKey === key.outputKey).map((e) => e.record.epoch));
+    sameKey.add(key.epoch);
+    const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => sameKey.has(r.epoch));
     for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vault = vaultAddress(key);
     // Up to our scanned tip, not just the anchor: the round may move to a peer-shared anchor
