@@ -1,15 +1,16 @@
 // Round latency: time from a custody round's start to the broadcast of its signed transaction,
-// for federations of n node processes on loopback (committee = all n, threshold floor(2n/3)+1).
+// for federations of n node processes on loopback (committee = all n unless --committee caps it;
+// threshold floor(2c/3)+1 of the committee size c).
 // Each sample is one transfer: request, deposit (confirmed within a second), then the round that
 // pays it; latency = earliest `broadcast` entry in any node's round log − the round boundary.
 //
 // Flags: --n=5,7,21 (sizes), --samples=3 (transfers per size), --round-sec (default 20, 30 above
-// 10 nodes), --quick (n=5, one sample).
+// 10 nodes), --committee=C (committee.max), --quick (n=5, one sample).
 import { decodeTx } from '../src/chain/verify.js';
 import { parseFlags } from './flags.js';
 import { log, machine, roundTiming, stats, transferStates, waitFor, withFederation, type RoundTiming } from './process-federation.js';
 
-export const FLAGS = { quick: 'bool', n: 'ints', samples: 'int', 'round-sec': 'int' } as const;
+export const FLAGS = { quick: 'bool', n: 'ints', samples: 'int', 'round-sec': 'int', committee: 'int' } as const;
 
 export function options(args: string[]) {
   const f = parseFlags(args, FLAGS);
@@ -17,7 +18,8 @@ export function options(args: string[]) {
   for (const n of sizes) if (n < 3 || n > 30) throw new Error(`--n: ${n} is outside 3..30`);
   const roundSec = f['round-sec'] as number | undefined;
   if (roundSec !== undefined && 60 % roundSec !== 0) throw new Error(`--round-sec must divide 60, got ${roundSec}`);
-  return { sizes, samples: (f.samples as number | undefined) ?? (f.quick ? 1 : 3), roundSec };
+  const committee = f.committee as number | undefined;
+  return { sizes, samples: (f.samples as number | undefined) ?? (f.quick ? 1 : 3), roundSec, committee };
 }
 
 // One base port per size so that a size never reuses the previous one's ports.
@@ -44,7 +46,7 @@ export async function main(args: string[] = []) {
   const at = machine();
   const results = [];
   for (const [i, n] of o.sizes.entries()) {
-    const set = settingsFor(n, o.roundSec);
+    const set = { ...settingsFor(n, o.roundSec), committeeMax: Math.min(n, o.committee ?? n) };
     log(`round-latency: n=${n}, ${o.samples} sample(s), ${set.roundSec}-second rounds`);
     const t0 = Date.now();
     try {
@@ -70,7 +72,7 @@ export async function main(args: string[] = []) {
         }
         return { threshold: key.threshold, samples: out };
       });
-      results.push({ n, threshold: r.threshold, settings: set, latencyMs: stats(r.samples.map((x) => x.latencyMs)), ceremonyMs: stats(r.samples.map((x) => x.ceremonyMs ?? NaN).filter(Number.isFinite)), samples: r.samples });
+      results.push({ n, committee: set.committeeMax, threshold: r.threshold, settings: set, latencyMs: stats(r.samples.map((x) => x.latencyMs)), ceremonyMs: stats(r.samples.map((x) => x.ceremonyMs ?? NaN).filter(Number.isFinite)), samples: r.samples });
     } catch (e) {
       // One size failing (e.g. too many processes for the machine) still reports the others.
       log(`  n=${n} failed: ${(e as Error).message}`);
