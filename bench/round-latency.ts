@@ -52,7 +52,7 @@ export async function main(args: string[] = []) {
     try {
       const r = await withFederation({ nodes: n, basePort: BASE_PORTS[i % BASE_PORTS.length]!, ...set }, async (fed) => {
         const key = await fed.waitForKey(set.keygenUntilMs + 180_000);
-        log(`  key locked in after ${((Date.now() - t0) / 1000).toFixed(0)} s: ${key.threshold}-of-${n}`);
+        log(`  key locked in after ${((Date.now() - t0) / 1000).toFixed(0)} s: threshold ${key.threshold}, committee ${set.committeeMax} of ${n} nodes`);
         const out: (RoundTiming & { inputs: number })[] = [];
         for (let s = 0; s < o.samples; s++) {
           const t = await fed.requestTransfer(fed.nodes[s % n]!, 60_000);
