@@ -7,7 +7,7 @@
 // Flags: --n=7, --inputs=100, --round-sec=30, --quick (n=4, 20 inputs).
 import { decodeTx } from '../src/chain/verify.js';
 import { parseFlags } from './flags.js';
-import { log, machine, roundTiming, transferStates, waitFor, withFederation } from './process-federation.js';
+import { log, machine, phaseBreakdown, roundLogs, roundTiming, transferStates, waitFor, withFederation } from './process-federation.js';
 
 interface RoundJson {
   roundId: number;
@@ -71,15 +71,7 @@ export async function main(args: string[] = []) {
     );
     if ('aborted' in outcome) {
       const r = outcome.aborted!;
-      // Each step's first time over every node's round log (not every node signs).
-      const entries = (
-        await Promise.all(fed.nodes.map((n) => n.api.get<{ entries: { phase: string; decision: string; time: number; reason?: string }[] }>(`/v1/rounds/${r.roundId}`).catch(() => ({ entries: [] }))))
-      ).flatMap((t) => t.entries);
-      const start = r.roundId * o.roundSec * 1000;
-      const step = (phase: string, decision: string, reason?: string) => {
-        const times = entries.filter((x) => x.phase === phase && x.decision === decision && (reason === undefined || x.reason === reason)).map((x) => x.time - start);
-        return times.length ? { first: Math.min(...times), last: Math.max(...times) } : null;
-      };
+      const phasesMs = phaseBreakdown(await roundLogs(fed, r.roundId), r.roundId * o.roundSec * 1000);
       return {
         signed: false as const,
         threshold: key.threshold,
@@ -87,15 +79,7 @@ export async function main(args: string[] = []) {
         reason: r.reason ?? null,
         culprits: r.culprits?.length ?? 0,
         // ms after the round's start: first and last node to reach each step
-        phasesMs: {
-          candidateDecided: step('candidate', 'decided'),
-          checksumAgreed: step('checksum', 'agreed'),
-          commitmentsSent: step('ceremony', 'sent', 'commitments'),
-          commitmentsAccepted: step('ceremony', 'accept', 'commitments'),
-          sharesSent: step('ceremony', 'sent', 'signature-shares'),
-          sharesAccepted: step('ceremony', 'accept', 'signature-shares'),
-          aborted: step('ceremony', 'abort'),
-        },
+        phasesMs,
       };
     }
     const byTx = outcome.counts!;
@@ -122,6 +106,7 @@ export async function main(args: string[] = []) {
     bytes: r.bytes,
     latencyMs: r.timing.latencyMs,
     ceremonyMs: r.timing.ceremonyMs,
+    phasesMs: r.timing.phasesMs,
     roundId: r.timing.roundId,
     txid: r.timing.txid,
   };

@@ -105,8 +105,39 @@ interface RoundJson {
   thresholdSet?: string[];
   startedAt: number;
 }
-interface TimelineJson {
-  entries: { phase: string; decision: string; time: number; digest?: string }[];
+export interface LogEntryJson {
+  phase: string;
+  decision: string;
+  time: number;
+  digest?: string;
+  reason?: string;
+}
+
+/** Every running node's round log of one round (a node that does not answer gives none). */
+export async function roundLogs(fed: ProcessFederation, roundId: number): Promise<LogEntryJson[][]> {
+  return Promise.all(
+    fed.nodes.filter((n) => n.running).map((n) => n.api.get<{ entries: LogEntryJson[] }>(`/v1/rounds/${roundId}`).then((t) => t.entries, () => [] as LogEntryJson[])),
+  );
+}
+
+/** When each step of a round was reached, in ms after `startMs`: by the first node and by the last. */
+export function phaseBreakdown(logs: LogEntryJson[][], startMs: number) {
+  const step = (phase: string, decision: string, reason?: string) => {
+    const times = logs.flatMap((l) => l.filter((x) => x.phase === phase && x.decision === decision && (reason === undefined || x.reason === reason)).map((x) => x.time - startMs));
+    return times.length ? { first: Math.min(...times), last: Math.max(...times) } : null;
+  };
+  return {
+    candidateDecided: step('candidate', 'decided'),
+    checksumAgreed: step('checksum', 'agreed'),
+    commitmentsSent: step('ceremony', 'sent', 'commitments'),
+    commitmentsAccepted: step('ceremony', 'accept', 'commitments'),
+    sharesSent: step('ceremony', 'sent', 'signature-shares'),
+    sharesAccepted: step('ceremony', 'accept', 'signature-shares'),
+    broadcast: step('broadcast', 'broadcast'),
+    aborted: step('ceremony', 'abort'),
+    /** Signing attempts (a new attempt follows a signer named silent or invalid). */
+    attempts: Math.max(0, ...logs.map((l) => l.filter((x) => x.phase === 'ceremony' && x.decision === 'attempt').length)),
+  };
 }
 
 export interface RoundTiming {
@@ -119,53 +150,34 @@ export interface RoundTiming {
   /** Earliest `broadcast` entry for the txid over every node's round log. */
   broadcastMs: number;
   latencyMs: number;
-  /** From the first `ceremony` entry (nonce commitments) to the broadcast, on the earliest node. */
+  /** From the first commitments sent (the ceremony's start) to the first broadcast. */
   ceremonyMs: number | null;
   thresholdSet: number;
+  phasesMs: ReturnType<typeof phaseBreakdown>;
 }
 
 /** Timing of the round that broadcast `txid`, from every node's round log (GET /v1/rounds/:id). */
 export async function roundTiming(fed: ProcessFederation, txid: string, roundMs: number): Promise<RoundTiming> {
   const up = fed.nodes.filter((n) => n.running);
-  const round = await waitFor(
-    async () => {
-      for (const n of up) {
-        const r = (await n.api.get<RoundJson[]>('/v1/rounds', { limit: 100 }).catch(() => [])).find((x) => x.txid === txid && x.status === 'completed');
-        if (r) return r;
-      }
-      return undefined;
-    },
-    30_000,
-    `the round that broadcast ${txid}`,
-  );
-  let broadcastMs = Infinity;
-  let firstNodeStartMs = Infinity;
-  let ceremonyMs: number | null = null;
-  for (const n of up) {
-    const [t, summaries] = await Promise.all([
-      n.api.get<TimelineJson>(`/v1/rounds/${round.roundId}`).catch(() => null),
-      n.api.get<RoundJson[]>('/v1/rounds', { limit: 100 }).catch(() => [] as RoundJson[]),
-    ]);
-    const mine = summaries.find((x) => x.roundId === round.roundId);
-    if (mine) firstNodeStartMs = Math.min(firstNodeStartMs, mine.startedAt);
-    const b = t?.entries.find((e) => e.phase === 'broadcast' && e.decision === 'broadcast' && e.digest === txid);
-    if (b && b.time < broadcastMs) {
-      broadcastMs = b.time;
-      const c = t!.entries.find((e) => e.phase === 'ceremony');
-      ceremonyMs = c ? b.time - c.time : null;
-    }
-  }
-  if (!Number.isFinite(broadcastMs)) throw new Error(`no node logged the broadcast of ${txid} in round ${round.roundId}`);
+  const summaries = async () => (await Promise.all(up.map((n) => n.api.get<RoundJson[]>('/v1/rounds', { limit: 100 }).catch(() => [] as RoundJson[])))).flat();
+  const round = await waitFor(async () => (await summaries()).find((x) => x.txid === txid && x.status === 'completed'), 30_000, `the round that broadcast ${txid}`);
+  const logs = await roundLogs(fed, round.roundId);
   const roundStartMs = round.roundId * roundMs;
+  const broadcasts = logs.flatMap((l) => l.filter((e) => e.phase === 'broadcast' && e.decision === 'broadcast' && e.digest === txid).map((e) => e.time));
+  if (broadcasts.length === 0) throw new Error(`no node logged the broadcast of ${txid} in round ${round.roundId}`);
+  const broadcastMs = Math.min(...broadcasts);
+  const phasesMs = phaseBreakdown(logs, roundStartMs);
+  const starts = (await summaries()).filter((x) => x.roundId === round.roundId).map((x) => x.startedAt);
   return {
     roundId: round.roundId,
     txid,
     roundStartMs,
-    firstNodeStartMs,
+    firstNodeStartMs: starts.length ? Math.min(...starts) : roundStartMs,
     broadcastMs,
     latencyMs: broadcastMs - roundStartMs,
-    ceremonyMs,
+    ceremonyMs: phasesMs.commitmentsSent ? broadcastMs - roundStartMs - phasesMs.commitmentsSent.first : null,
     thresholdSet: round.thresholdSet?.length ?? 0,
+    phasesMs,
   };
 }
 

@@ -2,7 +2,7 @@
 // for the devnet, the chaos harness and the multi-process benchmarks: spawn, wait for the HTTP
 // API, stop (SIGTERM, then SIGKILL), or send a raw signal. Output goes straight to the node's log
 // file (the child writes to the file descriptor itself, so a busy parent never stalls it).
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,9 @@ export interface ProcNode {
   kill(signal?: NodeJS.Signals): void;
 }
 
+const PORT_RETRIES = 4;
+class PortInUse extends Error {}
+
 export interface ProcNodeSpec {
   index: number;
   name: string;
@@ -50,23 +53,34 @@ export interface ProcNodeSpec {
   out?: (line: string) => void;
 }
 
-// Children of this process still alive: if the parent exits without stopping them (an uncaught
-// error, process.exit in a signal handler), they get SIGTERM rather than outliving it.
+// Children of this process still alive. If the parent exits without stopping them (an uncaught
+// error, process.exit, or a SIGTERM/SIGINT/SIGHUP nobody else handles, as when a test runner
+// gives up on a file), they get SIGTERM rather than outliving it. A SIGKILLed parent leaves them.
 const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
+let hooksInstalled = false;
+function terminateAll(): void {
+  for (const c of live) {
+    try {
+      c.kill('SIGTERM');
+      c.kill('SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
+}
+function onParentSignal(sig: NodeJS.Signals): void {
+  // Someone else handles this signal (the devnet stops gracefully on Ctrl-C): leave it to them.
+  if (process.listenerCount(sig) > 1) return;
+  terminateAll();
+  for (const s of PARENT_SIGNALS) process.off(s, onParentSignal);
+  process.kill(process.pid, sig); // the default action, now that no handler is left
+}
+const PARENT_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) {
-        try {
-          c.kill('SIGCONT');
-          c.kill('SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    });
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.on('exit', terminateAll);
+    for (const s of PARENT_SIGNALS) process.on(s, onParentSignal);
   }
   live.add(child);
   child.once('exit', () => live.delete(child));
@@ -90,6 +104,48 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
     }
   }
 
+  async function startOnce(): Promise<void> {
+    if (alive(child)) return;
+    stopping = false;
+    const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
+    const fd = openSync(logFile, 'a', 0o600);
+    let c: ChildProcess;
+    try {
+      c = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--config', spec.configFile], {
+        cwd: ROOT,
+        env: { ...process.env, ...spec.env, METANODE_PASSPHRASE: spec.passphrase },
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    child = c;
+    track(c);
+    const exited = new Promise<string>((res) => c.once('exit', (code, signal) => res(String(signal ?? code))));
+    void exited.then((how) => {
+      if (!stopping && child === c) spec.out?.(`${spec.name}: exited (${how}); log at ${logFile}`);
+    });
+    const waitMs = spec.startWaitMs ?? 30_000;
+    const until = Date.now() + waitMs;
+    while (Date.now() < until) {
+      if (!alive(c)) {
+        const how = await exited;
+        const said = readFileSync(logFile).subarray(logStart).toString('utf8');
+        const busy = /EADDRINUSE[^\n]*?(127\.0\.0\.1:\d+)/.exec(said);
+        if (busy) throw new PortInUse(`${busy[1]} is in use`);
+        throw new Error(`${spec.name} exited during start (${how}); see ${logFile}`);
+      }
+      if (await healthAnswers()) {
+        // A process from an earlier run may still hold this port: make sure the API is ours.
+        const other = await node.api.get<{ peerId?: string }>('/v1/status').then((st) => (st.peerId && st.peerId !== spec.peerId ? st.peerId : null), () => null);
+        if (other) throw new Error(`${spec.name}: http://127.0.0.1:${spec.httpPort} is served by another node (${other}); a node process from an earlier run?`);
+        return;
+      }
+      await sleep(250);
+    }
+    spec.out?.(`${spec.name}: no answer on ${healthUrl} after ${waitMs} ms; going on`);
+  }
+
   const node: ProcNode = {
     index: spec.index,
     name: spec.name,
@@ -108,32 +164,18 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
       return alive(child);
     },
     async start() {
-      if (alive(child)) return;
-      stopping = false;
-      const fd = openSync(logFile, 'a', 0o600);
-      let c: ChildProcess;
-      try {
-        c = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--config', spec.configFile], {
-          cwd: ROOT,
-          env: { ...process.env, ...spec.env, METANODE_PASSPHRASE: spec.passphrase },
-          stdio: ['ignore', fd, fd],
-        });
-      } finally {
-        closeSync(fd);
+      // Our ports lie in Linux's default ephemeral range (32768-60999): an outgoing connection of
+      // any process may hold one for a while, and the node then exits with EADDRINUSE. Try again
+      // a few times before giving up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startOnce();
+        } catch (e) {
+          if (!(e instanceof PortInUse) || attempt >= PORT_RETRIES) throw e;
+          spec.out?.(`${spec.name}: ${e.message}; starting again (${attempt}/${PORT_RETRIES - 1})`);
+          await sleep(2_000);
+        }
       }
-      child = c;
-      track(c);
-      const exited = new Promise<string>((res) => c.once('exit', (code, signal) => res(String(signal ?? code))));
-      void exited.then((how) => {
-        if (!stopping && child === c) spec.out?.(`${spec.name}: exited (${how}); log at ${logFile}`);
-      });
-      const until = Date.now() + (spec.startWaitMs ?? 30_000);
-      while (Date.now() < until) {
-        if (!alive(c)) throw new Error(`${spec.name} exited during start (${await exited}); see ${logFile}`);
-        if (await healthAnswers()) return;
-        await sleep(250);
-      }
-      spec.out?.(`${spec.name}: no answer on ${healthUrl} after ${spec.startWaitMs ?? 30_000} ms; going on`);
     },
     async stop() {
       const c = child;

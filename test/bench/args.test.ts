@@ -20,8 +20,10 @@ test('flags: bool, int and int lists; unknown flags and bad values are named', (
 });
 
 test('each benchmark: full defaults, --quick, and range checks', () => {
-  assert.deepEqual(roundLatency.options([]), { sizes: [5, 7, 21], samples: 3, roundSec: 20 });
-  assert.deepEqual(roundLatency.options(['--quick']), { sizes: [5], samples: 1, roundSec: 20 });
+  assert.deepEqual(roundLatency.options([]), { sizes: [5, 7, 21], samples: 3, roundSec: undefined, committee: undefined });
+  assert.deepEqual(roundLatency.options(['--quick', '--round-sec=15']), { sizes: [5], samples: 1, roundSec: 15, committee: undefined });
+  assert.equal(roundLatency.settingsFor(5, undefined).roundSec, 20);
+  assert.equal(roundLatency.settingsFor(21, undefined).pingIntervalMs, 3000);
   assert.throws(() => roundLatency.options(['--n=31']), /--n: 31 is outside 3\.\.30/);
   assert.throws(() => roundLatency.options(['--round-sec=7']), /--round-sec must divide 60/);
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { startProcessFederation, agreedKey, type NodeKeyState } from '../../src/devnet/federation.js';
 import { deepMerge, nodeConfig } from '../../src/devnet/node-config.js';
 
@@ -55,7 +56,7 @@ test('agreedKey: only after keygen_until, every running node locked on the same 
   assert.equal(agreedKey([s({ running: false })], until, 2_000), null);
 });
 
-test('three node processes lock in one key; a killed node restarts; stop leaves no process', { timeout: 110_000 }, async () => {
+test('three node processes lock in one key; a killed node restarts (also after its port was busy); stop leaves no process', { timeout: 110_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-fed-'));
   const lines: string[] = [];
   const fed = await startProcessFederation({
@@ -95,7 +96,14 @@ test('three node processes lock in one key; a killed node restarts; stop leaves 
     victim.kill('SIGKILL');
     await waitUntil(() => !victim.running && !processExists(oldPid), 10_000, 'the killed node to be gone');
     assert.equal(victim.pid, undefined);
-    await victim.start();
+    // Its HTTP port taken meanwhile (as an outgoing connection may take one of ours): start()
+    // sees EADDRINUSE and tries again once the port is free.
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => squatter.listen(victim.httpPort, '127.0.0.1', r));
+    const restarted = victim.start();
+    await waitUntil(() => lines.some((l) => l.includes(`127.0.0.1:${victim.httpPort} is in use; starting again`)), 30_000, 'the port-in-use retry');
+    await new Promise((r) => squatter.close(r));
+    await restarted;
     assert.equal(victim.running, true);
     pids.add(victim.pid!);
     const st = await victim.api.get<{ peerId: string; epoch: number | null }>('/v1/status');
