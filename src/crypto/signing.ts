@@ -153,6 +153,7 @@ function parseCached(hex: string, wire = false): PointT | null {
 export function resetSigningCaches(): void {
   pointCache.clear();
   mathCache.clear();
+  targetCache.clear();
 }
 
 interface ParsedNonce {
@@ -225,7 +226,22 @@ interface TargetCtx {
   outputKey: string;
 }
 
+// A ceremony over many deposit inputs asks for the same (key, tweak) context once per signer
+// and per call; each costs a base multiplication and two encodings, so they are kept.
+const TARGET_CACHE_MAX = 4096;
+const targetCache = new Map<string, TargetCtx>();
+
 function targetContext(key: EpochKey, tweak: string | undefined): TargetCtx {
+  const cacheKey = `${key.network}:${key.internalKey}:${key.outputKey}:${key.commitments[0]}:${tweak ?? ''}`;
+  const hit = targetCache.get(cacheKey);
+  if (hit) return hit;
+  const ctx = computeTargetContext(key, tweak);
+  if (targetCache.size >= TARGET_CACHE_MAX) targetCache.delete(targetCache.keys().next().value!);
+  targetCache.set(cacheKey, ctx);
+  return ctx;
+}
+
+function computeTargetContext(key: EpochKey, tweak: string | undefined): TargetCtx {
   let delta = 0n;
   if (tweak !== undefined && tweak !== '') delta = Fn.sub(tapTweakScalar(key.internalKey, tweak), tapTweakScalar(key.internalKey, ''));
   const q = parseCached(key.commitments[0]);
@@ -283,7 +299,8 @@ function lambdaOf(m: MessageMath, id: string): bigint {
   return l;
 }
 
-const MATH_CACHE_MAX = 256;
+// Enough for a ceremony's every input (a transaction of several hundred inputs) plus the next one.
+const MATH_CACHE_MAX = 1024;
 const mathCache = new Map<string, MessageMath>();
 
 function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, parsed: Map<string, ParsedNonce[]>, signers: string[], i: number, message: string): MessageMath {
@@ -445,8 +462,46 @@ export function createShareVerifier(key: EpochKey, lists: Record<string, NonceCo
     const zs = parseShares(shares, targets.length);
     if (!zs) return false;
     const Y = verifyingPoint(key, from);
-    return zs.every((z, i) => shareHolds(ctxs[i], maths[i], Y, from, z));
+    return signerHoldsEverywhere(ctxs, maths, Y, from, zs);
   };
+}
+
+/**
+ * One signer's shares for every message at once. Its verifying share Y is the same point in
+ * every message's equation, so with random weights a_m the checks collapse into
+ *   (sum a_m g_m) G == sum a_m sR_m D_m + a_m sR_m rho_m E_m + (sum a_m c_m lambda_m sQ_m) Y,
+ * one MSM over 2M+1 points instead of M three-point MSMs. A failure needs no per-message
+ * fallback: the culprit is this signer either way.
+ */
+function signerHoldsEverywhere(ctxs: TargetCtx[], maths: MessageMath[], Yv: Verifying, id: string, zs: bigint[]): boolean {
+  if (zs.length === 1) return shareHolds(ctxs[0], maths[0], Yv, id, zs[0]);
+  const points: PointT[] = [];
+  const scalars: bigint[] = [];
+  let g = Fn.ZERO;
+  let y = Fn.ZERO;
+  const pending: number[] = [];
+  for (let i = 0; i < zs.length; i++) {
+    const m = maths[i];
+    const n = m.nonces.get(id);
+    if (!n) return false;
+    if (m.verified.has(`${id}:${Yv.hex}:${zs[i]}`)) continue;
+    const ctx = ctxs[i];
+    const a = batchWeight();
+    const cl = Fn.mul(m.c, lambdaOf(m, id));
+    const cls = ctx.odd ? Fn.neg(cl) : cl;
+    g = Fn.add(g, Fn.mul(a, Fn.sub(zs[i], Fn.mul(cls, ctx.delta))));
+    y = Fn.add(y, Fn.mul(a, cls));
+    points.push(m.odd ? n.D.negate() : n.D, m.odd ? n.E.negate() : n.E);
+    scalars.push(a, Fn.mul(a, m.rho.get(id)!));
+    pending.push(i);
+  }
+  if (pending.length === 0) return true;
+  points.push(Yv.Y);
+  scalars.push(y);
+  const lhs = g === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(g);
+  if (!lhs.equals(msm(points, scalars))) return false;
+  for (const i of pending) maths[i].verified.add(`${id}:${Yv.hex}:${zs[i]}`);
+  return true;
 }
 
 /** True iff `shares` (one per target) from `from` are valid for these commitment lists. */

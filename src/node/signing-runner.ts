@@ -15,10 +15,15 @@ import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
 import { stakedMembers, type StakedMember } from './peers.js';
 
-/** Phase timeouts scale with the round length so a round always ends before the next starts. */
+/**
+ * Phase timeouts scale with the round length so a round always ends before the next starts. The
+ * ceremony stages also grow with the document's input count: a hundred inputs add a sixth of the
+ * round to each stage, at most 4 s (the runner still ends the round at its boundary).
+ */
 export function roundTimeouts(roundMs: number): RoundTimeouts {
   const each = Math.max(1_000, Math.min(DEFAULT_TIMEOUTS.candidateMs, Math.floor(roundMs / 6)));
-  return { candidateMs: each, proposalMs: each, signingSetMs: each, checksumMs: each, commitMs: each, shareMs: each };
+  const perInputMs = Math.min(DEFAULT_TIMEOUTS.perInputMs, Math.floor(roundMs / 6 / 100));
+  return { candidateMs: each, proposalMs: each, signingSetMs: each, checksumMs: each, commitMs: each, shareMs: each, perInputMs };
 }
 
 const TICK_MS = 200;

@@ -124,6 +124,14 @@ describe('signing session rules', () => {
     flipped[5] = (BigInt('0x' + flipped[5]) ^ 4n).toString(16).padStart(64, '0');
     assert.equal(verify(signers[0].identifier, flipped), false);
     assert.equal(verify(signers[0].identifier, sh[signers[0].identifier].slice(1)), false);
+    // One signer's shares are checked across all messages in one weighted sum: swapping two of
+    // its own valid-looking shares between messages, or a single bad one among many, fails it.
+    const swapped = [...sh[signers[0].identifier]];
+    [swapped[2], swapped[9]] = [swapped[9], swapped[2]];
+    assert.equal(createShareVerifier(key, lists, tg)(signers[0].identifier, swapped), false);
+    const lastBad = [...sh[signers[1].identifier]];
+    lastBad[11] = (BigInt('0x' + lastBad[11]) ^ 1n).toString(16).padStart(64, '0');
+    assert.equal(createShareVerifier(key, lists, tg)(signers[1].identifier, lastBad), false);
     assertMetanodeError(() => aggregateSignatures(key, lists, tg, { ...sh, [signers[0].identifier]: flipped }), 'INVALID_SIGNATURE_SHARE', [signers[0].identifier]);
     assert.equal(aggregateSignatures(key, lists, tg, sh).length, tg.length);
   });

@@ -32,6 +32,12 @@ function peerOfId(c: Ctx, identifier: string): string {
   return c.s.cfg.participants.find((p) => p.identifier === identifier)?.peerId ?? identifier;
 }
 
+/** Stage length for this document: the base timeout plus the per-input allowance. */
+export function stageMs(c: Ctx, base: number): number {
+  const inputs = c.s.doc?.inputs.length ?? 0;
+  return base + inputs * (c.s.cfg.timeouts.perInputMs ?? 0);
+}
+
 export function signersFor(c: Ctx): string[] {
   return c.s.pool.filter((p) => !isCulprit(c, p)).slice(0, c.s.cfg.threshold);
 }
@@ -44,7 +50,7 @@ export function startAttempt(c: Ctx, attempt: number): void {
     return;
   }
   const a: AttemptState = {
-    attempt, signers, stage: 'commit', deadline: c.now + c.s.cfg.timeouts.commitMs,
+    attempt, signers, stage: 'commit', deadline: c.now + stageMs(c, c.s.cfg.timeouts.commitMs),
     nonces: null, ownCommitted: false, ownShared: false, lists: null, shares: {},
   };
   c.s.attempt = a;
@@ -99,7 +105,7 @@ function maybeFinishCommits(c: Ctx): void {
   }
   a.lists = lists;
   a.stage = 'share';
-  a.deadline = c.now + c.s.cfg.timeouts.shareMs;
+  a.deadline = c.now + stageMs(c, c.s.cfg.timeouts.shareMs);
   c.s.deadline = a.deadline;
   const self = c.s.cfg.self;
   if (a.ownCommitted && a.nonces && !c.s.cooldown) {

@@ -31,6 +31,12 @@ export interface RoundTimeouts {
   /** Per ceremony attempt: waiting for nonce commitments, then for signature shares. */
   commitMs: number;
   shareMs: number;
+  /**
+   * Added to commitMs and shareMs per input of the document: every signer commits to, and every
+   * node verifies, one nonce pair and one share per input per signer, so a transaction with a
+   * hundred inputs needs longer stages than one with two (0 = fixed stages).
+   */
+  perInputMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: RoundTimeouts = {
@@ -40,6 +46,7 @@ export const DEFAULT_TIMEOUTS: RoundTimeouts = {
   checksumMs: 5_000,
   commitMs: 5_000,
   shareMs: 5_000,
+  perInputMs: 40,
 };
 
 /** Everything the round needs to know, fixed when it starts. */

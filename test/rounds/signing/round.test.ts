@@ -7,6 +7,8 @@ import { Harness, standardView } from './harness.js';
 import { readTimeline } from '../../../src/rounds/roundlog.js';
 import { getTransfer } from '../../../src/custody/transfers.js';
 import { MSG } from '../../../src/rounds/signing/messages.js';
+import { DEFAULT_TIMEOUTS } from '../../../src/rounds/signing/types.js';
+import { roundTimeouts } from '../../../src/node/signing-runner.js';
 
 const ROUND = 1000;
 
@@ -156,6 +158,34 @@ test('a silent member (timeout) is named and the round completes', () => {
     assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
     assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerB', 'TIMEOUT']]);
   }
+});
+
+test('ceremony stages grow with the input count: a silent signer is named only after base + inputs x perInputMs', () => {
+  // 12 deposits and the vault UTXO: a document of many inputs; peerB withholds its shares (and
+  // the signed tx it could assemble from the others').
+  const transfers = Array.from({ length: 12 }, (_, i) => ({ id: `req-${i}`, amount: 30_000n + BigInt(i) * 1_000n }));
+  const h = new Harness({
+    viewFor: (_p, ks) => standardView(ks, transfers),
+    outFilter: (m) => (m.from === 'peerB' && (m.type === MSG.share || m.type === MSG.final) ? null : m.payload),
+  }).start().run();
+  const s = h.state('peerA');
+  assert.equal(s.outcome, 'completed', s.endReason ?? undefined);
+  const inputs = s.doc!.inputs.length;
+  assert.ok(inputs >= 12, `document has ${inputs} inputs`);
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  const ceremony = tl.entries.filter((e) => e.phase === 'ceremony');
+  const sharesSent = ceremony.find((e) => e.decision === 'sent' && e.peer === 'peerA' && e.reason === 'signature-shares')!;
+  const named = ceremony.find((e) => e.decision === 'culprit' && e.peer === 'peerB')!;
+  assert.match(named.reason ?? '', /^TIMEOUT: silent in the share stage/);
+  assert.equal(named.time - sharesSent.time, DEFAULT_TIMEOUTS.shareMs + inputs * DEFAULT_TIMEOUTS.perInputMs);
+});
+
+test('roundTimeouts: the per-input allowance shrinks with short rounds and never exceeds the default', () => {
+  assert.deepEqual(roundTimeouts(60_000), { ...DEFAULT_TIMEOUTS });
+  const short = roundTimeouts(12_000);
+  assert.equal(short.commitMs, 2_000);
+  assert.equal(short.perInputMs, 20);
+  assert.equal(roundTimeouts(3_000).perInputMs, 5);
 });
 
 test('an offline peer never proposes; the others complete without it', () => {
