@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { multiaddr } from '@multiformats/multiaddr';
 import cron from 'node-cron';
 import { isLoopbackHost } from './loopback.js';
+import { cronPeriodMs } from '../rounds/round-clock.js';
+import { errorMessage } from '../util/errors.js';
 
 export const NETWORKS = ['regtest', 'testnet', 'signet', 'mainnet'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -173,7 +175,16 @@ const committeeSchema = z
 
 const scheduleSchema = z.strictObject({
   /** 5 or 6 fields (6 = with seconds). */
-  signing: cronExpr().default('0 * * * * *'),
+  signing: cronExpr()
+    .superRefine((s, ctx) => {
+      if (!cron.validate(s)) return;
+      try {
+        cronPeriodMs(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: errorMessage(e).replace(/^INVALID_CONFIG: schedule\.signing /, '') });
+      }
+    })
+    .default('0 * * * * *'),
   keygen: cronExpr().default('*/5 * * * *'),
   regroup: cronExpr().default('0 0 * * *'),
   /** Keygen epochs run while now < keygenUntil; absent = no date limit. */

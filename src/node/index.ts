@@ -29,7 +29,7 @@ import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js'
 import { EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
-import { cronPeriodMs } from './round-clock.js';
+import { cronPeriodMs } from '../rounds/round-clock.js';
 import { roundOf, type FaultHooks, type NodeContext } from './context.js';
 import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner } from './ceremony-runner.js';

@@ -73,6 +73,8 @@ test('each bad field gives a message naming its path', () => {
     [{ ...ESPLORA, http: { port: 70000 } }, 'config error: http.port: must be <= 65535'],
     [{ ...ESPLORA, http: { host: '0.0.0.0' } }, 'config error: http.host: must be a loopback address (127.0.0.1, ::1, localhost), got "0.0.0.0"'],
     [{ ...ESPLORA, schedule: { signing: '61 * * * * *' } }, 'config error: schedule.signing: invalid cron expression "61 * * * * *"'],
+    [{ ...ESPLORA, schedule: { signing: '*/8 * * * * *' } }, 'config error: schedule.signing: "*/8 * * * * *" fires at uneven intervals (8 s, then 4 s after 00:00:56 UTC); rounds are numbered by a fixed period, so use an interval that divides a minute (or an hour, or a day) evenly'],
+    [{ ...ESPLORA, schedule: { signing: '5,15,25,35,45,55 * * * * *' } }, 'config error: schedule.signing: "5,15,25,35,45,55 * * * * *" fires every 10 s but not on multiples of 10 s since midnight UTC'],
     [{ ...ESPLORA, schedule: { keygenUntil: 'tomorrow' } }, 'config error: schedule.keygenUntil: invalid ISO date "tomorrow"'],
     [{ ...ESPLORA, stake: { txid: 'ab', vout: 0 } }, 'config error: stake.txid: expected a 64-char lowercase hex txid, got "ab"'],
     [{ ...ESPLORA, stake: { minSats: 1.5 } }, 'config error: stake.minSats: expected a whole number of sats, got 1.5'],

@@ -22,7 +22,7 @@ const STAKE_SATS = 200_000n;
 
 export interface FederationOptions {
   n: number;
-  /** Cron of signing rounds (default every 8 s). */
+  /** Cron of signing rounds (default every 10 s). */
   signing?: string;
   /** Cron of keygen epochs (default every 6 s). */
   keygen?: string;
@@ -94,7 +94,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 120_000, pingIntervalMs: 500, peerTimeoutMs: 6_000, maxConnections: 32, ...(extra.p2p ?? {}) },
       committee: { max: opts.committeeMax ?? 7, ...(extra.committee ?? {}) },
       schedule: {
-        signing: opts.signing ?? '*/8 * * * * *',
+        signing: opts.signing ?? '*/10 * * * * *',
         keygen: opts.keygen ?? '*/6 * * * * *',
         regroup: opts.regroup ?? '59 59 23 * * *',
         keygenUntil: keygenUntil.toISOString(),
