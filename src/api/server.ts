@@ -246,7 +246,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (isMetanodeError(e)) {
       const status = STATUS_BY_CODE[e.code] ?? 500;
       // MetanodeError messages are written for operators; other errors could carry internals.
-      return { status, body: { error: { code: e.code, message: e.message, ...(e.culprits.length ? { culprits: e.culprits } : {}) } } };
+      return { status, body: { error: { code: e.code, message: e.reason, ...(e.culprits.length ? { culprits: e.culprits } : {}) } } };
     }
     return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error (see the node log)' } } };
   }

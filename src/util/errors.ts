@@ -46,11 +46,14 @@ export class MetanodeError extends Error {
   /** Identifiers (FROST identifier hex or peer id) of the parties at fault, if any. */
   readonly culprits: string[];
   readonly detail?: Record<string, unknown>;
+  /** The message without the code prefix and culprit suffix (for bodies that carry both apart). */
+  readonly reason: string;
 
   constructor(code: ErrorCode, message: string, culprits: string[] = [], detail?: Record<string, unknown>) {
     super(culprits.length ? `${code}: ${message} (culprits: ${culprits.join(', ')})` : `${code}: ${message}`);
     this.name = 'MetanodeError';
     this.code = code;
+    this.reason = message;
     this.culprits = culprits;
     this.detail = detail;
   }

@@ -124,6 +124,9 @@ test('POST /v1/requests validates the body and returns the accepted record', asy
   const refused = await post('/v1/requests', JSON.stringify({ ...body, payoutAddress: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' }));
   assert.equal(refused.status, 400);
   assert.match(refused.json.error.message, /not a regtest address/);
+  // code and message travel apart: the message does not repeat the code
+  assert.equal(refused.json.error.code, 'INVALID_INPUT');
+  assert.doesNotMatch(refused.json.error.message, /^INVALID_INPUT/);
 });
 
 test('body size limit: 413', async () => {
