@@ -25,7 +25,7 @@ export const EXAMPLES: Record<string, string[]> = {
   stake: ['metanode stake', 'metanode stake --reward bc1q... --stake-address bc1q... --amount 0.02btc', 'metanode stake --check'],
   keys: ['metanode keys', 'metanode keys --json | jq -r .vaultAddress'],
   'verify-epoch': ['metanode verify-epoch --from http://127.0.0.1:9180 --from http://127.0.0.1:9181 --from http://127.0.0.1:9182'],
-  devnet: ['metanode devnet --nodes 5 --fresh', 'metanode devnet --duration 300'],
+  devnet: ['metanode devnet --nodes 5 --until-paid 6', 'metanode devnet --duration 300 --json > summary.json', 'metanode devnet --resume'],
   devchain: ['metanode devchain --port 3002 --block-interval-ms 2000'],
 };
 

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, type CliIo } from '../../src/cli/main.js';
+import type { Command } from 'commander';
+import { buildProgram, main, type CliIo } from '../../src/cli/main.js';
+import { EXAMPLES } from '../../src/cli/help.js';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
 import { fakeNode, STATUS, PEER_B } from '../api/fake-node.js';
 
@@ -113,4 +115,27 @@ test('devnet options are checked before anything starts', async () => {
   assert.equal((await run(['devnet', '--duration', '0'])).code, 2);
   assert.equal((await run(['devnet', '--until-paid', 'x'])).code, 2);
   assert.match((await run(['devnet', '--help'])).out, /--data-dir <path>.*\n(.*\n)*.*--until-paid <n>/);
+});
+
+test('every --help example uses only options its command (or the program) has', () => {
+  const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {}, cwd: tmp }, () => {});
+  const longs = (c: Command) => new Set(c.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)));
+  const global = longs(program);
+  for (const [name, examples] of Object.entries(EXAMPLES)) {
+    assert.ok(name === 'metanode' || program.commands.some((c) => c.name() === name), `examples for unknown command ${name}`);
+    for (const ex of examples) {
+      // the metanode invocation only: no env prefix, no pipe or redirect, no trailing comment
+      const words = ex.replace(/#.*$/, '').split(/\s*[|>]\s*/)[0]!.trim().split(/\s+/);
+      const start = words.indexOf('metanode');
+      assert.ok(start >= 0, ex);
+      const cmd = program.commands.find((c) => words.slice(start + 1).includes(c.name()));
+      assert.ok(cmd && (name === 'metanode' || cmd.name() === name), `${name} example "${ex}" names no (or another) command`);
+      const own = longs(cmd);
+      for (const w of words.slice(start + 1)) {
+        if (!w.startsWith('-')) continue;
+        const flag = w.split('=')[0]!;
+        assert.ok(own.has(flag) || global.has(flag) || flag === '--help', `${name} example "${ex}": unknown option ${flag}`);
+      }
+    }
+  }
 });

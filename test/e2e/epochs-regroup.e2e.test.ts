@@ -4,7 +4,8 @@
 // middle of a regroup leaves a node with the old or the new share, never a mix.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor, epochOf, type Federation, type TestNode } from './harness.js';
+import { waitFor, epochOf, transferState, type Federation, type TestNode } from './harness.js';
+import { randomTaprootAddress } from '../../src/devnet/wallet.js';
 import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt, payTransfer, running, sleep } from './epochs-helpers.js';
 
 const feds: Federation[] = [];
@@ -39,6 +40,13 @@ test('regroup with one member offline and a new staked node: same key and vault,
   const before = await lockedIn(fed, fed.nodes);
   console.log(`locked in epoch ${before.epoch} at ${Date.now() - t0} ms`);
 
+  // A transfer requested under the keygen epoch, its deposit sent only after the regroup: the
+  // regroup keeps the key, so the deposit address stays valid and the new epoch must pay it.
+  const early = await n2.api().post<{ id: string; depositAddress: string; epoch: number }>('/v1/requests', {
+    amountSats: '55000', payoutAddress: randomTaprootAddress(), refundAddress: randomTaprootAddress(), expiry: Math.floor(Date.now() / 1000) + 3600,
+  });
+  assert.equal(n2.running!.ctx.requests.get(early.id)?.epoch, before.epoch);
+
   // n5 goes offline; n6 stakes (aged) and joins.
   await n5.stop();
   const n6 = await fed.addOperator('node-6');
@@ -69,7 +77,13 @@ test('regroup with one member offline and a new staked node: same key and vault,
   // One more old member goes: 4 online, threshold 4, so the newcomer must sign.
   await n1.stop();
   const signers = [n2, n3, n4, n6];
+  await fed.faucet.faucet(early.depositAddress, 55_000n);
   const paid = await payTransfer(fed, n2, signers);
+  const earlyPaid = await waitFor(async () => {
+    const s = await transferState(n2, early.id);
+    return s?.state === 'paid' && s.txid ? s : undefined;
+  }, 60_000, 'the transfer requested before the regroup paid');
+  console.log(`transfer requested under epoch ${before.epoch} paid by ${earlyPaid.txid} under epoch ${(await epochOf(n2))?.epoch}`);
   console.log(`paid ${paid.txid} by ${paid.thresholdSet.length} signers at ${Date.now() - t0} ms`);
   assert.ok(paid.thresholdSet.includes(n6.peerId), 'the newcomer is not in the threshold set');
   assert.deepEqual(new Set(paid.thresholdSet), ids(signers));
