@@ -45,7 +45,7 @@ export interface CliIo {
   prompt?: PassphrasePrompt;
 }
 
-interface GlobalOpts {
+export interface GlobalOpts {
   config?: string;
   dataDir?: string;
   passphraseFile?: string;
@@ -78,6 +78,33 @@ export function configPath(opt: string | undefined, io: Pick<CliIo, 'env' | 'cwd
   if (io.env.METANODE_CONFIG) return io.env.METANODE_CONFIG;
   if (dataDir && existsSync(resolve(io.cwd, dataDir, DATADIR_CONFIG))) return join(dataDir, DATADIR_CONFIG);
   return existsSync(resolve(io.cwd, DEFAULT_CONFIG)) ? DEFAULT_CONFIG : undefined;
+}
+
+export interface DevnetFlags {
+  nodes?: number;
+  duration?: number;
+  dataDir?: string;
+  resume?: boolean;
+  untilPaid?: number;
+  basePort?: number;
+  blockIntervalMs?: number;
+}
+
+/**
+ * The devnet's options from its flags. `--data-dir` is also a program-wide option, and commander
+ * gives it to the program when it comes after `devnet` too, so both places are read.
+ */
+export function devnetOptions(o: DevnetFlags, g: Pick<GlobalOpts, 'dataDir' | 'config'>) {
+  return {
+    nodes: o.nodes,
+    durationSec: o.duration,
+    dataDir: o.dataDir ?? g.dataDir,
+    fresh: o.resume ? false : undefined,
+    untilPaid: o.untilPaid,
+    basePort: o.basePort,
+    blockIntervalMs: o.blockIntervalMs,
+    config: g.config,
+  };
 }
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -280,21 +307,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--until-paid <n>', 'stop once this many transfers are paid', positiveInt('--until-paid'))
     .option('--base-port <port>', 'first port to use (default 47100)', port)
     .option('--block-interval-ms <ms>', 'devchain block interval (default 2000)', positiveInt('--block-interval-ms'))
-    .action(async (o: { nodes?: number; duration?: number; dataDir?: string; resume?: boolean; untilPaid?: number; basePort?: number; blockIntervalMs?: number }, c: Command) => {
+    .action(async (o: DevnetFlags, c: Command) => {
       const g = globals(c);
       // With --json stdout carries exactly the summary object; the live view goes to stderr.
       const live = g.json ? io.stderr : io.stdout;
-      const summary = await devnetCommand({
-        nodes: o.nodes,
-        durationSec: o.duration,
-        dataDir: o.dataDir,
-        fresh: o.resume ? false : undefined,
-        untilPaid: o.untilPaid,
-        basePort: o.basePort,
-        blockIntervalMs: o.blockIntervalMs,
-        config: g.config,
-        out: (line) => live(line + '\n'),
-      });
+      const summary = await devnetCommand({ ...devnetOptions(o, g), out: (line) => live(line + '\n') });
       io.stdout((g.json ? toJsonText(summary) : await renderDevnetSummary(summary)) + '\n');
     });
 

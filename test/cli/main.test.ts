@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram, main, type CliIo } from '../../src/cli/main.js';
+import { buildProgram, devnetOptions, main, type CliIo, type DevnetFlags } from '../../src/cli/main.js';
 import { EXAMPLES } from '../../src/cli/help.js';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
 import { fakeNode, STATUS, PEER_B } from '../api/fake-node.js';
@@ -138,4 +138,18 @@ test('every --help example uses only options its command (or the program) has', 
       }
     }
   }
+});
+
+test('devnet --data-dir reaches the devnet wherever it is written (it is also a program-wide option)', async () => {
+  const seen: unknown[] = [];
+  for (const argv of [['devnet', '--data-dir', '/tmp/dn-a', '--until-paid', '2'], ['--data-dir', '/tmp/dn-b', 'devnet', '--resume']]) {
+    const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {}, cwd: tmp }, () => {});
+    const devnet = program.commands.find((c) => c.name() === 'devnet')!;
+    devnet.action((o: DevnetFlags, c: Command) => void seen.push(devnetOptions(o, c.optsWithGlobals())));
+    await program.parseAsync(argv, { from: 'user' });
+  }
+  assert.deepEqual(seen, [
+    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-a', fresh: undefined, untilPaid: 2, basePort: undefined, blockIntervalMs: undefined, config: undefined },
+    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-b', fresh: false, untilPaid: undefined, basePort: undefined, blockIntervalMs: undefined, config: undefined },
+  ]);
 });
