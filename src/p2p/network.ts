@@ -378,6 +378,10 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
             verdict = j.verdict;
             pingEntry = j.entry;
             if (j.block && from) this.block(from, j.block.reason, j.block.detail);
+            // The stake and proof checks are asynchronous: the sender may have been blocked
+            // meanwhile (e.g. named in a round), and a blocked peer must not re-enter the table.
+            const blockedMeanwhile = from ? this.blocklist.get(from)?.reason : undefined;
+            if (verdict.result === 'accept' && blockedMeanwhile !== undefined) verdict = ignore('blocklisted');
           }
         }
         for (const v of this.validators.get(type) ?? []) {
