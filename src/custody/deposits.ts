@@ -8,9 +8,17 @@
 // chain source no longer knows the transaction (a reorg dropped it, or it was evicted); a 'gone'
 // deposit that reappears becomes 'seen' again. A confirmed deposit whose confirming block left
 // the best chain drops back to 'seen' with 0 confirmations until it confirms again.
-import type { ChainSource } from '../chain/types.js';
+//
+// Cost: a poll reads the tip; the addresses are read only when the tip moved (every address,
+// `readConcurrency` at a time), when `mempoolRescanMs` passed (every address: mempool-only
+// changes), or when an address was never read (that address). Block hashes of confirmed outputs
+// are remembered across tips (BestChainHashes), so a steady chain costs one tip read per poll
+// and one pass per block or per rescan interval, whatever the poll interval.
+import { BestChainHashes } from '../chain/best-chain.js';
+import type { ChainSource, Tip } from '../chain/types.js';
 import type { Db, Migration } from '../store/db.js';
 import { MetanodeError } from '../util/errors.js';
+import { mapLimit } from '../util/map-limit.js';
 
 export type WatchKind = 'deposit' | 'vault';
 export type DepositStatus = 'seen' | 'confirmed' | 'spent' | 'gone';
@@ -72,20 +80,55 @@ export const depositMigrations: Migration[] = [
 
 const key = (txid: string, vout: number) => `${txid}:${vout}`;
 
+export interface DepositWatcherOptions {
+  chain: ChainSource;
+  db?: Db;
+  minConfirmations?: number;
+  now?: () => number;
+  /**
+   * While the chain tip stays the same, every watched address is re-read at most this often
+   * (ms): that is how mempool-only changes (a new unconfirmed deposit, a mempool spend, an
+   * evicted transaction) are noticed. A new tip or a reorg always re-reads every address at
+   * once. 0 (the default here) re-reads on every poll; a node passes chain.mempoolRescanMs.
+   */
+  mempoolRescanMs?: number;
+  /** Address reads in flight at once during a pass (default 8). */
+  readConcurrency?: number;
+}
+
 export class DepositWatcher {
   readonly minConfirmations: number;
+  readonly mempoolRescanMs: number;
+  readonly readConcurrency: number;
   private readonly chain: ChainSource;
   private readonly db?: Db;
   private readonly now: () => number;
+  private readonly bestChain: BestChainHashes;
   private watches = new Map<string, WatchMeta>();
   private deposits = new Map<string, Deposit>();
+  /**
+   * Addresses to read on the next poll whatever the tip: watched (or re-watched with new meta)
+   * since they were last read, or left with an output the source's index did not list yet. The
+   * value is a generation, so a re-watch during a pass is not cleared by that pass.
+   */
+  private unread = new Map<string, number>();
+  private generation = 0;
+  /** The tip of the last pass over every address, and when that pass started. */
+  private lastFullPass: { height: number; hash: string; at: number } | null = null;
   private running: Promise<DepositEvent[]> | null = null;
 
-  constructor(opts: { chain: ChainSource; db?: Db; minConfirmations?: number; now?: () => number }) {
+  constructor(opts: DepositWatcherOptions) {
     const min = opts.minConfirmations ?? 1;
     if (!Number.isInteger(min) || min < 1) throw new MetanodeError('INVALID_CONFIG', `minConfirmations must be a positive integer, got ${min}`);
+    const rescan = opts.mempoolRescanMs ?? 0;
+    if (!Number.isSafeInteger(rescan) || rescan < 0) throw new MetanodeError('INVALID_CONFIG', `mempoolRescanMs must be a non-negative integer (ms), got ${rescan}`);
+    const conc = opts.readConcurrency ?? 8;
+    if (!Number.isInteger(conc) || conc < 1 || conc > 256) throw new MetanodeError('INVALID_CONFIG', `readConcurrency must be an integer from 1 to 256, got ${conc}`);
     this.minConfirmations = min;
+    this.mempoolRescanMs = rescan;
+    this.readConcurrency = conc;
     this.chain = opts.chain;
+    this.bestChain = new BestChainHashes(opts.chain);
     this.db = opts.db;
     this.now = opts.now ?? Date.now;
     if (this.db) this.load();
@@ -95,7 +138,9 @@ export class DepositWatcher {
     if (typeof address !== 'string' || address.length === 0) throw new MetanodeError('INVALID_INPUT', 'watch: address is empty');
     if (meta.kind !== 'deposit' && meta.kind !== 'vault') throw new MetanodeError('INVALID_INPUT', `watch: unknown kind ${String(meta.kind)}`);
     const m: WatchMeta = { kind: meta.kind, ...(meta.requestId !== undefined ? { requestId: meta.requestId } : {}), ...(meta.epoch !== undefined ? { epoch: meta.epoch } : {}) };
+    const prev = this.watches.get(address);
     this.watches.set(address, m);
+    if (!prev || prev.kind !== m.kind || prev.requestId !== m.requestId || prev.epoch !== m.epoch) this.unread.set(address, ++this.generation);
     this.db
       ?.prepare('INSERT OR REPLACE INTO deposit_watches (address, kind, request_id, epoch, added_at) VALUES (?, ?, ?, ?, ?)')
       .run(address, m.kind, m.requestId ?? null, m.epoch ?? null, this.now());
@@ -104,6 +149,7 @@ export class DepositWatcher {
   /** Stops following an address; what was seen on it stays listed. */
   unwatch(address: string): void {
     this.watches.delete(address);
+    this.unread.delete(address);
     this.db?.prepare('DELETE FROM deposit_watches WHERE address = ?').run(address);
   }
 
@@ -125,7 +171,11 @@ export class DepositWatcher {
       .sort((a, b) => a.firstSeenAt - b.firstSeenAt || (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : a.vout - b.vout));
   }
 
-  /** One pass over every watched address; returns what changed. Concurrent calls share one pass. */
+  /**
+   * Brings the deposits up to date; returns what changed. Every watched address is read when
+   * the tip moved (new block, reorg) since the last full pass, or mempoolRescanMs after it;
+   * otherwise only addresses not read yet are. Concurrent calls share one pass.
+   */
   poll(): Promise<DepositEvent[]> {
     this.running ??= this.pollOnce().finally(() => {
       this.running = null;
@@ -134,38 +184,73 @@ export class DepositWatcher {
   }
 
   private async pollOnce(): Promise<DepositEvent[]> {
-    const events: DepositEvent[] = [];
+    const startedAt = this.now();
     const tip = await this.chain.getTip();
-    const hashAt = new Map<number, string>();
-    const inBestChain = async (height: number, hash: string): Promise<boolean> => {
-      if (height > tip.height) return false;
-      if (!hashAt.has(height)) hashAt.set(height, height === tip.height ? tip.hash : (await this.chain.getBlockHeaderByHeight(height)).hash);
-      return hashAt.get(height) === hash;
-    };
+    const last = this.lastFullPass;
+    // (A clock set back counts as due: the wall clock must not be able to stall the rescans.)
+    const due = last === null || startedAt - last.at >= this.mempoolRescanMs || startedAt < last.at;
+    const full = due || last.height !== tip.height || last.hash !== tip.hash;
+    const toRead = [...this.watches].filter(([address]) => full || this.unread.has(address));
+    const generations = new Map(toRead.map(([address]) => [address, this.unread.get(address)]));
+    try {
+      const { events, recheck } = await this.pass(tip, toRead, full);
+      if (full) this.lastFullPass = { height: tip.height, hash: tip.hash, at: startedAt };
+      for (const [address, gen] of generations) if (gen !== undefined && this.unread.get(address) === gen) this.unread.delete(address);
+      for (const address of recheck) if (this.watches.has(address)) this.unread.set(address, ++this.generation);
+      return events;
+    } catch (e) {
+      // A header read may have been answered from a chain other than `tip`'s: trust none of them.
+      this.bestChain.reset();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads `toRead` (in parallel, bounded) and judges what each lists, in watch order so the
+   * events come out the same whatever order the reads finish in. Works on a copy of the deposit
+   * map that replaces it only once the SQLite transaction went through: a pass that fails half
+   * way leaves memory and database as they were, and the next poll tries again.
+   */
+  private async pass(tip: Tip, toRead: [string, WatchMeta][], full: boolean): Promise<{ events: DepositEvent[]; recheck: Set<string> }> {
+    const events: DepositEvent[] = [];
+    const recheck = new Set<string>();
+    if (toRead.length === 0) return { events, recheck };
+    await this.bestChain.follow(tip);
+    const lists = await mapLimit(toRead, this.readConcurrency, ([address]) => this.chain.getAddressUtxos(address));
+
+    const next = new Map(this.deposits);
+    const byAddress = new Map<string, Deposit[]>();
+    for (const d of next.values()) {
+      const l = byAddress.get(d.address);
+      if (l) l.push(d);
+      else byAddress.set(d.address, [d]);
+    }
     const changed = new Set<string>();
+    const heights = new Set<number>();
     const emit = (type: DepositEventType, d: Deposit) => {
       events.push({ type, deposit: { ...d } });
       changed.add(key(d.txid, d.vout));
     };
 
-    for (const [address, meta] of [...this.watches]) {
-      const utxos = await this.chain.getAddressUtxos(address);
+    for (let i = 0; i < toRead.length; i++) {
+      const [address, meta] = toRead[i];
       const listed = new Set<string>();
-      for (const u of utxos) {
+      for (const u of lists[i]) {
         const k = key(u.txid, u.vout);
         listed.add(k);
         let confirmations = 0;
         let blockHeight: number | undefined;
         let blockHash: string | undefined;
         if (u.status.confirmed && u.status.blockHeight !== undefined && u.status.blockHash !== undefined) {
-          if (await inBestChain(u.status.blockHeight, u.status.blockHash)) {
+          heights.add(u.status.blockHeight);
+          if (await this.bestChain.contains(u.status.blockHeight, u.status.blockHash)) {
             confirmations = tip.height - u.status.blockHeight + 1;
             blockHeight = u.status.blockHeight;
             blockHash = u.status.blockHash;
           }
         }
         const status: DepositStatus = confirmations >= this.minConfirmations ? 'confirmed' : 'seen';
-        const prev = this.deposits.get(k);
+        const prev = next.get(k);
         const d: Deposit = {
           txid: u.txid,
           vout: u.vout,
@@ -180,7 +265,7 @@ export class DepositWatcher {
           ...(blockHeight !== undefined ? { blockHeight, blockHash } : {}),
           firstSeenAt: prev?.firstSeenAt ?? this.now(),
         };
-        this.deposits.set(k, d);
+        next.set(k, d);
         if (!prev || prev.status === 'gone' || prev.status === 'spent') {
           emit('seen', d);
           if (status === 'confirmed') emit('confirmed', d);
@@ -189,12 +274,12 @@ export class DepositWatcher {
         else if (prev.confirmations !== d.confirmations || prev.blockHash !== d.blockHash) changed.add(k);
       }
       // Outputs we knew on this address that the source no longer lists: spent, or gone.
-      for (const d of this.deposits.values()) {
-        if (d.address !== address || listed.has(key(d.txid, d.vout)) || d.status === 'spent' || d.status === 'gone') continue;
+      for (const d of byAddress.get(address) ?? []) {
+        if (listed.has(key(d.txid, d.vout)) || d.status === 'spent' || d.status === 'gone') continue;
         const os = await this.chain.getOutSpend(d.txid, d.vout);
         if (os.spent) {
           const nd: Deposit = { ...d, status: 'spent', ...(os.txid ? { spentBy: os.txid } : {}) };
-          this.deposits.set(key(d.txid, d.vout), nd);
+          next.set(key(d.txid, d.vout), nd);
           emit('spent', nd);
           continue;
         }
@@ -203,19 +288,30 @@ export class DepositWatcher {
           const nd: Deposit = { ...d, status: 'gone', confirmations: 0 };
           delete nd.blockHeight;
           delete nd.blockHash;
-          this.deposits.set(key(d.txid, d.vout), nd);
+          next.set(key(d.txid, d.vout), nd);
           emit('gone', nd);
+          continue;
         }
         // Known, unspent, yet not listed: the source's address index lags; judge on the next poll.
+        recheck.add(address);
       }
     }
-    this.persist(changed);
-    return events;
+    // Header reads are answered at the source's tip of the moment; if that moved during the
+    // pass some may belong to another chain than `tip`'s. The results stand (the next poll sees
+    // the new tip and redoes the pass), the remembered hashes do not.
+    if (this.bestChain.takeReads() > 0) {
+      const after = await this.chain.getTip();
+      if (after.height !== tip.height || after.hash !== tip.hash) this.bestChain.reset();
+    }
+    if (full) this.bestChain.retain(heights);
+    this.persist(next, changed);
+    this.deposits = next;
+    return { events, recheck };
   }
 
   private load(): void {
     const db = this.db!;
-    for (const w of db.prepare('SELECT address, kind, request_id, epoch FROM deposit_watches').all() as {
+    for (const w of db.prepare('SELECT address, kind, request_id, epoch FROM deposit_watches ORDER BY rowid').all() as {
       address: string;
       kind: WatchKind;
       request_id: string | null;
@@ -243,7 +339,7 @@ export class DepositWatcher {
     }
   }
 
-  private persist(keys: Set<string>): void {
+  private persist(deposits: Map<string, Deposit>, keys: Set<string>): void {
     if (!this.db || keys.size === 0) return;
     const db = this.db;
     const up = db.prepare(`INSERT OR REPLACE INTO deposits
@@ -251,7 +347,7 @@ export class DepositWatcher {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     db.transaction(() => {
       for (const k of keys) {
-        const d = this.deposits.get(k)!;
+        const d = deposits.get(k)!;
         up.run(d.txid, d.vout, d.value.toString(), d.address, d.scriptPubKey, d.kind, d.requestId ?? null, d.epoch ?? null, d.confirmations, d.status,
           d.blockHeight ?? null, d.blockHash ?? null, d.spentBy ?? null, d.firstSeenAt);
       }

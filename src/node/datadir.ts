@@ -55,7 +55,7 @@ export function openDataDir(config: Config, opts: { now?: () => number; version?
   const blocked = () => new Blocklist(db, now).list();
   const requests = () =>
     new RequestStore({ db, network: config.network, depositAddressFor: () => undefined, currentEpoch: () => epochs.current()?.record.epoch ?? 0, now }).list({ limit: 10_000 });
-  const deposits = () => new DepositWatcher({ chain: noChain, db, minConfirmations: Math.max(1, config.custody.minConfirmations), now }).list();
+  const deposits = () => new DepositWatcher({ chain: noChain, db, minConfirmations: config.custody.minConfirmations, now }).list();
 
   const status = (): NodeStatus => {
     const cur = epochs.current();

@@ -157,7 +157,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   };
   await refreshShare();
 
-  const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, now });
+  const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, mempoolRescanMs: config.chain.mempoolRescanMs, now });
   const nodeMetrics = registerNodeMetrics(
     metrics,
     {

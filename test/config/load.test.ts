@@ -62,6 +62,9 @@ test('defaults and resolved paths', () => {
   assert.equal(c.schedule.keygen, '*/5 * * * *');
   assert.equal(c.schedule.regroup, '0 0 * * *');
   assert.equal(c.committee.threshold, undefined);
+  assert.equal(c.chain.pollMs, 5000);
+  assert.equal(c.chain.mempoolRescanMs, 10_000);
+  assert.equal(c.custody.minConfirmations, 3);
   assert.equal(c.source, null);
 });
 
@@ -79,6 +82,9 @@ test('each bad field gives a message naming its path', () => {
     [{ ...ESPLORA, stake: { txid: 'ab', vout: 0 } }, 'config error: stake.txid: expected a 64-char lowercase hex txid, got "ab"'],
     [{ ...ESPLORA, stake: { minSats: 1.5 } }, 'config error: stake.minSats: expected a whole number of sats, got 1.5'],
     [{ ...ESPLORA, stake: { txid: 'a'.repeat(64) } }, 'config error: stake: txid and vout must be set together'],
+    [{ ...ESPLORA, custody: { minConfirmations: 0 } }, 'config error: custody.minConfirmations: must be >= 1: a deposit counts only once it is in a block'],
+    [{ ...ESPLORA, chain: { esploraUrl: 'http://x', mempoolRescanMs: -1 } }, 'config error: chain.mempoolRescanMs: must be >= 0'],
+    [{ ...ESPLORA, chain: { esploraUrl: 'http://x', mempoolRescanMs: 1.5 } }, 'config error: chain.mempoolRescanMs: expected an integer, got 1.5'],
     [{ ...ESPLORA, custody: { feeRateMin: 10, feeRateMax: 5 } }, 'config error: custody.feeRateMin: feeRateMin must not exceed feeRateMax'],
     [{ ...ESPLORA, replication: { minSleepMs: 10, maxSleepMs: 5 } }, 'config error: replication.minSleepMs: minSleepMs must not exceed maxSleepMs'],
     [{ ...ESPLORA, committee: { max: 4, threshold: 5 } }, 'config error: committee.threshold: threshold must not exceed max'],
@@ -143,12 +149,13 @@ test('env names may split camelCase keys with underscores; CLI flags win over en
   assert.equal(c.http.bodyLimitBytes, 4096);
   assert.equal(c.p2p.peerTimeoutMs, 20000);
   assert.equal(c.keystore.scryptN, 2048);
+  assert.equal(parseConfig(ESPLORA, { METANODE_CHAIN_MEMPOOL_RESCAN_MS: '0' }).chain.mempoolRescanMs, 0);
   const flags = parseConfig({ ...ESPLORA, keystore: { passphraseEnv: 'X_PASS' } }, { METANODE_DATA_DIR: '/from/env' }, { cwd: '/', overrides: { dataDir: '/from/flag', passphraseFile: '/etc/p' } });
   assert.equal(flags.dataDir, '/from/flag');
   assert.equal(flags.keystore.dir, '/from/flag/keys');
   assert.equal(flags.keystore.passphraseFile, '/etc/p');
   assert.deepEqual(issuesOf(() => parseConfig(ESPLORA, { METANODE_CHAIN_ESPLORA_URLX: 'x' })), [
-    'config error: environment METANODE_CHAIN_ESPLORA_URLX: no config key chain.esplora_urlx (known: source, esploraUrl, bitcoind, pollMs)',
+    'config error: environment METANODE_CHAIN_ESPLORA_URLX: no config key chain.esplora_urlx (known: source, esploraUrl, bitcoind, pollMs, mempoolRescanMs)',
   ]);
 });
 

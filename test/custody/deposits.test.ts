@@ -6,6 +6,9 @@ import { EsploraChainSource } from '../../src/chain/esplora.js';
 import { DepositWatcher, depositMigrations } from '../../src/custody/deposits.js';
 import { openDb } from '../../src/store/db.js';
 import { p2trKey, p2wpkhKey, spend } from '../chain/wallet.js';
+import { countingChain } from './counting-chain.js';
+
+const brief = (ev: { type: string; deposit: { txid: string; address: string } }[]) => ev.map((e) => [e.type, e.deposit.address, e.deposit.txid]);
 
 describe('DepositWatcher', () => {
   let dc: RunningDevchain;
@@ -69,5 +72,218 @@ describe('DepositWatcher', () => {
     w.unwatch(k.address);
     assert.deepEqual(w.watched(), []);
     assert.equal(w.list({ kind: 'vault' }).length, 1);
+  });
+
+  it('while the tip stays, addresses are re-read only once mempoolRescanMs passed: new deposit, mempool spend, eviction', async () => {
+    let clock = 1_000_000;
+    const c = countingChain(chain);
+    const w = new DepositWatcher({ chain: c, minConfirmations: 1, mempoolRescanMs: 10_000, now: () => clock });
+    const [a, b, d] = [50, 51, 52].map(p2wpkhKey);
+    for (const k of [a, b, d]) w.watch(k.address, { kind: 'deposit', requestId: `req-${k.priv[0]}` });
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, [a.address, b.address, d.address]);
+
+    // A deposit in the mempool: invisible until the interval since the last full pass is over.
+    c.reset();
+    const f = await dev.faucet(b.address, 70_000n);
+    clock += 300;
+    assert.deepEqual(await w.poll(), []);
+    clock += 9_699;
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.calls, { getTip: 2 }, 'no address read while the tip stays and the interval is not over');
+    clock += 1;
+    assert.deepEqual(brief(await w.poll()), [['seen', b.address, f.txid]]);
+    assert.deepEqual(c.addressReads, [a.address, b.address, d.address]);
+
+    // Spent in the mempool: 'spent' at the next rescan, not before.
+    c.reset();
+    const s = spend([{ ...f, value: 70_000n, key: b }], [{ address: p2wpkhKey(59).address, value: 69_000n }]);
+    await chain.broadcast(s.hex);
+    clock += 5_000;
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, []);
+    clock += 5_000;
+    const spent = await w.poll();
+    assert.deepEqual(brief(spent), [['spent', b.address, f.txid]]);
+    assert.equal(spent[0].deposit.spentBy, s.txid);
+
+    // Evicted from the source's mempool: 'gone' at the next rescan.
+    const g = await dev.faucet(d.address, 80_000n);
+    clock += 10_000;
+    assert.deepEqual(brief(await w.poll()), [['seen', d.address, g.txid]]);
+    c.evicted.add(g.txid);
+    c.reset();
+    clock += 9_999;
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, []);
+    clock += 1;
+    assert.deepEqual(brief(await w.poll()), [['gone', d.address, g.txid]]);
+
+    // A block (no clock change at all) re-reads everything: the evicted deposit is back, mined.
+    c.evicted.clear();
+    c.reset();
+    await dev.mine(1);
+    assert.deepEqual(brief(await w.poll()), [
+      ['seen', d.address, g.txid],
+      ['confirmed', d.address, g.txid],
+    ]);
+    assert.deepEqual(c.addressReads, [a.address, b.address, d.address]);
+    assert.deepEqual(w.list({ status: 'spent' }).map((x) => x.txid), [f.txid]);
+  });
+
+  it('a new block or a reorg re-reads every address at once; known block hashes cost one header read per block', async () => {
+    const c = countingChain(chain);
+    const w = new DepositWatcher({ chain: c, minConfirmations: 2, mempoolRescanMs: 3_600_000, now: () => 5_000 });
+    const [a, b, e] = [60, 61, 62].map(p2trKey);
+    const fa = await dev.faucet(a.address, 40_000n);
+    await dev.mine(1);
+    const fb = await dev.faucet(b.address, 50_000n);
+    await dev.mine(1);
+    for (const k of [a, b, e]) w.watch(k.address, { kind: 'vault', epoch: 3 });
+    assert.deepEqual(brief(await w.poll()), [
+      ['seen', a.address, fa.txid],
+      ['confirmed', a.address, fa.txid],
+      ['seen', b.address, fb.txid],
+    ]);
+
+    c.reset();
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.calls, { getTip: 1 });
+
+    // One block: every address, one header read (is our last tip still in the best chain?), and
+    // a second tip read to make sure the header was answered from the same chain.
+    c.reset();
+    await dev.mine(1);
+    assert.deepEqual(brief(await w.poll()), [['confirmed', b.address, fb.txid]]);
+    assert.deepEqual(c.calls, { getTip: 2, getBlockHeaderByHeight: 1, getAddressUtxos: 3 });
+    c.reset();
+    await dev.mine(1);
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.calls, { getTip: 2, getBlockHeaderByHeight: 1, getAddressUtxos: 3 });
+    assert.deepEqual(w.list({ address: a.address }).map((x) => x.confirmations), [4]);
+
+    // A reorg of the two blocks above b's deposit and b's own: b drops to 0 confirmations
+    // (its transaction is back in the mempool), a keeps its block.
+    c.reset();
+    await dev.reorg(3);
+    assert.deepEqual(brief(await w.poll()), [['unconfirmed', b.address, fb.txid]]);
+    assert.equal(c.calls.getAddressUtxos, 3);
+    assert.deepEqual(w.list().map((x) => [x.address, x.status, x.confirmations]), [
+      [a.address, 'confirmed', 5],
+      [b.address, 'seen', 0],
+    ]);
+    await dev.mine(2);
+    assert.deepEqual(brief(await w.poll()), [['confirmed', b.address, fb.txid]]);
+  });
+
+  it('an address watched since the last pass is read on the next poll, alone; so is one the index has not caught up with', async () => {
+    const c = countingChain(chain);
+    const w = new DepositWatcher({ chain: c, minConfirmations: 1, mempoolRescanMs: 60_000, now: () => 7_000 });
+    const [a, b] = [70, 71].map(p2wpkhKey);
+    w.watch(a.address, { kind: 'deposit', requestId: 'req-a' });
+    assert.deepEqual(await w.poll(), []);
+    const fb = await dev.faucet(b.address, 30_000n);
+    c.reset();
+    w.watch(b.address, { kind: 'deposit', requestId: 'req-b' });
+    assert.deepEqual(brief(await w.poll()), [['seen', b.address, fb.txid]]);
+    assert.deepEqual(c.addressReads, [b.address]);
+    c.reset();
+    w.watch(b.address, { kind: 'deposit', requestId: 'req-b' }); // the same again: nothing new to read
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, []);
+    w.watch(b.address, { kind: 'deposit', requestId: 'req-b', epoch: 2 }); // new meta: read again
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, [b.address]);
+    assert.equal(w.list({ address: b.address })[0].epoch, 2);
+
+    // Index lag: the source knows the tx but the address index does not list it yet. Not judged
+    // (no 'gone'), and that address alone is read again on each poll until the index catches up.
+    await dev.mine(1);
+    c.unindexed.add(fb.txid);
+    c.reset();
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, [a.address, b.address]);
+    c.reset();
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, [b.address]);
+    c.unindexed.clear();
+    c.reset();
+    assert.deepEqual(brief(await w.poll()), [['confirmed', b.address, fb.txid]]);
+    assert.deepEqual(c.addressReads, [b.address]);
+    c.reset();
+    assert.deepEqual(await w.poll(), []);
+    assert.deepEqual(c.addressReads, []);
+  });
+
+  it('address reads run at most readConcurrency at once; events follow watch order whatever order the reads finish in', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => p2trKey(80 + i));
+    const funded = keys.filter((_, i) => i % 3 !== 1);
+    const txids = new Map<string, string>();
+    for (const k of funded) txids.set(k.address, (await dev.faucet(k.address, 20_000n + BigInt(txids.size))).txid);
+    await dev.mine(1);
+    const c = countingChain(chain);
+    const order = new Map(keys.map((k, i) => [k.address, i]));
+    c.delayFor = (address) => (keys.length - order.get(address)!) * 2; // the first watched finishes last
+    const w = new DepositWatcher({ chain: c, minConfirmations: 1, readConcurrency: 4 });
+    keys.forEach((k, i) => w.watch(k.address, { kind: 'deposit', requestId: `req-${i}` }));
+    const ev = await w.poll();
+    assert.deepEqual(
+      brief(ev),
+      funded.flatMap((k) => [
+        ['seen', k.address, txids.get(k.address)!],
+        ['confirmed', k.address, txids.get(k.address)!],
+      ]),
+    );
+    assert.equal(c.calls.getAddressUtxos, 20);
+    assert.equal(c.maxInFlight, 4);
+
+    const c8 = countingChain(chain);
+    const w8 = new DepositWatcher({ chain: c8, minConfirmations: 1 });
+    keys.forEach((k, i) => w8.watch(k.address, { kind: 'deposit', requestId: `req-${i}` }));
+    assert.equal((await w8.poll()).length, ev.length);
+    assert.equal(c8.maxInFlight, 8, 'the default bound');
+  });
+
+  it('a pass that fails half way changes nothing, in memory or in the database; the next poll does it all', async () => {
+    const db = openDb(':memory:', depositMigrations);
+    const c = countingChain(chain);
+    const w = new DepositWatcher({ chain: c, db, minConfirmations: 1, now: () => 9_000 });
+    const [a, b] = [110, 111].map(p2wpkhKey);
+    const fa = await dev.faucet(a.address, 11_000n);
+    const fb = await dev.faucet(b.address, 12_000n);
+    w.watch(b.address, { kind: 'deposit', requestId: 'req-b' });
+    w.watch(a.address, { kind: 'deposit', requestId: 'req-a' });
+    // A read fails.
+    c.failNext.add(a.address);
+    await assert.rejects(w.poll(), /injected failure reading/);
+    assert.deepEqual(w.list(), []);
+    assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM deposits').get(), { n: 0 });
+    assert.deepEqual(brief(await w.poll()), [
+      ['seen', b.address, fb.txid],
+      ['seen', a.address, fa.txid],
+    ]);
+    const before = w.list();
+    const stored = db.prepare('SELECT * FROM deposits ORDER BY txid').all();
+
+    // A question asked while judging fails after b's new deposit was already judged.
+    const fb2 = await dev.faucet(b.address, 13_000n);
+    const s = spend([{ ...fa, value: 11_000n, key: a }], [{ address: p2wpkhKey(112).address, value: 10_000n }]);
+    await chain.broadcast(s.hex);
+    c.failOutSpend = true;
+    await assert.rejects(w.poll(), /injected failure asking who spends/);
+    assert.deepEqual(w.list(), before);
+    assert.deepEqual(db.prepare('SELECT * FROM deposits ORDER BY txid').all(), stored);
+    assert.deepEqual(brief(await w.poll()), [
+      ['seen', b.address, fb2.txid],
+      ['spent', a.address, fa.txid],
+    ]);
+    assert.deepEqual(new DepositWatcher({ chain, db }).list(), w.list());
+    db.close();
+  });
+
+  it('refuses a bad mempoolRescanMs or readConcurrency', () => {
+    assert.throws(() => new DepositWatcher({ chain, mempoolRescanMs: -1 }), /mempoolRescanMs must be a non-negative integer/);
+    assert.throws(() => new DepositWatcher({ chain, mempoolRescanMs: 1.5 }), /mempoolRescanMs must be a non-negative integer/);
+    assert.throws(() => new DepositWatcher({ chain, readConcurrency: 0 }), /readConcurrency must be an integer from 1 to 256/);
   });
 });
