@@ -4,23 +4,11 @@
 // transfers resume within the recovery bound after each fault. No node process outlives it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChaos } from './harness.js';
-
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
+import { processesMentioning } from '../support/processes.js';
 
 test('chaos: SIGKILL + restart and an equivocating node on 5 processes; every check passes', { timeout: 230_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-chaos-suite-'));

@@ -3,7 +3,7 @@
 // with its prevouts (its signatures verify independently), and no node process outlives the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as btc from '@scure/btc-signer';
@@ -11,22 +11,9 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { devnetCommand } from '../../src/cli/commands/devnet.js';
 import { renderSummary } from '../../src/devnet/summary.js';
 import { verifyTaprootKeySpends } from './verify-tx.js';
+import { processesMentioning } from '../support/processes.js';
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
-
-/** Pids of processes whose command line mentions `needle` (Linux /proc). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
 
 test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, no process left', { timeout: 170_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-devnet-'));
