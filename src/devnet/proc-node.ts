@@ -133,7 +133,9 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
         const said = readFileSync(logFile).subarray(logStart).toString('utf8');
         const busy = /EADDRINUSE[^\n]*?(127\.0\.0\.1:\d+)/.exec(said);
         if (busy) throw new PortInUse(`${busy[1]} is in use`);
-        throw new Error(`${spec.name} exited during start (${how}); see ${logFile}`);
+        // The last thing the node said is usually why (a config refusal prints one line).
+        const last = said.trim().split('\n').filter((l) => l.trim()).at(-1)?.slice(0, 400);
+        throw new Error(`${spec.name} exited during start (${how})${last ? `: ${last}` : ''}; see ${logFile}`);
       }
       if (await healthAnswers()) {
         // A process from an earlier run may still hold this port: make sure the API is ours.

@@ -25,10 +25,10 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
       basePort: 47650,
       blockIntervalMs: 1_000,
       keygenUntilMs: 25_000,
-      // Fast schedules (the e2e tests' pace): keygen every 5 s, 8-second rounds, quick pings.
+      // Fast schedules (the e2e tests' pace): keygen every 5 s, 10-second rounds, quick pings.
       overrides: {
         chain: { pollMs: 300 },
-        schedule: { keygen: '*/5 * * * * *', signing: '*/8 * * * * *', regroup: '59 59 23 * * *' },
+        schedule: { keygen: '*/5 * * * * *', signing: '*/10 * * * * *', regroup: '59 59 23 * * *' },
         p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000 },
         custody: { replicationDelayMs: 500 },
       },

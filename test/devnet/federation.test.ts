@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { startProcessFederation, agreedKey, type NodeKeyState } from '../../src/devnet/federation.js';
 import { deepMerge, nodeConfig } from '../../src/devnet/node-config.js';
+import { processesMentioning } from '../support/processes.js';
 
 /** True while a process with this pid exists (signal 0 only checks). */
 function processExists(pid: number): boolean {
@@ -27,6 +28,19 @@ test('options are validated before anything starts', async () => {
   await assert.rejects(startProcessFederation({ nodes: 3, dir, basePort: 80 }), /basePort must be a whole number from 1024/);
   await assert.rejects(startProcessFederation({ nodes: 3, dir, basePort: 47500, keygenUntilMs: -1 }), /keygenUntilMs must be/);
   assert.equal(existsSync(dir), false);
+});
+
+test('a node that refuses its config fails the start with the node\'s own reason; nothing keeps running', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'metanode-fed-refused-'));
+  try {
+    await assert.rejects(
+      startProcessFederation({ nodes: 3, dir, basePort: 47560, config: { schedule: { signing: '*/8 * * * * *' } }, out: () => {} }),
+      (e: Error) => /node-\d exited during start \(78\): config error: schedule\.signing: "\*\/8 \* \* \* \* \*" fires at uneven intervals/.test(`${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`),
+    );
+    assert.deepEqual(processesMentioning(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('config layers: base, overrides, wiring, per-node; arrays replace', () => {
