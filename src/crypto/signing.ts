@@ -497,13 +497,11 @@ function sharesHoldTogether(ctx: TargetCtx, m: MessageMath, items: { id: string;
  * message that had a share in it.
  */
 function messagesToExamine(key: EpochKey, ctxs: TargetCtx[], maths: MessageMath[], signers: string[], zs: Map<string, bigint[]>, nonceTables: (NonceTables | undefined)[]): number[] {
-  const table = verifyingTableFor(key, maths.length);
   const points: PointT[] = [];
   const scalars: bigint[] = [];
   // D and E terms of the messages whose tables messageMath kept: one walk each, signed afterwards.
   let walked = Point.ZERO;
   const yScalar = new Map<string, bigint>();
-  const hexOf = new Map<string, string>();
   let g = Fn.ZERO;
   const pending: { m: MessageMath; memo: string; i: number }[] = [];
   for (let i = 0; i < maths.length; i++) {
@@ -515,13 +513,10 @@ function messagesToExamine(key: EpochKey, ctxs: TargetCtx[], maths: MessageMath[
     const walk: bigint[] | undefined = nt ? new Array(2 * nt.ids.length).fill(Fn.ZERO) : undefined;
     for (const id of signers) {
       const n = m.nonces.get(id)!;
-      let hex = hexOf.get(id);
-      if (hex === undefined) {
-        hex = table?.index.has(id) ? table.hex[table.index.get(id)!] : verifyingPoint(key, id).hex;
-        hexOf.set(id, hex);
-      }
+      // A memo names the verifying share it passed with (which parsed then); a pending share's
+      // own is parsed, or refused, below.
       const z = zs.get(id)![i];
-      const memo = `${id}:${hex}:${z}`;
+      const memo = `${id}:${key.verifyingShares[id]}:${z}`;
       if (m.verified.has(memo)) continue;
       const a = batchWeight();
       const cl = Fn.mul(m.c, lambdaOf(m, id));
@@ -545,6 +540,7 @@ function messagesToExamine(key: EpochKey, ctxs: TargetCtx[], maths: MessageMath[
     }
   }
   if (pending.length === 0) return [];
+  const table = verifyingTableFor(key, maths.length);
   let rhs: PointT;
   if (table && [...yScalar.keys()].every((id) => table.index.has(id))) {
     const ys: bigint[] = new Array(table.points.length).fill(Fn.ZERO);

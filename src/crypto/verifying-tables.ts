@@ -25,7 +25,6 @@ export interface VerifyingTable {
   /** Position of each committee member's verifying share in `points`. */
   index: Map<string, number>;
   points: PointT[];
-  hex: string[];
   /** sum scalars[j] * points[j]; scalars may be shorter (missing = 0) and hold zeros. */
   msm: (scalars: bigint[]) => PointT;
 }
@@ -48,16 +47,14 @@ function touch<V>(map: Map<string, V>, k: string, v: V): void {
 function build(key: EpochKey): VerifyingTable {
   const index = new Map<string, number>();
   const points: PointT[] = [];
-  const hex: string[] = [];
   for (const m of key.committee) {
     const h = key.verifyingShares?.[m.identifier];
     const Y = typeof h === 'string' ? tryPoint(h) : null;
     if (!Y) continue; // a broken entry fails when (if ever) its member signs, as without tables
     index.set(m.identifier, points.length);
     points.push(Y);
-    hex.push(h!);
   }
-  return { index, points, hex, msm: interleavedMSMUnsafe(Point, points, WIDTH) };
+  return { index, points, msm: interleavedMSMUnsafe(Point, points, WIDTH) };
 }
 
 /**
