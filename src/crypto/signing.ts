@@ -15,6 +15,7 @@
 // (noble recomputes R, an MSM over all signers, inside every signShare/verifyShare call).
 // test/crypto/differential-signing.test.ts checks byte-identical shares and signatures against
 // noble's signShare/aggregate for the same nonces, and the same verdict as noble's verifyShare.
+import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { schnorr, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
@@ -39,13 +40,12 @@ import {
   utf8,
   wireHex,
 } from './internal.js';
-import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { msm } from './poly.js';
 import { outputKeyFor, tapTweakScalar } from './taproot.js';
+import type { EpochKey, KeyShare } from './types.js';
 import { resetVerifyingTables, verifyingTableFor } from './verifying-tables.js';
 
 export { prepareVerifyingShares } from './verifying-tables.js';
-import type { EpochKey, KeyShare } from './types.js';
 
 /**
  * One signer's nonce commitments for one message. On the wire (and here) the points are
@@ -426,6 +426,10 @@ export function signShares(share: KeyShare, key: EpochKey, nonces: SigningNonces
 //   (z_i - c lambda_i sQ delta) G == sR D_i + sR rho_i E_i + (c lambda_i sQ) Y_i.
 // All shares of a message are checked at once with random 128-bit weights a_i (one MSM over
 // 3t points); the single-share form names culprits only when the weighted sum fails.
+// aggregateSignatures goes one step further (messagesToExamine): all shares of all messages in
+// one equation, each Y_i once. Per share the terms carry 128 + 256 + 256 scalar bits (a_i,
+// a_i rho_i, a_i c lambda_i); rescaling a share's equation moves bits between its terms but
+// keeps the total, so with noble's MSMs this check costs about twice the computation of R.
 
 interface Verifying {
   Y: PointT;
