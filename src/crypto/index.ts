@@ -30,6 +30,7 @@ export {
   type SigningTarget,
   type AggregateOptions,
 } from './signing.js';
+export { prepareVerifyingShares } from './verifying-tables.js';
 export { reshareDeal, reshareReceive, type ReshareDealing, type ReshareSubShare, type ReshareDealParams, type ReshareReceiveParams } from './reshare.js';
 export { createTssProof, verifyTssProof, assertTssProof, verifyingShareOf, type TssProofContext } from './proof.js';
 export {

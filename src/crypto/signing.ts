@@ -15,6 +15,7 @@
 // (noble recomputes R, an MSM over all signers, inside every signShare/verifyShare call).
 // test/crypto/differential-signing.test.ts checks byte-identical shares and signatures against
 // noble's signShare/aggregate for the same nonces, and the same verdict as noble's verifyShare.
+import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { schnorr, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
@@ -42,6 +43,9 @@ import {
 import { msm } from './poly.js';
 import { outputKeyFor, tapTweakScalar } from './taproot.js';
 import type { EpochKey, KeyShare } from './types.js';
+import { resetVerifyingTables, verifyingTableFor } from './verifying-tables.js';
+
+export { prepareVerifyingShares } from './verifying-tables.js';
 
 /**
  * One signer's nonce commitments for one message. On the wire (and here) the points are
@@ -149,11 +153,17 @@ function parseCached(hex: string, wire = false): PointT | null {
   return p;
 }
 
-/** Drops the parse and per-message caches (benchmarks measure cold paths with it; tests use it too). */
-export function resetSigningCaches(): void {
+/**
+ * Drops the parse and per-message caches and the kept verifying-share tables (benchmarks
+ * measure cold paths with it; tests use it too). `keepKeyTables`: only the per-ceremony state
+ * goes, as for a coordinator that did not sign but has aggregated under the key before.
+ */
+export function resetSigningCaches(opts: { keepKeyTables?: boolean } = {}): void {
   pointCache.clear();
   mathCache.clear();
   targetCache.clear();
+  lambdaCache.clear();
+  if (!opts.keepKeyTables) resetVerifyingTables();
 }
 
 interface ParsedNonce {
@@ -283,10 +293,21 @@ interface MessageMath {
   verified: Set<string>;
 }
 
+// Every message of a ceremony has the same signer set, hence the same Lagrange coefficients
+// (t^2 field multiplications per set): kept per set.
+const LAMBDA_CACHE_MAX = 64;
+const lambdaCache = new Map<string, bigint[]>();
+
 /** All Lagrange coefficients of the message's signer set at once (one inversion), for batch checks. */
 function fillLambdas(m: MessageMath): void {
   if (m.lambda.size === m.xs.length) return;
-  const ls = lagrangeAllAtZero(m.xs);
+  const setKey = m.xs.map((x) => x.toString(16)).join(',');
+  let ls = lambdaCache.get(setKey);
+  if (!ls) {
+    ls = lagrangeAllAtZero(m.xs);
+    if (lambdaCache.size >= LAMBDA_CACHE_MAX) lambdaCache.delete(lambdaCache.keys().next().value!);
+    lambdaCache.set(setKey, ls);
+  }
   m.xs.forEach((x, i) => m.lambda.set(x.toString(16).padStart(64, '0'), ls[i]));
 }
 
@@ -299,11 +320,32 @@ function lambdaOf(m: MessageMath, id: string): bigint {
   return l;
 }
 
+/** Messages of one aggregation whose nonce tables are kept from R to the share check. */
+const NONCE_TABLES_MAX = 32;
+
 // Enough for a ceremony's every input (a transaction of several hundred inputs) plus the next one.
 const MATH_CACHE_MAX = 1024;
 const mathCache = new Map<string, MessageMath>();
 
-function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, parsed: Map<string, ParsedNonce[]>, signers: string[], i: number, message: string): MessageMath {
+/**
+ * wNAF tables over one message's nonce commitments, [D_1..D_k, E_1..E_k] in `ids` order, as
+ * messageMath built them for R on a cache miss: the share check of the same message walks them
+ * again with its own scalars instead of building new ones (aggregateSignatures only; memory).
+ */
+interface NonceTables {
+  ids: string[];
+  msm: (scalars: bigint[]) => PointT;
+}
+
+function messageMath(
+  ctx: TargetCtx,
+  lists: Record<string, NonceCommitment[]>,
+  parsed: Map<string, ParsedNonce[]>,
+  signers: string[],
+  i: number,
+  message: string,
+  keepTables?: { tables?: NonceTables },
+): MessageMath {
   const rows = signers.map((s) => ({ id: s, x: BigInt('0x' + s), c: lists[s][i], n: parsed.get(s)![i] })).sort((a, b) => (a.x < b.x ? -1 : a.x > b.x ? 1 : 0));
   // The wire list is canonical (identifiers and points passed strict parsing), so it is the
   // cache key: same key, same list, same message -> same values. The RFC encoding the binding
@@ -316,9 +358,18 @@ function messageMath(ctx: TargetCtx, lists: Record<string, NonceCommitment[]>, p
   const rhoPrefix = concatBytes(ctx.gpk, sha256(concatBytes(PREFIX_MSG, msg)), sha256(concatBytes(PREFIX_COM, hexToBytes(encodedHex))));
   const rho = new Map<string, bigint>();
   for (const r of rows) rho.set(r.id, secp256k1_hasher.hashToScalar(concatBytes(rhoPrefix, hexToBytes(r.id)), { DST: DST_RHO }));
-  let hidingSum = Point.ZERO;
-  for (const r of rows) hidingSum = hidingSum.add(r.n.D);
-  const R = hidingSum.add(msm(rows.map((r) => r.n.E), rows.map((r) => rho.get(r.id)!)));
+  let R: PointT;
+  if (keepTables && rows.length >= 8) {
+    // R as one walk over [D, E] with scalars [1, rho]: a table addition per D costs what the
+    // plain sum does, and the tables serve the share check afterwards.
+    const tables: NonceTables = { ids: rows.map((r) => r.id), msm: interleavedMSMUnsafe(Point, [...rows.map((r) => r.n.D), ...rows.map((r) => r.n.E)], 5) };
+    R = tables.msm([...rows.map(() => 1n), ...rows.map((r) => rho.get(r.id)!)]);
+    keepTables.tables = tables;
+  } else {
+    let hidingSum = Point.ZERO;
+    for (const r of rows) hidingSum = hidingSum.add(r.n.D);
+    R = hidingSum.add(msm(rows.map((r) => r.n.E), rows.map((r) => rho.get(r.id)!)));
+  }
   if (R.is0()) fail('INVALID_COMMITMENT_LIST', 'group commitment is the identity');
   const Rb = R.toBytes(true);
   const c = Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash('BIP0340/challenge', Rb.subarray(1), ctx.gpk.subarray(1), msg))));
@@ -375,6 +426,10 @@ export function signShares(share: KeyShare, key: EpochKey, nonces: SigningNonces
 //   (z_i - c lambda_i sQ delta) G == sR D_i + sR rho_i E_i + (c lambda_i sQ) Y_i.
 // All shares of a message are checked at once with random 128-bit weights a_i (one MSM over
 // 3t points); the single-share form names culprits only when the weighted sum fails.
+// aggregateSignatures goes one step further (messagesToExamine): all shares of all messages in
+// one equation, each Y_i once. Per share the terms carry 128 + 256 + 256 scalar bits (a_i,
+// a_i rho_i, a_i c lambda_i); rescaling a share's equation moves bits between its terms but
+// keeps the total, so with noble's MSMs this check costs about twice the computation of R.
 
 interface Verifying {
   Y: PointT;
@@ -434,6 +489,80 @@ function sharesHoldTogether(ctx: TargetCtx, m: MessageMath, items: { id: string;
   if (!lhs.equals(msm(points, scalars))) return false;
   for (const { id, Y, z } of items) m.verified.add(`${id}:${Y.hex}:${z}`);
   return true;
+}
+
+/**
+ * aggregateSignatures' default ('each') for all messages at once: every not yet verified share
+ * z_mi gets its own random weight a_mi in one equation,
+ *   (sum a_mi g_mi) G == sum_m sR_m sum_i a_mi (D_mi + rho_mi E_mi) + sum_i (sum_m a_mi cls_mi) Y_i,
+ * where each verifying share Y_i appears once whatever the number of messages, taken from the
+ * key's kept tables when it has them (verifying-tables.ts). Holds iff (w.h.p.) every share does.
+ * Returns the messages whose shares must then be examined: none when it holds, else every
+ * message that had a share in it.
+ */
+function messagesToExamine(key: EpochKey, ctxs: TargetCtx[], maths: MessageMath[], signers: string[], zs: Map<string, bigint[]>, nonceTables: (NonceTables | undefined)[]): number[] {
+  const points: PointT[] = [];
+  const scalars: bigint[] = [];
+  // D and E terms of the messages whose tables messageMath kept: one walk each, signed afterwards.
+  let walked = Point.ZERO;
+  const yScalar = new Map<string, bigint>();
+  let g = Fn.ZERO;
+  const pending: { m: MessageMath; memo: string; i: number }[] = [];
+  for (let i = 0; i < maths.length; i++) {
+    const m = maths[i];
+    const ctx = ctxs[i];
+    fillLambdas(m);
+    const nt = nonceTables[i];
+    const at = nt ? new Map(nt.ids.map((id, j) => [id, j])) : undefined;
+    const walk: bigint[] | undefined = nt ? new Array(2 * nt.ids.length).fill(Fn.ZERO) : undefined;
+    for (const id of signers) {
+      const n = m.nonces.get(id)!;
+      // A memo names the verifying share it passed with (which parsed then); a pending share's
+      // own is parsed, or refused, below.
+      const z = zs.get(id)![i];
+      const memo = `${id}:${key.verifyingShares[id]}:${z}`;
+      if (m.verified.has(memo)) continue;
+      const a = batchWeight();
+      const cl = Fn.mul(m.c, lambdaOf(m, id));
+      const cls = ctx.odd ? Fn.neg(cl) : cl;
+      g = Fn.add(g, Fn.mul(a, Fn.sub(z, Fn.mul(cls, ctx.delta))));
+      if (walk) {
+        const j = at!.get(id)!;
+        walk[j] = a;
+        walk[nt!.ids.length + j] = Fn.mul(a, m.rho.get(id)!);
+      } else {
+        // Signs go on the points, so the 128-bit weight on D stays short.
+        points.push(m.odd ? n.D.negate() : n.D, m.odd ? n.E.negate() : n.E);
+        scalars.push(a, Fn.mul(a, m.rho.get(id)!));
+      }
+      yScalar.set(id, Fn.add(yScalar.get(id) ?? Fn.ZERO, Fn.mul(a, cls)));
+      pending.push({ m, memo, i });
+    }
+    if (walk && walk.some((x) => x !== Fn.ZERO)) {
+      const part = nt!.msm(walk);
+      walked = walked.add(m.odd ? part.negate() : part);
+    }
+  }
+  if (pending.length === 0) return [];
+  const table = verifyingTableFor(key, maths.length);
+  let rhs: PointT;
+  if (table && [...yScalar.keys()].every((id) => table.index.has(id))) {
+    const ys: bigint[] = new Array(table.points.length).fill(Fn.ZERO);
+    for (const [id, y] of yScalar) ys[table.index.get(id)!] = y;
+    rhs = msm(points, scalars).add(table.msm(ys)).add(walked);
+  } else {
+    for (const [id, y] of yScalar) {
+      points.push(verifyingPoint(key, id).Y);
+      scalars.push(y);
+    }
+    rhs = msm(points, scalars).add(walked);
+  }
+  const lhs = g === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(g);
+  if (lhs.equals(rhs)) {
+    for (const p of pending) p.m.verified.add(p.memo);
+    return [];
+  }
+  return [...new Set(pending.map((p) => p.i))];
 }
 
 function parseShares(shares: unknown, count: number): bigint[] | null {
@@ -547,7 +676,10 @@ export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCo
   }
   if (malformed.length) fail('INVALID_SIGNATURE_SHARE', `each signer must send ${targets.length} canonical scalars`, malformed);
   const ctxs = targets.map((t) => targetContext(key, t.tweak));
-  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message));
+  // 'each' on a cache miss: messageMath keeps the nonce tables it builds for R for the share
+  // check (up to NONCE_TABLES_MAX messages: ~0.2 MB each at t = 67).
+  const kept = targets.map((_, i) => (mode === 'each' && i < NONCE_TABLES_MAX ? {} : undefined)) as ({ tables?: NonceTables } | undefined)[];
+  const maths = targets.map((t, i) => messageMath(ctxs[i], lists, parsed, signers, i, t.message, kept[i]));
   let Ys: Map<string, Verifying> | undefined;
   const items = (i: number) => {
     Ys ??= new Map(signers.map((s) => [s, verifyingPoint(key, s)]));
@@ -557,7 +689,14 @@ export function aggregateSignatures(key: EpochKey, lists: Record<string, NonceCo
   const nameCulprits = (i: number) => {
     for (const it of items(i)) if (!shareHolds(ctxs[i], maths[i], it.Y, it.id, it.z)) bad.add(it.id);
   };
-  if (mode === 'each') for (let i = 0; i < targets.length; i++) if (!sharesHoldTogether(ctxs[i], maths[i], items(i))) nameCulprits(i);
+  if (mode === 'each') {
+    // One equation for every share of every message; only if it fails, message by message (when
+    // there are several) and then share by share, to name the senders.
+    const suspects = messagesToExamine(key, ctxs, maths, signers, zs, kept.map((k) => k?.tables));
+    kept.fill(undefined);
+    const failing = suspects.length > 1 ? suspects.filter((i) => !sharesHoldTogether(ctxs[i], maths[i], items(i))) : suspects;
+    for (const i of failing) nameCulprits(i);
+  }
   if (bad.size) fail('INVALID_SIGNATURE_SHARE', 'signature share does not verify', signers.filter((s) => bad.has(s)));
   const out: string[] = [];
   const failed: number[] = [];

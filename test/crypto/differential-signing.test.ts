@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { schnorr_FROST, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { aggregateSignatures, resetSigningCaches, signingCommit, signShares, verifySignatureShares, type NonceCommitment, type SigningTarget } from '../../src/crypto/signing.js';
+import { aggregateSignatures, prepareVerifyingShares, resetSigningCaches, signingCommit, signShares, verifySignatureShares, type NonceCommitment, type SigningTarget } from '../../src/crypto/signing.js';
 import { depositTweak, tapTweakScalar } from '../../src/crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../../src/crypto/types.js';
 import { assertMetanodeError, choose, compressedBytes, dealtKey, prng, randomMessage, seededRng } from './helpers.js';
@@ -145,3 +145,83 @@ for (const [n, t, sessions, messages] of [
     });
   });
 }
+
+describe("aggregateSignatures 'each': every path (one-shot, kept nonce tables, kept verifying-share tables, many messages) agrees with noble", () => {
+  // t >= 8 signers, so a cold aggregation keeps the nonce tables it builds for R (signing.ts)
+  const { key, shares } = dealtKey(12, 9);
+  const rand = prng(4242);
+  type Path = 'cold' | 'warm key' | 'coordinator signed';
+  const paths: Path[] = ['coordinator signed', 'warm key', 'cold'];
+
+  const verdicts = new Map<string, boolean>();
+  /** Who noble's verifyShare rejects in any message, in signer order (verdicts memoized per share). */
+  function nobleCulprits(s: Session, signers: KeyShare[], targets: SigningTarget[], bad: Record<string, string[]>): string[] {
+    const holds = (id: string, j: number) => {
+      const k = `${targets[j].message}/${id}/${bad[id][j]}`;
+      let v = verdicts.get(k);
+      if (v === undefined) verdicts.set(k, (v = frost.verifyShare(noblePub(key, targets[j].tweak), s.nobleLists[j], hexToBytes(targets[j].message), id, hexToBytes(bad[id][j]))));
+      return v;
+    };
+    return signers.filter((x) => !targets.every((_, j) => holds(x.identifier, j))).map((x) => x.identifier);
+  }
+
+  function aggregateOn(path: Path, s: Session, targets: SigningTarget[], z: Record<string, string[]>): () => string[] {
+    return () => {
+      if (path === 'cold') resetSigningCaches();
+      if (path === 'warm key') {
+        prepareVerifyingShares(key);
+        resetSigningCaches({ keepKeyTables: true });
+      }
+      // 'coordinator signed': runBoth's signShares left the per-message math cached
+      return aggregateSignatures(key, s.lists, targets, z);
+    };
+  }
+
+  for (const messages of [1, 2, 4]) {
+    it(`${messages} message(s): honest sessions give noble's signatures; bad shares name noble's culprits on every path`, () => {
+      const signers = choose(shares, 9 + (messages % 2), rand);
+      const targets: SigningTarget[] = Array.from({ length: messages }, (_, j) => ({ message: randomMessage(), tweak: j % 2 ? depositTweak(key, `multi-${messages}-${j}`) : undefined }));
+      const s = runBoth(key, signers, targets, `multi-${messages}`);
+      const ids = signers.map((x) => x.identifier);
+      const last = messages - 1;
+      const spoil = (id: string, at: Record<number, bigint>) => s.ours[id].map((v, j) => (at[j] === undefined ? v : tamper(v, at[j])));
+      const cases: { name: string; z: Record<string, string[]>; culprits: string[] }[] = [
+        { name: 'honest', z: s.ours, culprits: [] },
+        { name: 'one bad share in the last message', z: { ...s.ours, [ids[3]]: spoil(ids[3], { [last]: 3n }) }, culprits: [ids[3]] },
+        { name: 'two shares that cancel in a message', z: { ...s.ours, [ids[1]]: spoil(ids[1], { [last]: 11n }), [ids[6]]: spoil(ids[6], { [last]: -11n }) }, culprits: [ids[1], ids[6]] },
+      ];
+      if (messages > 1) {
+        cases.push({ name: 'one signer cancelling itself across messages', z: { ...s.ours, [ids[2]]: spoil(ids[2], { 0: 5n, 1: -5n }) }, culprits: [ids[2]] });
+        cases.push({ name: 'cheaters in different messages', z: { ...s.ours, [ids[0]]: spoil(ids[0], { 0: 1n }), [ids[8]]: spoil(ids[8], { [last]: 2n }) }, culprits: [ids[0], ids[8]] });
+      }
+      for (const c of cases) assert.deepEqual(nobleCulprits(s, signers, targets, c.z), c.culprits, `${c.name}: noble rejects exactly the tampered signers`);
+      const nobleSigs = targets.map((tg, j) =>
+        bytesToHex(frost.aggregate(noblePub(key, tg.tweak), s.nobleLists[j], hexToBytes(tg.message), Object.fromEntries(signers.map((x) => [x.identifier, hexToBytes(s.noble[x.identifier][j])])))),
+      );
+      // 'coordinator signed' first: runBoth's signShares left the per-message math cached
+      for (const path of paths) {
+        for (const c of cases) {
+          const run = aggregateOn(path, s, targets, c.z);
+          if (c.culprits.length) {
+            const e = assertMetanodeError(run, 'INVALID_SIGNATURE_SHARE', c.culprits);
+            assert.deepEqual(e.culprits, c.culprits, `${path} / ${c.name}: culprits in signer order`);
+          } else assert.deepEqual(run(), nobleSigs, `${path}: noble's signatures`);
+        }
+      }
+    });
+  }
+
+  it('a key whose verifying share of a non-signer is broken still aggregates with kept tables; a broken signer share is INVALID_INPUT', () => {
+    const broken = { ...key, verifyingShares: { ...key.verifyingShares, [shares[11].identifier]: '02' + 'ff'.repeat(32) } };
+    const signers = shares.slice(0, 9);
+    const targets: SigningTarget[] = [{ message: randomMessage() }, { message: randomMessage() }, { message: randomMessage() }];
+    const s = runBoth(key, signers, targets, 'broken-key');
+    prepareVerifyingShares(broken);
+    resetSigningCaches({ keepKeyTables: true });
+    assert.deepEqual(aggregateSignatures(broken, s.lists, targets, s.ours), aggregateSignatures(key, s.lists, targets, s.ours));
+    const brokenSigner = { ...key, verifyingShares: { ...key.verifyingShares, [shares[0].identifier]: '02' + 'ff'.repeat(32) } };
+    prepareVerifyingShares(brokenSigner);
+    resetSigningCaches({ keepKeyTables: true });
+    assertMetanodeError(() => aggregateSignatures(brokenSigner, s.lists, targets, s.ours), 'INVALID_INPUT', [shares[0].identifier]);
+  });
+});

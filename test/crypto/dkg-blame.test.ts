@@ -128,6 +128,40 @@ describe('DKG blame', () => {
     assertMetanodeError(() => dkgRound2(sessions[0], bad), 'INVALID_COMMITMENT', [committee[1].identifier]);
   });
 
+  it('dkgFinish refuses a round-1 list other than the one dkgRound2 validated, in any order accepts the same one', () => {
+    const run = dkgRound1And2(N, T);
+    const mine = (i: number) => run.round2.filter((p) => p.to === run.sessions[i].self.identifier);
+    const other = dkgStart({ self: run.committee[1].identifier, committee: run.committee, threshold: T, epoch: 1, network: 'regtest' }).round1;
+    const changed: unknown[] = [
+      run.round1.map((p, i) => (i === 1 ? other : p)), // another package for a member
+      run.round1.map((p, i) => (i === 2 ? { ...p, proofOfKnowledge: run.round1[3].proofOfKnowledge } : p)),
+      run.round1.map((p, i) => (i === 3 ? { ...p, commitment: p.commitment.slice(0, T - 1) } : p)),
+      run.round1.map((p, i) => (i === 3 ? { ...p, commitment: [...p.commitment.slice(0, T - 1), p.commitment[0]] } : p)),
+      run.round1.slice(1), // one missing
+      [...run.round1, run.round1[0]], // one twice
+      [run.round1[0], run.round1[0], run.round1[2], run.round1[3]], // one twice in place of another
+      run.round1.map((p, i) => (i === 1 || i === 2 ? { ...p, identifier: run.round1[3 - i].identifier } : p)), // two swap identifiers
+      run.round1.map((p, i) => (i === 0 ? null : p)),
+      'not a list',
+    ];
+    for (const list of changed)
+      assertMetanodeError(() => dkgFinish(run.sessions[0], list as DkgRound1Package[], mine(0)), 'INVALID_INPUT');
+    // the session is still usable: the same packages in another order (and as copies) finish it
+    const copies = [...run.round1].reverse().map((p) => ({ ...p, commitment: [...p.commitment] }));
+    const done = dkgFinish(run.sessions[0], copies, mine(0));
+    assert.equal(done.key.outputKey, dkgFinish(run.sessions[1], run.round1, mine(1)).key.outputKey);
+  });
+
+  it('dkgFinish compares with the packages as dkgRound2 saw them, not as the caller later changed them', () => {
+    const committee = committeeOf(N);
+    const started = committee.map((m) => dkgStart({ self: m.identifier, committee, threshold: T, epoch: 1, network: 'regtest' }));
+    const round1 = started.map((s) => ({ ...s.round1, commitment: [...s.round1.commitment] }));
+    const round2 = started.flatMap((s) => dkgRound2(s.session, round1));
+    round1[2].commitment[1] = started[3].round1.commitment[1]; // mutated in place after round 2
+    const me = committee[0].identifier;
+    assertMetanodeError(() => dkgFinish(started[0].session, round1, round2.filter((p) => p.to === me)), 'INVALID_INPUT');
+  });
+
   it('after a blamed failure the honest run still completes with the same key everywhere', () => {
     const run = dkgRound1And2(N, T);
     const results = run.sessions.map((s) => dkgFinish(s, run.round1, run.round2.filter((p) => p.to === s.self.identifier)));

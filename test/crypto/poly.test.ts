@@ -22,6 +22,19 @@ describe('commitment evaluation (poly.ts) equals noble\'s plain MSM', () => {
     assert.throws(() => mulSmall(P, -1));
   });
 
+  it('mulSmall takes a correct chain for every k up to 2100 and for spread-out k below SMALL_LIMIT', () => {
+    const P = point();
+    let want = Point.ZERO;
+    for (let k = 0; k <= 2100; k++) {
+      assert.ok(mulSmall(P, k).equals(want), `k=${k}`);
+      want = want.add(P);
+    }
+    for (let i = 0; i < 20; i++) {
+      const k = 1 + ((i * 2_654_435_761) % (Number(SMALL_LIMIT) - 1));
+      assert.ok(mulSmall(P, k).equals(P.multiplyUnsafe(BigInt(k))), `k=${k}`);
+    }
+  });
+
   it('single evaluation: small identifiers (Horner) and large ones (MSM)', () => {
     for (const t of [1, 2, 3, 7, 20]) {
       const C = Array.from({ length: t }, point);
