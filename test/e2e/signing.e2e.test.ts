@@ -42,7 +42,7 @@ before(async () => {
     // Keygen every 6 s until well after all 8 nodes are up: the last keygen before keygenUntil
     // (the one whose key stays) then runs with the whole committee.
     keygen: '*/6 * * * * *',
-    keygenUntilMs: 50_000,
+    keygenUntilMs: 38_000,
     config: { committee: { threshold: T }, custody: { rewardSats: Number(REWARD_SATS), transferFeeSats: Number(TRANSFER_FEE) } },
   });
   console.log(`federation dir ${fed.dir}`);
