@@ -13,14 +13,7 @@ const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 /** SIGTERM first; a node that has not exited after this long gets SIGKILL. */
 export const STOP_GRACE_MS = 8_000;
 
-export interface ProcNode {
-  index: number;
-  name: string;
-  dir: string;
-  peerId: string;
-  p2pPort: number;
-  httpPort: number;
-  configFile: string;
+export interface ProcNode extends Pick<ProcNodeSpec, 'index' | 'name' | 'dir' | 'peerId' | 'p2pPort' | 'httpPort' | 'configFile'> {
   dbFile: string;
   logFile: string;
   api: ApiClient;

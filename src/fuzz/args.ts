@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { FUZZ_TARGETS } from './run.js';
 import type { FuzzTarget } from './types.js';
+import { tokenizeArgs } from '../util/cli-args.js';
 
 export interface FuzzArgs {
   cases: number;
@@ -12,29 +13,21 @@ export interface FuzzArgs {
 }
 
 export function parseFuzzArgs(argv: string[]): FuzzArgs {
-  const args: FuzzArgs = { cases: 1000, seed: randomBytes(4).toString('hex'), targets: [], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--cases') {
-      const v = value();
-      if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new Error(`--cases must be a positive whole number, got ${JSON.stringify(v)}`);
-      args.cases = Number(v);
-    } else if (a === '--seed') args.seed = value();
-    else if (a === '--case') {
-      const v = value();
-      if (!/^\d{1,9}$/.test(v)) throw new Error(`--case must be a case index, got ${JSON.stringify(v)}`);
-      args.only = Number(v);
-    } else if (a === '--target') {
-      const v = value() as FuzzTarget;
-      if (!FUZZ_TARGETS.includes(v)) throw new Error(`--target must be one of ${FUZZ_TARGETS.join(', ')}, got ${JSON.stringify(v)}`);
-      args.targets.push(v);
-    } else if (a === '--json') args.json = true;
-    else throw new Error(`unknown argument ${JSON.stringify(a)} (use --cases, --seed, --target, --case, --json)`);
+  const v = tokenizeArgs(argv, { cases: 'string', seed: 'string', target: 'strings', case: 'string', json: 'boolean' });
+  const args: FuzzArgs = { cases: 1000, seed: (v.seed as string | undefined) ?? randomBytes(4).toString('hex'), targets: [], json: v.json === true };
+  const cases = v.cases as string | undefined;
+  if (cases !== undefined) {
+    if (!/^\d{1,9}$/.test(cases) || Number(cases) < 1) throw new Error(`--cases must be a positive whole number, got ${JSON.stringify(cases)}`);
+    args.cases = Number(cases);
+  }
+  const only = v.case as string | undefined;
+  if (only !== undefined) {
+    if (!/^\d{1,9}$/.test(only)) throw new Error(`--case must be a case index, got ${JSON.stringify(only)}`);
+    args.only = Number(only);
+  }
+  for (const t of (v.target as string[] | undefined) ?? []) {
+    if (!FUZZ_TARGETS.includes(t as FuzzTarget)) throw new Error(`--target must be one of ${FUZZ_TARGETS.join(', ')}, got ${JSON.stringify(t)}`);
+    args.targets.push(t as FuzzTarget);
   }
   return args;
 }

@@ -4,7 +4,7 @@
 // components; this implements its Metrics interface on prom-client, as @libp2p/prometheus-metrics
 // does, without wrapping any stream (counting only, so a metrics bug cannot break a connection).
 import { Counter, Gauge, Histogram, Summary, type Registry } from 'prom-client';
-import type { Metrics, MetricOptions, StopTimer } from '@libp2p/interface';
+import type { Metrics, MetricOptions } from '@libp2p/interface';
 
 type Calc<T> = () => T | Promise<T>;
 type Values = Partial<Record<string, number | true>>;
@@ -109,7 +109,6 @@ export function libp2pPrometheusMetrics(registry: Registry): () => Metrics {
     const each = (values: Values, f: (key: string, v: number) => void) => {
       for (const [k, v] of Object.entries(values)) if (v !== undefined) f(k, v === true ? 1 : v);
     };
-    const noTimer: StopTimer = () => {};
 
     const m = {
       trackMultiaddrConnection: () => connections.inc(),
@@ -175,7 +174,7 @@ export function libp2pPrometheusMetrics(registry: Registry): () => Metrics {
         return {
           observe: (values: Partial<Record<string, number>>) => each(values, (k, v) => s.observe({ [l]: k }, v)),
           reset: () => s.reset(),
-          timer: (key: string) => (s ? s.startTimer({ [l]: key }) : noTimer),
+          timer: (key: string) => s.startTimer({ [l]: key }),
         };
       },
       // No tracing backend: functions run as they are.

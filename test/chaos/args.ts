@@ -2,6 +2,7 @@
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/config/schema.js';
 import { FAULT_KINDS, type FaultKind } from './schedule.js';
 import type { ChaosOptions } from './harness.js';
+import { tokenizeArgs } from '../../src/util/cli-args.js';
 
 export interface ChaosArgs extends Omit<ChaosOptions, 'out'> {
   json: boolean;
@@ -13,58 +14,29 @@ const whole = (flag: string, v: string, min: number, max: number): number => {
 };
 
 export function parseChaosArgs(argv: string[]): ChaosArgs {
-  const a: ChaosArgs = { seed: '', json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--seed':
-        a.seed = value();
-        break;
-      case '--nodes':
-        a.nodes = whole(flag, value(), 4, 30);
-        break;
-      case '--faults':
-        a.faults = whole(flag, value(), 0, 100);
-        break;
-      case '--kinds':
-        a.kinds = value().split(',').map((k) => {
-          if (!FAULT_KINDS.includes(k as FaultKind)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)} (use ${FAULT_KINDS.join(',')})`);
-          return k as FaultKind;
-        });
-        break;
-      case '--modes':
-        a.modes = value().split(',').map((m) => {
-          if (!BYZANTINE_MODES.includes(m as ByzantineMode)) throw new Error(`--modes: unknown mode ${JSON.stringify(m)} (use ${BYZANTINE_MODES.join(',')})`);
-          return m as ByzantineMode;
-        });
-        break;
-      case '--base-port':
-        a.basePort = whole(flag, value(), 1024, 65_000);
-        break;
-      case '--round-sec':
-        a.roundSec = whole(flag, value(), 4, 60);
-        break;
-      case '--recovery-rounds':
-        a.recoveryRounds = whole(flag, value(), 1, 100);
-        break;
-      case '--dir':
-        a.dir = value();
-        break;
-      case '--keep':
-        a.keep = true;
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      default:
-        throw new Error(`unknown argument ${JSON.stringify(flag)} (use --seed, --nodes, --faults, --kinds, --modes, --base-port, --round-sec, --recovery-rounds, --dir, --keep, --json)`);
-    }
-  }
+  const v = tokenizeArgs(argv, {
+    seed: 'string', nodes: 'string', faults: 'string', kinds: 'string', modes: 'string', 'base-port': 'string',
+    'round-sec': 'string', 'recovery-rounds': 'string', dir: 'string', keep: 'boolean', json: 'boolean',
+  });
+  const str = (k: string) => v[k] as string | undefined;
+  const a: ChaosArgs = { seed: str('seed') ?? '', json: v.json === true };
+  if (str('nodes') !== undefined) a.nodes = whole('--nodes', str('nodes')!, 4, 30);
+  if (str('faults') !== undefined) a.faults = whole('--faults', str('faults')!, 0, 100);
+  if (str('kinds') !== undefined)
+    a.kinds = str('kinds')!.split(',').map((k) => {
+      if (!FAULT_KINDS.includes(k as FaultKind)) throw new Error(`--kinds: unknown fault kind ${JSON.stringify(k)} (use ${FAULT_KINDS.join(',')})`);
+      return k as FaultKind;
+    });
+  if (str('modes') !== undefined)
+    a.modes = str('modes')!.split(',').map((m) => {
+      if (!BYZANTINE_MODES.includes(m as ByzantineMode)) throw new Error(`--modes: unknown mode ${JSON.stringify(m)} (use ${BYZANTINE_MODES.join(',')})`);
+      return m as ByzantineMode;
+    });
+  if (str('base-port') !== undefined) a.basePort = whole('--base-port', str('base-port')!, 1024, 65_000);
+  if (str('round-sec') !== undefined) a.roundSec = whole('--round-sec', str('round-sec')!, 4, 60);
+  if (str('recovery-rounds') !== undefined) a.recoveryRounds = whole('--recovery-rounds', str('recovery-rounds')!, 1, 100);
+  if (str('dir') !== undefined) a.dir = str('dir');
+  if (v.keep === true) a.keep = true;
   if (!a.seed) throw new Error('--seed is required (a run replays from its seed)');
   return a;
 }

@@ -59,6 +59,9 @@ describe('fault schedule', () => {
     assert.throws(() => parseChaosArgs(['--seed', 's', '--kinds', 'kill,fire']), /unknown fault kind "fire"/);
     assert.throws(() => parseChaosArgs(['--seed', 's', '--nodes', '2']), /--nodes must be a whole number from 4 to 30/);
     assert.throws(() => parseChaosArgs(['--seed', 's', '--loud']), /unknown argument "--loud"/);
+    assert.deepEqual(parseChaosArgs(['--seed=s', '--round-sec=10', '--keep']), { seed: 's', roundSec: 10, keep: true, json: false });
+    assert.throws(() => parseChaosArgs(['--seed', 's', '--json=1']), /--json takes no value/);
+    assert.throws(() => parseChaosArgs(['--seed']), /--seed needs a value/);
   });
 });
 

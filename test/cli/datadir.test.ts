@@ -4,7 +4,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, type CliIo } from '../../src/cli/main.js';
@@ -14,6 +13,7 @@ import { openDataDir } from '../../src/node/datadir.js';
 import { MetanodeError } from '../../src/util/errors.js';
 import { PEER_A, PEER_B, PEER_C } from '../api/fake-node.js';
 import { writeNodeData, EPOCH, ROUND_OK, ROUND_ABORTED, DEPOSIT_TXID, NOW, type Fixture } from '../node/datadir-fixture.js';
+import { closedPort } from '../support/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'metanode-datadir-'));
 const dir = join(tmp, 'node1');
@@ -181,13 +181,3 @@ test('reading never writes the database', async () => {
   assert.match(empty.err, /^error: NODE_ERROR: no node database at .*nothing\/node\.sqlite: the node has not run with dataDir .*nothing yet\n$/);
 });
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -113,6 +113,7 @@ describe('fuzz building blocks', () => {
     assert.throws(() => parseFuzzArgs(['--target', 'dns']), /--target must be one of/);
     assert.throws(() => parseFuzzArgs(['--seed']), /--seed needs a value/);
     assert.throws(() => parseFuzzArgs(['--bogus']), /unknown argument "--bogus"/);
+    assert.deepEqual(parseFuzzArgs(['--target', 'http', '--target=esplora', '--seed=z']).targets, ['http', 'esplora']);
   });
 
   it('npm run fuzz -- --json prints the report and exits 0; bad arguments exit 2', () => {

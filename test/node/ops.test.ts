@@ -5,7 +5,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,22 +15,12 @@ import { openKeystoreFromConfig } from '../../src/keystore/index.js';
 import { createLogger } from '../../src/util/log.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { parsePrometheusText } from '../api/prometheus-text.js';
+import { closedPort } from '../support/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'metanode-ops-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const PASS = 'correct horse battery staple';
 const RPC_PASS = 'rpc-s3cret-value-xyz';
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('a running node: /health, /metrics, bad POST, logs without secrets; then reads on its stopped data', { timeout: 90_000 }, async () => {
   const dataDir = join(tmp, 'data');
