@@ -141,6 +141,8 @@ function onMessage(c: Ctx, from: string, type: string, raw: unknown): void {
       if (c.s.phase === 'proposal') {
         processProposal(c, from);
         maybeEndProposal(c, false);
+      } else if (c.s.doc && c.s.phase !== 'candidate' && c.s.phase !== 'done') {
+        processProposal(c, from, true);
       }
       return;
     }
@@ -272,17 +274,23 @@ function maybeEndCandidate(c: Ctx, timedOut: boolean): void {
   maybeEndProposal(c, false);
 }
 
-function processProposal(c: Ctx, from: string): void {
+/**
+ * Checks a peer's proposal against our document. In the proposal phase an accepted one joins our
+ * signing set; after our signing set went out (`late`) it can no longer join, but a bad binding or
+ * tss_proof in it is still signed evidence of a fault and is named: on a loaded host a copier's
+ * proposal can miss the proposal deadline, and being late must not let it go unnamed.
+ */
+function processProposal(c: Ctx, from: string, late = false): void {
   if (isCulprit(c, from) || c.s.accepted.includes(from)) return;
   const m = c.s.proposals[from]!;
   const verdict = checkProposal(participant(c, from)!, m, c.s.doc!, c.deps.verifyTssProof);
-  if (verdict.result === 'accept') {
+  if (verdict.result === 'reject') {
+    blame(c, 'proposal', from, verdict.reason === 'invalid-tss-proof' ? 'INVALID_TSS_PROOF' : 'PROTOCOL_VIOLATION', verdict.reason);
+  } else if (verdict.result === 'ignore' || late) {
+    note(c, 'proposal', 'ignore', { peer: from, digest: m.h0, reason: verdict.result === 'ignore' ? verdict.reason : 'late' });
+  } else {
     c.s.accepted.push(from);
     note(c, 'proposal', 'accept', { peer: from, digest: m.h0 });
-  } else if (verdict.result === 'ignore') {
-    note(c, 'proposal', 'ignore', { peer: from, digest: m.h0, reason: verdict.reason });
-  } else {
-    blame(c, 'proposal', from, verdict.reason === 'invalid-tss-proof' ? 'INVALID_TSS_PROOF' : 'PROTOCOL_VIOLATION', verdict.reason);
   }
 }
 

@@ -89,6 +89,43 @@ test('a peer copying another peer\'s tss_proof is rejected and named', () => {
   }
 });
 
+test('a copied tss_proof that arrives after the proposal deadline is still named INVALID_TSS_PROOF (late copier attack)', () => {
+  // peerE copies peerA's proof and holds its proposal back until the others have sent their
+  // signing sets: it cannot join the round any more, but the copy is evidence and is named.
+  let held: unknown = null;
+  const h = new Harness({
+    proofFor: (peer, proofs) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!),
+    outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload),
+  }).start();
+  const honest = ['peerA', 'peerB', 'peerC', 'peerD'];
+  while (honest.some((p) => ['candidate', 'proposal'].includes(h.state(p).phase))) h.run(1);
+  assert.ok(held, 'the copier built its proposal');
+  for (const p of honest) assert.ok(!h.state(p).signingSets[p]!.members.includes('peerE'), `${p}'s signing set went out without E`);
+  h.inject({ from: 'peerE', type: MSG.proposal, payload: held });
+  h.run();
+  for (const p of honest) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    assert.deepEqual(s.culprits.map((c) => [c.peer, c.code]), [['peerE', 'INVALID_TSS_PROOF']], p);
+    assert.ok(h.blocked.get(p)!.some((b) => b.peer === 'peerE' && b.code === 'INVALID_TSS_PROOF'), `${p} blocked E`);
+    assert.ok(!s.thresholdSet.includes('peerE'));
+  }
+});
+
+test('an honest proposal that arrives late is logged, not accepted and not blamed', () => {
+  let held: unknown = null;
+  const h = new Harness({ outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload) }).start();
+  while (['candidate', 'proposal'].includes(h.state('peerA').phase)) h.run(1);
+  h.inject({ from: 'peerE', type: MSG.proposal, payload: held });
+  h.run();
+  const s = h.state('peerA');
+  assert.equal(s.outcome, 'completed');
+  assert.deepEqual(s.culprits, []);
+  assert.ok(!s.accepted.includes('peerE'));
+  const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
+  assert.ok(tl.entries.some((x) => x.phase === 'proposal' && x.peer === 'peerE' && x.decision === 'ignore' && x.reason === 'late'));
+});
+
 test('with a verifier that lets a copied proof through, the copier is pruned from the threshold set', () => {
   // peerB copies peerA's proof; the (deliberately weak) verifier accepts it. Bottom-up pruning
   // removes the junior holder of the duplicate, so B never signs.
