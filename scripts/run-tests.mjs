@@ -5,10 +5,12 @@
 // Two passes: files that start whole federations (test/e2e, the process federation, devnet and
 // chaos runs) go one at a time, since two of them on 2 cores starve each other's timers; all
 // other files run two at a time (about 40 s less on 2 cores). Each pass prints node's own spec
-// report; the closing lines add both passes up, so the last thing printed is the suite's count.
+// report; then the seconds each file took (scripts/file-times-reporter.mjs), slowest first; the
+// closing lines add both passes up, so the last thing printed is the suite's count.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
 const HEAVY = [/^test\/e2e\//, /^test\/chaos\/chaos\.test\.ts$/, /^test\/devnet\/(devnet|federation)\.test\.ts$/];
@@ -37,18 +39,23 @@ const tmp = mkdtempSync(join(tmpdir(), 'metanode-tests-'));
 const KEYS = ['tests', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 const total = Object.fromEntries(KEYS.map((k) => [k, 0]));
 const passes = [];
+/** { seconds, status, file } per test file, from the file-times reporter of each pass. */
+const fileTimes = [];
+const timesReporter = fileURLToPath(new URL('./file-times-reporter.mjs', import.meta.url));
 let failed = false;
 
-function runPass(name, list, concurrency) {
+function runPass(name, list, concurrency, timeoutMs) {
   if (list.length === 0) return;
   const tap = join(tmp, `${name}.tap`);
+  const times = join(tmp, `${name}.times`);
   const started = Date.now();
   const r = spawnSync(
     process.execPath,
     [
-      '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000',
+      '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`,
       '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+      `--test-reporter=${timesReporter}`, `--test-reporter-destination=${times}`,
       ...list,
     ],
     { stdio: 'inherit' },
@@ -60,6 +67,19 @@ function runPass(name, list, concurrency) {
   } catch {
     // the runner died before writing its report: counted as a failure below
   }
+  let seen = '';
+  try {
+    seen = readFileSync(times, 'utf8');
+  } catch {
+    // no per-file times: the pass's counts below still decide the result
+  }
+  for (const line of seen.split('\n').filter(Boolean)) {
+    const [sec, status, file] = line.split('\t');
+    fileTimes.push({ seconds: Number(sec), status, file: relative(process.cwd(), file) });
+  }
+  for (const f of list) {
+    if (!fileTimes.some((t) => t.file === relative(process.cwd(), f))) fileTimes.push({ seconds: NaN, status: 'no report', file: f });
+  }
   const counts = {};
   for (const k of KEYS) {
     const m = new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text);
@@ -70,10 +90,15 @@ function runPass(name, list, concurrency) {
   passes.push(`${name}: ${list.length} files, ${counts.tests} tests, ${counts.pass} pass, ${counts.fail} fail, ${seconds} s`);
 }
 
-runPass('unit and single-node files (2 at a time)', light, 2);
-runPass('multi-node files (one at a time)', heavy, 1);
+// node 20 applies --test-timeout to each file as a whole as well as to each test: a federation
+// file waits for rounds on a busy machine and bounds its own tests, so it gets 15 min.
+runPass('unit and single-node files (2 at a time)', light, 2, 240_000);
+runPass('multi-node files (one at a time)', heavy, 1, 900_000);
 rmSync(tmp, { recursive: true, force: true });
 
+console.log('\n── seconds per test file (slowest first) ──');
+fileTimes.sort((a, b) => (Number.isNaN(b.seconds) ? Infinity : b.seconds) - (Number.isNaN(a.seconds) ? Infinity : a.seconds));
+for (const t of fileTimes) console.log(`${Number.isNaN(t.seconds) ? '     ?' : t.seconds.toFixed(1).padStart(6)} s  ${t.status === 'pass' ? '' : `[${t.status}] `}${t.file}`);
 console.log('\n── whole suite ──');
 for (const p of passes) console.log(`ℹ ${p}`);
 for (const k of KEYS) console.log(`ℹ ${k} ${total[k]}`);

@@ -1,0 +1,17 @@
+// A node:test reporter (used by scripts/run-tests.mjs beside the spec and TAP reporters) that
+// writes one line per test file: "<seconds>\t<pass|fail>\t<file>". The seconds are the sum of the
+// file's top-level test durations as its own process measured them (a file's before/after hooks
+// count toward its first/last test), so slow files show even when two files run at once.
+export default async function* fileTimes(source) {
+  const files = new Map();
+  for await (const ev of source) {
+    if (ev.type !== 'test:pass' && ev.type !== 'test:fail') continue;
+    const d = ev.data;
+    if (d.nesting !== 0 || !d.file) continue;
+    const f = files.get(d.file) ?? { ms: 0, failed: false };
+    f.ms += d.details?.duration_ms ?? 0;
+    if (ev.type === 'test:fail') f.failed = true;
+    files.set(d.file, f);
+  }
+  for (const [file, f] of files) yield `${(f.ms / 1000).toFixed(1)}\t${f.failed ? 'fail' : 'pass'}\t${file}\n`;
+}
