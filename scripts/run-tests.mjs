@@ -46,16 +46,14 @@ let failed = false;
 
 function runPass(name, list, concurrency, timeoutMs) {
   if (list.length === 0) return;
-  const tap = join(tmp, `${name}.tap`);
-  const times = join(tmp, `${name}.times`);
+  const report = join(tmp, `${name}.report`);
   const started = Date.now();
   const r = spawnSync(
     process.execPath,
     [
       '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`,
       '--test-reporter=spec', '--test-reporter-destination=stdout',
-      '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-      `--test-reporter=${timesReporter}`, `--test-reporter-destination=${times}`,
+      `--test-reporter=${timesReporter}`, `--test-reporter-destination=${report}`,
       ...list,
     ],
     { stdio: 'inherit' },
@@ -63,18 +61,12 @@ function runPass(name, list, concurrency, timeoutMs) {
   const seconds = Math.round((Date.now() - started) / 1000);
   let text = '';
   try {
-    text = readFileSync(tap, 'utf8');
+    text = readFileSync(report, 'utf8');
   } catch {
     // the runner died before writing its report: counted as a failure below
   }
-  let seen = '';
-  try {
-    seen = readFileSync(times, 'utf8');
-  } catch {
-    // no per-file times: the pass's counts below still decide the result
-  }
-  for (const line of seen.split('\n').filter(Boolean)) {
-    const [sec, status, file] = line.split('\t');
+  for (const line of text.split('\n').filter((l) => l.startsWith('file\t'))) {
+    const [, sec, status, file] = line.split('\t');
     fileTimes.push({ seconds: Number(sec), status, file: relative(process.cwd(), file) });
   }
   for (const f of list) {
@@ -82,7 +74,7 @@ function runPass(name, list, concurrency, timeoutMs) {
   }
   const counts = {};
   for (const k of KEYS) {
-    const m = new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text);
+    const m = [...text.matchAll(new RegExp(`^# ${k} (\\d+)$`, 'gm'))].pop();
     counts[k] = m ? Number(m[1]) : 0;
     total[k] += counts[k];
   }

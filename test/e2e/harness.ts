@@ -89,7 +89,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       network: 'regtest',
       dataDir: ndir,
       keystore: { dir: join(ndir, 'keys'), scryptN: 1024, passphraseEnv: 'METANODE_PASSPHRASE' },
-      chain: { source: 'esplora', esploraUrl: devchain.url, pollMs: 300 },
+      chain: { source: 'esplora', esploraUrl: devchain.url, pollMs: 300, ...(extra.chain ?? {}) },
       stake: { txid: stake.txid, vout: stake.vout, minSats: 100_000, minAgeHours: 72 },
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 120_000, pingIntervalMs: 500, peerTimeoutMs: 6_000, maxConnections: 32, ...(extra.p2p ?? {}) },
       committee: { max: opts.committeeMax ?? 7, ...(extra.committee ?? {}) },
@@ -100,7 +100,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
         keygenUntil: keygenUntil.toISOString(),
       },
       custody: { minConfirmations: opts.minConfirmations ?? 1, bumpAfterBlocks: 3, feeRateMin: 1, feeRateMax: 50, rewardSats: 1_000, transferFeeSats: 2_000, replicationDelayMs: 500, ...(extra.custody ?? {}) },
-      replication: { limit: 10, minSleepMs: 100, maxSleepMs: 300 },
+      replication: { limit: 10, minSleepMs: 100, maxSleepMs: 300, ...(extra.replication ?? {}) },
       http: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
     };
