@@ -24,7 +24,7 @@ async function regroup(h: Harness, round: number, peers: PeerView[], max: number
   const dealers = selectDealers(cur.record.committee, cur.record.threshold, (p) => !h.node(p).offline);
   const starts = [];
   for (const node of online) {
-    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
+    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
     starts.push({ node, ...s });
   }
   return { out: await runAll(h, starts), plan };
@@ -47,7 +47,7 @@ test('a newcomer that only imported epoch 1 joins the regroup, gets a share and 
 
   // Without catch-up there is nothing to regroup from.
   await assert.rejects(
-    startRegroup({ ports: newcomer.ports, manager: newcomer.manager, network: 'regtest', round: 5, dealers: [], newCommittee: [], newThreshold: 2, tickMs: 0 }),
+    startRegroup({ ports: newcomer.ports, manager: newcomer.manager, network: 'regtest', round: 5, startedAt: 5 * 60_000, dealers: [], newCommittee: [], newThreshold: 2, tickMs: 0 }),
     (e) => isMetanodeError(e, 'INVALID_INPUT'),
   );
   await catchUp(newcomer, h.nodes[0]);
@@ -94,7 +94,8 @@ test('an online member pruned by the cap takes part as observer and switches to 
   await catchUp(newcomer, h.nodes[2]);
   // The newcomer's stake is older than node 4's: with committee.max 5, node 4 drops out.
   const capped = h.nodes[4];
-  const { out, plan } = await regroup(h, 200, views(h, { [newcomer.peerId]: 50 }), 5);
+  h.stakeHeights[newcomer.peerId] = 50;
+  const { out, plan } = await regroup(h, 200, views(h), 5);
   assert.deepEqual(plan.pruned, [{ peerId: capped.peerId, reason: 'cap' }]);
   for (const [peer, o] of out) assert.ok(o.ok, `${peer}: ${JSON.stringify(!o.ok && o.failure)}`);
   const c = await capped.manager.currentKeyAndShare();
@@ -118,7 +119,7 @@ test('a dealer that holds only the public epoch aborts at once; nobody switches,
   const dealers = selectDealers(epoch1.record.committee, epoch1.record.threshold, () => true);
   assert.ok(dealers.some((d) => d.peerId === n0.peerId));
   const starts = [];
-  for (const node of h.nodes) starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 300, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 })) });
+  for (const node of h.nodes) starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 300, startedAt: 300 * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 })) });
   const out = await runAll(h, starts);
   assert.ok(h.sent.some((d) => d.from === n0.peerId && d.type === RegroupTypes.abort));
   assert.ok(!h.sent.some((d) => d.type === RegroupTypes.subshare), 'no secret moved');
