@@ -10,8 +10,8 @@
 //                  no signature from anyone but the committee and (consent) the previous one;
 //                  members are staked peers known here, listed in seniority order
 //   first epoch    (no previous) keygen epoch 1 while no key is held here; while keygen is open;
-//                  its committee holds at least two thirds of the top committee.max staked
-//                  peers this node knows by seniority
+//                  its n members hold at least two thirds of the n most senior staked peers
+//                  this node knows (a forger must own most of the oldest stakes)
 //   later epochs   epoch = previous + 1, previous = the epoch in force here; at least t_old
 //                  members of the previous committee signed (the current key holders consent)
 //   keygen         only while keygen is open: the attempt started before keygen_until
@@ -121,7 +121,9 @@ export function checkAdoption(input: AdoptionInput): AdoptionVerdict {
   if (r.previousEpoch === null) {
     if (r.kind !== 'keygen' || r.epoch !== 1) return refuse('chain', 'only the first keygen epoch (1) may have no previous epoch');
     if (input.current) return refuse('chain', `a first epoch while epoch ${input.current.epoch} is in force here`);
-    const top = [...input.staked].sort(compareSeniority).slice(0, rules.committeeMax);
+    // The first keygen's committee was the top n by seniority when it ran; peers staked since
+    // are junior, so they do not dilute this count as the federation grows.
+    const top = [...input.staked].sort(compareSeniority).slice(0, n);
     const members = new Set(r.committee.map((m) => m.peerId));
     const held = top.filter((s) => members.has(s.peerId)).length;
     if (3 * held < 2 * top.length)

@@ -11,8 +11,9 @@ export function stakedInOrder(peerIds: readonly string[]): StakedPeer[] {
   return peerIds.map((peerId, i) => ({ peerId, stakeHeight: 100 + i, stakeTxid: (i + 1).toString(16).padStart(64, '0') }));
 }
 
-export function testPolicy(staked: () => readonly StakedPeer[], rules: Partial<AdoptionRules> = {}, verify?: VerifyFn): AdoptionPolicy {
-  return { rules: () => ({ network: 'regtest', committeeMax: 15, keygenUntil: null, ...rules }), staked, ...(verify ? { verify } : {}) };
+export function testPolicy(staked: () => readonly StakedPeer[], rules: Partial<AdoptionRules> | (() => Partial<AdoptionRules>) = {}, verify?: VerifyFn): AdoptionPolicy {
+  const over = typeof rules === 'function' ? rules : () => rules;
+  return { rules: () => ({ network: 'regtest', committeeMax: 15, keygenUntil: null, ...over() }), staked, ...(verify ? { verify } : {}) };
 }
 
 /** For storage tests whose records carry placeholder signatures: every signature "verifies". */

@@ -9,6 +9,7 @@ import { EpochManager } from '../../../src/epochs/manager.js';
 import { InMemoryShareVault } from '../../../src/epochs/vault.js';
 import { verifyWithPeerId } from '../../../src/epochs/attest.js';
 import { testPolicy } from '../../support/epoch-policy.js';
+import type { AdoptionRules } from '../../../src/epochs/adoption.js';
 import type { CeremonyPorts } from '../../../src/rounds/keygen/driver.js';
 import type { StakedPeer } from '../../../src/rounds/committee.js';
 
@@ -51,7 +52,7 @@ export class Harness {
     const peerId = peerIdFromPrivateKey(key as unknown as Parameters<typeof peerIdFromPrivateKey>[0]).toString();
     const db = openDb(':memory:', epochMigrations);
     const vault = new InMemoryShareVault();
-    const manager = new EpochManager(db, vault, peerId, { policy: testPolicy(() => this.staked()), now: () => this.clock });
+    const manager = new EpochManager(db, vault, peerId, { policy: testPolicy(() => this.staked(), () => this.rules), now: () => this.clock });
     const node: HNode = { peerId, db, vault, manager, handler: null, offline: false, ports: undefined as unknown as CeremonyPorts };
     node.ports = {
       publish: async (type, payload) => {
@@ -96,6 +97,8 @@ export class Harness {
     }
   }
 
+  /** Trust-rule settings every node's policy reads (e.g. keygenUntil). */
+  rules: Partial<AdoptionRules> = {};
   /** Stake heights that differ from the default 100 + i (e.g. a newcomer with an older stake). */
   readonly stakeHeights: Record<string, number> = {};
 
