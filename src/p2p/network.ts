@@ -145,6 +145,8 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     this.metricsRegistry = opts.metricsRegistry ?? new Registry();
     this.metrics = createP2pMetrics(this.metricsRegistry);
     this.table = new PeerTable(opts.db);
+    // Stakes verified before a restart (the persisted table) count until a ping says otherwise.
+    for (const e of this.table.list()) this.observeStake(e);
     this.blocklist = new Blocklist(opts.db, this.now);
     this.stake = new CachedStakeChecker(opts.stakeChecker, opts.stakeTtlMs ?? 60_000, 10_000, this.now);
     this.gate = new AdmissionGate({
