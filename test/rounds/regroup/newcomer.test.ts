@@ -132,3 +132,28 @@ test('a dealer that holds only the public epoch aborts at once; nobody switches,
   const sig = await signWith([h.nodes[1], h.nodes[2], h.nodes[3]], MSG);
   assert.ok(verifyBip340(sig, MSG, epoch1.record.outputKey));
 });
+
+test('a dealer that leaves the committee signs the regroup record: t_old of the old holders consent, and every node adopts it', async () => {
+  const h = await Harness.create(4);
+  for (const o of (await keygenAll(h, 1)).values()) assert.ok(o.ok);
+  const epoch1 = h.nodes[0].manager.current()!.record;
+  const [x, y] = [await h.addNode(), await h.addNode()];
+  for (const n of [x, y]) await catchUp(n, h.nodes[0]);
+  // Two newcomers with older stakes and committee.max 4: only nodes 0 and 1 of the old committee
+  // stay, fewer than t_old = 3. Dealer node 2 leaves; its signature is the third consent.
+  h.stakeHeights[x.peerId] = 50;
+  h.stakeHeights[y.peerId] = 51;
+  const { out, plan } = await regroup(h, 400, views(h), 4);
+  assert.deepEqual(plan.committee.map((m) => m.peerId), [x.peerId, y.peerId, h.nodes[0].peerId, h.nodes[1].peerId]);
+  for (const [peer, o] of out) assert.ok(o.ok, `${peer}: ${JSON.stringify(!o.ok && o.failure)}`);
+  const rec = x.manager.current()!;
+  assert.equal(rec.record.kind, 'regroup');
+  const oldIds = new Set(epoch1.committee.map((m) => m.peerId));
+  const consenting = rec.signatures.filter((s) => oldIds.has(s.peerId)).map((s) => s.peerId);
+  assert.ok(consenting.includes(h.nodes[2].peerId), 'the leaving dealer signed');
+  assert.ok(consenting.length >= epoch1.threshold);
+  for (const n of h.nodes) assert.equal(n.manager.current()!.record.epoch, 2, `${n.peerId} switched`);
+  assert.equal((await h.nodes[2].manager.currentKeyAndShare())!.share, null);
+  const sig = await signWith([x, y, h.nodes[0]], MSG);
+  assert.ok(verifyBip340(sig, MSG, epoch1.outputKey));
+});
