@@ -45,16 +45,20 @@ export async function verifyAttestation(record: EpochRecord, att: Attestation, v
 export interface RecordCheck {
   epoch: number;
   recordHash: string;
-  /** Every committee member has exactly one valid signature, and no one else signed. */
+  /** Every committee member has exactly one valid signature, and no one but them (and consenting previous members) signed. */
   complete: boolean;
   missing: string[];
   invalid: string[];
   outsiders: string[];
 }
 
-/** Checks one signed record: valid signature from every committee member, nothing else. */
-export async function checkSignedRecord(s: SignedEpochRecord, verify: VerifyFn = verifyWithPeerId): Promise<RecordCheck> {
-  const members = new Set(s.record.committee.map((m) => m.peerId));
+/**
+ * Checks one signed record: valid signature from every committee member, nothing else except
+ * signatures of `consenting` peers (the previous committee, whose members consent to a regroup).
+ */
+export async function checkSignedRecord(s: SignedEpochRecord, verify: VerifyFn = verifyWithPeerId, consenting: Iterable<string> = []): Promise<RecordCheck> {
+  const required = new Set(s.record.committee.map((m) => m.peerId));
+  const members = new Set([...required, ...consenting]);
   const valid = new Set<string>();
   const invalid: string[] = [];
   const outsiders: string[] = [];
@@ -66,7 +70,7 @@ export async function checkSignedRecord(s: SignedEpochRecord, verify: VerifyFn =
     if (await verifyAttestation(s.record, a, verify)) valid.add(a.peerId);
     else invalid.push(a.peerId);
   }
-  const missing = [...members].filter((p) => !valid.has(p));
+  const missing = [...required].filter((p) => !valid.has(p));
   return { epoch: s.record.epoch, recordHash: recordHash(s.record), complete: missing.length === 0 && invalid.length === 0 && outsiders.length === 0, missing, invalid, outsiders };
 }
 
@@ -129,7 +133,9 @@ export async function verifyEpochRecords(sources: SourceRecords[], verify: Verif
     }
     const checks: RecordCheck[] = [];
     for (const rec of byHash.values()) {
-      const c = await checkSignedRecord(rec, verify);
+      // Members of the previous epoch (as any source reports it) may sign too: their consent.
+      const prev = rec.record.previousEpoch === null ? [] : [...(epochs.get(rec.record.previousEpoch)?.values() ?? [])].flatMap((p) => p.record.committee.map((m) => m.peerId));
+      const c = await checkSignedRecord(rec, verify, prev);
       checks.push(c);
       if (!c.complete) {
         allSignaturesValid = false;

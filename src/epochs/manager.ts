@@ -5,8 +5,13 @@
 //      adopted record points to it yet);
 //   2. one SQLite transaction inserts the adopted record and retires what it replaces;
 //   3. shares of retired epochs are destroyed.
-// reconcile() on start finishes 3 and undoes 1: every share whose epoch is not adopted/locked
-// is destroyed. A crash before 2 leaves the old epoch current; after 2, the new one.
+// reconcile() on start finishes 3 (shares of retired epochs are destroyed, each logged) and sets
+// 1 aside: a share whose epoch has no adopted record (an interrupted ceremony, or a keys/
+// directory restored without its database) is moved to the vault's quarantine, never deleted.
+// A crash before 2 leaves the old epoch current; after 2, the new one.
+//
+// Every adoption, from this node's own ceremony (adopt) or from epoch sync (importPublic),
+// passes the same trust rules first (src/epochs/adoption.ts, checkAdoption).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
@@ -17,6 +22,32 @@ import type { ShareVault } from './vault.js';
 import type { Attestation, EpochRecord, SignedEpochRecord } from './record.js';
 import { canonicalJson, epochKeyHash, recordHash } from './record.js';
 import { EquivocationEvidenceSchema, type VerifiedViolation } from './evidence.js';
+import { checkAdoption, type AdoptionRules, type AdoptionVerdict } from './adoption.js';
+import { verifyAttestation, verifyWithPeerId, type VerifyFn } from './attest.js';
+import type { StakedPeer } from '../rounds/committee.js';
+
+/** What the trust rules need from the node: its configuration and its own view of the stake. */
+export interface AdoptionPolicy {
+  rules(): AdoptionRules;
+  /** Staked peers this node knows (its own chain checks), liveness and blocklist ignored. */
+  staked(): readonly StakedPeer[];
+  verify?: VerifyFn;
+}
+
+/** One share file destroyed (retirement) or set aside (quarantine), for the node's log. */
+export interface ShareEvent {
+  action: 'destroyed' | 'quarantined';
+  epoch: number;
+  reason: string;
+  /** Where a quarantined share now is. */
+  location?: string;
+}
+
+export interface EpochManagerOptions {
+  policy: AdoptionPolicy;
+  now?: () => number;
+  onShare?: (e: ShareEvent) => void;
+}
 
 export interface AdoptArgs {
   record: EpochRecord;
@@ -57,30 +88,95 @@ interface Unattested {
 export class EpochManager {
   readonly store: EpochStore;
   private unattested: Unattested | null = null;
+  private readonly now: () => number;
+  private readonly policy: AdoptionPolicy;
+  private readonly onShare: (e: ShareEvent) => void;
 
-  constructor(db: Db, readonly vault: ShareVault, readonly selfPeerId: string, private readonly now: () => number = Date.now) {
+  constructor(db: Db, readonly vault: ShareVault, readonly selfPeerId: string, opts: EpochManagerOptions) {
     this.store = new EpochStore(db);
+    this.policy = opts.policy;
+    this.now = opts.now ?? Date.now;
+    this.onShare = opts.onShare ?? (() => {});
   }
 
   /**
-   * Start-up repair. Destroys shares with no adopted record (a ceremony interrupted before its
-   * commit) and shares of retired epochs (interrupted after it). Throws SHARE_INCONSISTENCY when
-   * the current epoch names this node but its share is gone: signing with a guess is worse than
-   * stopping (the systemd unit does not restart on that exit code).
+   * The trust rules for `record` with these signatures, on this node's view now: signatures are
+   * verified here, then checkAdoption decides. Same answer for a ceremony result and a synced record.
    */
-  async reconcile(): Promise<{ destroyed: number[]; current: number | null }> {
-    const live = new Map(this.store.all().filter((e) => e.status !== 'retired').map((e) => [e.record.epoch, e]));
+  async judge(record: EpochRecord, signatures: readonly Attestation[]): Promise<AdoptionVerdict> {
+    const verify = this.policy.verify ?? verifyWithPeerId;
+    const signers: string[] = [];
+    const invalid: string[] = [];
+    for (const a of signatures) {
+      if (signers.includes(a.peerId) || invalid.includes(a.peerId)) continue;
+      if (await verifyAttestation(record, a, verify)) signers.push(a.peerId);
+      else invalid.push(a.peerId);
+    }
+    const previous = record.previousEpoch === null ? null : (this.store.get(record.previousEpoch)?.record ?? null);
+    return checkAdoption({ record, signers, invalidSigners: invalid, previous, current: this.store.current()?.record ?? null, staked: this.policy.staked(), rules: this.policy.rules() });
+  }
+
+  private async admit(record: EpochRecord, signatures: readonly Attestation[]): Promise<void> {
+    const v = await this.judge(record, signatures);
+    if (!v.ok) throw new MetanodeError('ADOPTION_REFUSED', `epoch ${record.epoch} refused (${v.rule}): ${v.reason}`, [], { rule: v.rule, retry: v.retry });
+  }
+
+  private async destroyShare(epoch: number, reason: string): Promise<void> {
+    if (!(await this.vault.list()).includes(epoch)) return;
+    await this.vault.destroy(epoch);
+    this.onShare({ action: 'destroyed', epoch, reason });
+  }
+
+  /**
+   * Start-up repair (call once, before any ceremony or sync runs). A share of a retired epoch is
+   * destroyed (its retirement was committed; the crash came before the file went). A share whose
+   * epoch has no adopted record here is moved to the vault's quarantine and reported, never
+   * deleted: it may be an interrupted ceremony, or keys/ restored without the matching database.
+   * Then checkCurrentShare().
+   */
+  async reconcile(): Promise<{ destroyed: number[]; quarantined: { epoch: number; location: string }[]; current: number | null }> {
+    const byEpoch = new Map(this.store.all().map((e) => [e.record.epoch, e]));
     const destroyed: number[] = [];
+    const quarantined: { epoch: number; location: string }[] = [];
     for (const epoch of await this.vault.list()) {
-      if (!live.has(epoch)) {
-        await this.vault.destroy(epoch);
+      const e = byEpoch.get(epoch);
+      if (e && e.status === 'retired') {
+        await this.destroyShare(epoch, `epoch ${epoch} is retired (its retirement was committed before a restart)`);
         destroyed.push(epoch);
+      } else if (!e || !e.hasShare) {
+        const location = await this.vault.quarantine(epoch);
+        quarantined.push({ epoch, location });
+        this.onShare({
+          action: 'quarantined',
+          epoch,
+          location,
+          reason: e
+            ? `epoch ${epoch} is stored here as a public epoch without this node's share: the file may be a ceremony result that was never adopted`
+            : `no adopted record for epoch ${epoch} in this database: an interrupted ceremony, or keys/ restored without its database`,
+        });
       }
     }
+    await this.checkCurrentShare();
     const cur = this.store.current();
-    if (cur && cur.hasShare && !(await this.vault.load(cur.record.epoch)))
-      throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${cur.record.epoch} is adopted with a share for this node, but the share is missing`);
-    return { destroyed, current: cur ? cur.record.epoch : null };
+    return { destroyed, quarantined, current: cur ? cur.record.epoch : null };
+  }
+
+  /**
+   * Throws SHARE_INCONSISTENCY when the current epoch names this node but its share is gone
+   * (signing with a guess is worse than stopping; the systemd unit does not restart on that exit
+   * code), naming the quarantined share files that may hold it. Changes nothing on disk.
+   */
+  async checkCurrentShare(): Promise<void> {
+    const cur = this.store.current();
+    if (!cur || !cur.hasShare || (await this.vault.load(cur.record.epoch))) return;
+    const q = await this.vault.listQuarantined();
+    throw new MetanodeError(
+      'SHARE_INCONSISTENCY',
+      `epoch ${cur.record.epoch} is adopted with a share for this node, but the share is missing` +
+        (q.length ? `; quarantined share files that may hold it: ${q.join(', ')}` : '; no quarantined share files'),
+      [],
+      { epoch: cur.record.epoch, quarantined: q },
+    );
   }
 
   async adopt(a: AdoptArgs): Promise<void> {
@@ -95,12 +191,13 @@ export class EpochManager {
         throw new MetanodeError('SHARE_INCONSISTENCY', 'share given for a committee this node is not in');
       await this.vault.save(record.epoch, a.share);
       this.store.attachShare({ epoch: record.epoch, locked: a.locked === true, retire: a.retire, at: this.now() });
-      for (const e of a.retire) if (e !== record.epoch) await this.vault.destroy(e);
+      for (const e of a.retire) if (e !== record.epoch) await this.destroyShare(e, `epoch ${e} retired: regroup epoch ${record.epoch} reshared its key`);
       return;
     }
     const cur = this.store.current();
     if (cur && record.epoch <= cur.record.epoch)
       throw new MetanodeError('SHARE_INCONSISTENCY', `epoch ${record.epoch} is not newer than the current epoch ${cur.record.epoch}`);
+    await this.admit(record, a.signatures);
     if (a.key.epoch !== record.epoch || a.key.outputKey !== record.outputKey)
       throw new MetanodeError('SHARE_INCONSISTENCY', 'key material does not match the record');
     const member = record.committee.some((m) => m.peerId === this.selfPeerId);
@@ -110,7 +207,7 @@ export class EpochManager {
       await this.vault.save(record.epoch, a.share);
     }
     this.store.adopt({ record, signatures: a.signatures, key: a.key, status: a.locked ? 'locked' : 'adopted', hasShare: a.share !== null, retire: a.retire, at: this.now() });
-    for (const e of a.retire) await this.vault.destroy(e);
+    for (const e of a.retire) await this.destroyShare(e, `epoch ${e} retired: regroup epoch ${record.epoch} reshared its key`);
   }
 
   /**
@@ -133,6 +230,7 @@ export class EpochManager {
         offered: recordHash(record),
       });
     }
+    await this.admit(record, signed.signatures);
     const retire = [...new Set(opts.retire ?? [])].filter((e) => e < record.epoch && this.store.get(e)?.status !== 'retired' && this.store.get(e) !== null);
     // Our own result for this very record (held after an attestation timeout): the share goes
     // in first and the record is stored with it in one step, so the epoch is never current here
@@ -141,7 +239,7 @@ export class EpochManager {
     if (held) await this.vault.save(record.epoch, held.share);
     this.store.adopt({ record, signatures: signed.signatures, key, status: opts.locked ? 'locked' : 'adopted', hasShare: held !== null, retire, at: this.now() });
     // A crash here leaves retired epochs with shares; reconcile() destroys them on start.
-    for (const e of retire) await this.vault.destroy(e);
+    for (const e of retire) await this.destroyShare(e, `epoch ${e} retired: imported regroup epoch ${record.epoch} reshared its key`);
     return 'imported';
   }
 
@@ -160,8 +258,7 @@ export class EpochManager {
    * may still have completed and adopted; its peers then learn the fully signed record by epoch
    * sync. Without the share kept here, such a member would import the record as public and end
    * up in the committee with no share (and, for a regroup, with its old share retired): the
-   * committee would lose the key. In memory only: a restart forgets it (reconcile() destroys
-   * unadopted shares). If the very record is already stored (sync was first), attaches now.
+   * committee would lose the key. In memory only: a restart forgets it (it was never written). If the very record is already stored (sync was first), attaches now.
    */
   async holdUnattested(r: { record: EpochRecord; key: EpochKey; share: KeyShare }): Promise<boolean> {
     if (r.share.epoch !== r.record.epoch || epochKeyHash(r.key) !== r.record.keyHash) return false;
@@ -252,7 +349,7 @@ export class EpochManager {
     const cur = this.store.current();
     if (cur && epochs.includes(cur.record.epoch)) throw new MetanodeError('INVALID_INPUT', 'cannot retire the current epoch');
     this.store.setStatus(epochs, 'retired', this.now());
-    for (const e of epochs) await this.vault.destroy(e);
+    for (const e of epochs) await this.destroyShare(e, `epoch ${e} retired: its addresses are empty`);
   }
 
   recordFailure(f: Omit<EpochFailure, 'at'> & { at?: number }): void {

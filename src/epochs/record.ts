@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes, concatBytes } from '@noble/hashes/utils.js';
 import type { EpochKey } from '../crypto/types.js';
+import { canonicalJson } from './canonical.js';
+import { AttemptSchema } from './attempt.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
 export const NetworkSchema = z.enum(['regtest', 'testnet', 'signet', 'mainnet']);
@@ -17,6 +19,8 @@ export const EpochRecordSchema = z
     kind: z.enum(['keygen', 'regroup']),
     network: NetworkSchema,
     epoch: z.number().int().min(1),
+    /** Which attempt made this record (src/epochs/attempt.ts): retries of one epoch number differ here. */
+    attempt: AttemptSchema,
     /** The epoch this one replaces (null for the first keygen). */
     previousEpoch: z.number().int().min(1).nullable(),
     /** Taproot output key Q (x-only) = the vault key. */
@@ -57,22 +61,7 @@ export const EpochsResponseSchema = z
   })
   .strict();
 
-/** Deterministic JSON: object keys sorted, no whitespace; rejects values JSON cannot carry exactly. */
-export function canonicalJson(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
-  if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new TypeError('canonicalJson: only safe integers');
-    return String(v);
-  }
-  if (typeof v === 'bigint') return JSON.stringify(v.toString());
-  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
-  if (typeof v === 'object') {
-    const keys = Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
-    return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k])).join(',') + '}';
-  }
-  throw new TypeError(`canonicalJson: unsupported ${typeof v}`);
-}
+export { canonicalJson };
 
 const RECORD_TAG = utf8ToBytes('metanode/epoch-record/v1\n');
 

@@ -6,10 +6,14 @@
 //   - the EpochKey is the one the record commits to (keyHash), its committee is the record's,
 //     identifiers are the committee positions 1..n, the vault address and the Taproot output key
 //     recompute from it, and its verifying shares lie on its Feldman commitments;
-//   - the record chains: previousEpoch is an epoch this node holds; a regroup keeps the key and
-//     address of the epoch it reshared and carries the new committee's valid test signature.
-// A stored epoch is never replaced by a different record: two fully signed records for one
-// epoch are equivocation, kept as evidence when the same member signed both.
+//   - the record passes the trust rules every adoption passes (src/epochs/adoption.ts, through
+//     EpochManager.judge/importPublic): chaining on the epoch in force, consent of t_old of its
+//     committee, keygen only while open, a first epoch only with two thirds of the staked peers
+//     known here, committees of staked peers in seniority order, t >= 2.
+// Sync only moves forward: an entry at or below the cursor the request named (the highest epoch
+// stored here) is refused, and nothing is concluded from it; a stored epoch is never replaced.
+// Sync takes no equivocation evidence: a stale record of a superseded attempt, replayed by
+// anyone, must cost an honest member nothing (src/epochs/evidence.ts says what evidence is).
 // Decision: importing a regroup retires the epoch it reshared (same key, same address, so no
 // funds depend on the old sharing) and destroys this node's share of it, as adopting the
 // regroup would have done; shares of epochs at other addresses are kept for their funds.
@@ -21,13 +25,10 @@ import type { Network } from '../chain/types.js';
 import type { EpochKey } from '../crypto/types.js';
 import { positionalIdentifierProblem } from '../crypto/identifiers.js';
 import { taprootOutputKey, vaultAddress } from '../crypto/taproot.js';
-import { verifyBip340 } from '../crypto/signing.js';
 import { EpochKeySchema } from '../rounds/regroup/messages.js';
 import { MetanodeError, errorMessage } from '../util/errors.js';
-import { checkSignedRecord, verifyWithPeerId, type VerifyFn } from './attest.js';
-import { equivocationEvidence, verifyViolation } from './evidence.js';
 import type { EpochManager } from './manager.js';
-import { AttestationSchema, EpochRecordSchema, canonicalJson, epochKeyHash, recordHash, regroupTestMessage, type EpochRecord } from './record.js';
+import { AttestationSchema, EpochRecordSchema, canonicalJson, epochKeyHash, recordHash, type EpochRecord } from './record.js';
 
 export const EPOCH_SYNC_KIND = 'epochs.sync';
 /** Epochs per reply; a node further behind asks again after the last one it imported. */
@@ -148,14 +149,10 @@ export function checkEpochKey(record: EpochRecord, key: EpochKey): string | null
 export interface ImportEpochsOptions {
   /** Peer id the response came from (named in the result and logs; not trusted for anything). */
   from: string;
-  /** Only records of this network are accepted. */
+  /** Only records of this network are accepted (the trust rules check it too). */
   network?: Network;
-  verify?: VerifyFn;
-  /**
-   * An extra anchor for the first epochs a new node learns, e.g. every committee member must be
-   * a staked peer in its stake table. Returns a reason to refuse, or null.
-   */
-  checkCommittee?: (record: EpochRecord) => string | null;
+  /** The afterEpoch the request named; default: the highest epoch stored here now. */
+  cursor?: number;
 }
 
 export interface ImportEpochsResult {
@@ -166,54 +163,17 @@ export interface ImportEpochsResult {
   known: number[];
   /** Epochs retired because an imported regroup reshared them. */
   retired: number[];
-  /** Peers whose equivocation evidence verified and was stored. */
-  violations: string[];
+  /** Entries refused for now that may pass later (e.g. a member's stake not visible here yet). */
+  notYet: number[];
 }
 
-async function checkEntry(manager: EpochManager, e: EpochSyncEntry, opts: ImportEpochsOptions): Promise<string | null> {
+async function checkEntry(manager: EpochManager, e: EpochSyncEntry, opts: ImportEpochsOptions): Promise<{ reason: string; retry: boolean } | null> {
   const { record, key } = e;
-  if (opts.network && record.network !== opts.network) return `record is for network ${record.network}, not ${opts.network}`;
+  if (opts.network && record.network !== opts.network) return { reason: `record is for network ${record.network}, not ${opts.network}`, retry: false };
   const keyProblem = checkEpochKey(record, key);
-  if (keyProblem) return keyProblem;
-  if (record.previousEpoch === null) {
-    if (record.kind !== 'keygen' || record.epoch !== 1) return 'only the first keygen epoch may have no previous epoch';
-  } else {
-    if (record.previousEpoch >= record.epoch) return `previous epoch ${record.previousEpoch} is not older`;
-    const prev = manager.store.get(record.previousEpoch);
-    if (!prev) return `previous epoch ${record.previousEpoch} is not known here`;
-    if (prev.record.network !== record.network) return 'previous epoch is for another network';
-    if (record.kind === 'regroup') {
-      if (prev.record.outputKey !== record.outputKey || prev.record.internalKey !== record.internalKey || prev.record.vaultAddress !== record.vaultAddress)
-        return `regroup changes the key of epoch ${record.previousEpoch}`;
-    }
-  }
-  if (record.kind === 'regroup' && (!record.testSignature || !verifyBip340(record.testSignature, regroupTestMessage(record.network, record.epoch, record.outputKey), record.outputKey)))
-    return 'regroup test signature does not verify against the vault key';
-  const check = await checkSignedRecord({ record, signatures: e.signatures, status: 'adopted' }, opts.verify ?? verifyWithPeerId);
-  if (check.invalid.length) return `invalid signature from ${check.invalid.join(', ')}`;
-  if (check.missing.length) return `missing signature of committee member ${check.missing.join(', ')}`;
-  if (check.outsiders.length) return `signature from outside the committee: ${check.outsiders.join(', ')}`;
-  if (opts.checkCommittee) {
-    const r = opts.checkCommittee(record);
-    if (r) return r;
-  }
-  return null;
-}
-
-/** Members that signed both the stored record and the offered one: verified evidence is stored. */
-async function recordEquivocation(manager: EpochManager, e: EpochSyncEntry, verify: VerifyFn): Promise<string[]> {
-  const stored = manager.store.get(e.record.epoch)!;
-  const out: string[] = [];
-  for (const b of e.signatures) {
-    const a = stored.signatures.find((s) => s.peerId === b.peerId);
-    if (!a || out.includes(b.peerId)) continue;
-    const v = await verifyViolation(equivocationEvidence(b.peerId, { record: stored.record, attestation: a }, { record: e.record, attestation: b }), verify);
-    if (v.ok) {
-      manager.recordViolation(v.violation);
-      out.push(b.peerId);
-    }
-  }
-  return out;
+  if (keyProblem) return { reason: keyProblem, retry: false };
+  const v = await manager.judge(record, e.signatures);
+  return v.ok ? null : { reason: v.reason, retry: v.retry };
 }
 
 /**
@@ -224,27 +184,20 @@ async function recordEquivocation(manager: EpochManager, e: EpochSyncEntry, veri
 export async function importEpochs(manager: EpochManager, response: unknown, opts: ImportEpochsOptions): Promise<ImportEpochsResult> {
   const p = EpochSyncResponseSchema.safeParse(response);
   if (!p.success) throw new MetanodeError('INVALID_MESSAGE', `bad ${EPOCH_SYNC_KIND} reply from ${opts.from}: ${p.error.issues[0]?.message ?? 'invalid'}`, [opts.from]);
-  const verify = opts.verify ?? verifyWithPeerId;
-  const res: ImportEpochsResult = { imported: [], rejected: [], known: [], retired: [], violations: [] };
+  const cursor = opts.cursor ?? manager.store.maxEpoch();
+  const res: ImportEpochsResult = { imported: [], rejected: [], known: [], retired: [], notYet: [] };
   for (const e of p.data.epochs) {
     const { record } = e;
-    const have = manager.store.get(record.epoch);
-    if (have) {
-      if (recordHash(have.record) === recordHash(record)) {
-        res.known.push(record.epoch);
-        continue;
-      }
-      const who = await recordEquivocation(manager, e, verify);
-      res.violations.push(...who.filter((x) => !res.violations.includes(x)));
-      res.rejected.push({
-        epoch: record.epoch,
-        reason: `conflicts with the stored record of epoch ${record.epoch} (equivocation${who.length ? ` signed by ${who.join(', ')}` : ''}); not replaced`,
-      });
+    if (record.epoch <= cursor) {
+      const have = manager.store.get(record.epoch);
+      if (have && recordHash(have.record) === recordHash(record)) res.known.push(record.epoch);
+      else res.rejected.push({ epoch: record.epoch, reason: `epoch ${record.epoch} is at or below the sync cursor ${cursor}: not asked for, nothing taken from it` });
       continue;
     }
     const problem = await checkEntry(manager, e, opts);
     if (problem) {
-      res.rejected.push({ epoch: record.epoch, reason: problem });
+      res.rejected.push({ epoch: record.epoch, reason: problem.reason });
+      if (problem.retry) res.notYet.push(record.epoch);
       continue;
     }
     const prev = record.previousEpoch === null ? null : manager.store.get(record.previousEpoch);

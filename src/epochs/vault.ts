@@ -14,10 +14,18 @@ export interface ShareVault {
   destroy(epoch: number): Promise<void>;
   /** Epochs that have a share, ascending. */
   list(): Promise<number[]>;
+  /**
+   * Moves the share of `epoch` out of use, keeping it (a quarantine folder): it no longer appears
+   * in list()/load(). Returns where it went, for the operator.
+   */
+  quarantine(epoch: number): Promise<string>;
+  /** Where quarantined shares are (oldest first), for the operator. */
+  listQuarantined(): Promise<string[]>;
 }
 
 export class InMemoryShareVault implements ShareVault {
   private readonly shares = new Map<number, KeyShare>();
+  readonly quarantined: { location: string; share: KeyShare }[] = [];
 
   async save(epoch: number, share: KeyShare): Promise<void> {
     if (!Number.isSafeInteger(epoch) || epoch < 1) throw new MetanodeError('KEYSTORE', `bad epoch ${epoch}`);
@@ -33,5 +41,16 @@ export class InMemoryShareVault implements ShareVault {
   }
   async list(): Promise<number[]> {
     return [...this.shares.keys()].sort((a, b) => a - b);
+  }
+  async quarantine(epoch: number): Promise<string> {
+    const s = this.shares.get(epoch);
+    if (!s) throw new MetanodeError('KEYSTORE', `no share for epoch ${epoch} to quarantine`);
+    const location = `memory:quarantine/share-${epoch}#${this.quarantined.length + 1}`;
+    this.quarantined.push({ location, share: s });
+    this.shares.delete(epoch);
+    return location;
+  }
+  async listQuarantined(): Promise<string[]> {
+    return this.quarantined.map((q) => q.location);
   }
 }

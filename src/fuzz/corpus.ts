@@ -26,6 +26,7 @@ const record = {
   kind: 'keygen',
   network: 'regtest',
   epoch: FUZZ_EPOCH,
+  attempt: { startedAt: 0, id: hex32('a0') },
   previousEpoch: 2,
   outputKey: hex32('a1'),
   internalKey: hex32('a2'),

@@ -2,7 +2,7 @@
 // threshold share per epoch. Everything secret is sealed with the operator's passphrase;
 // public facts (peer id, epoch) sit in the authenticated header so `metanode keys` can show
 // them without the passphrase.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, fsyncSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
@@ -17,6 +17,8 @@ import { SCRYPT_N_DEFAULT, SCRYPT_N_MIN } from '../config/schema.js';
 export const IDENTITY_FILE = 'identity.key';
 const SHARE_RE = /^share-(\d{1,9})\.key$/;
 export const shareFileName = (epoch: number) => `share-${epoch}.key`;
+/** Sub-directory (0700) where shares without an adopted record are set aside, never deleted. */
+export const QUARANTINE_DIR = 'quarantine';
 
 const keyShareSchema = z.strictObject({
   epoch: z.number().int().nonnegative(),
@@ -188,6 +190,42 @@ export class Keystore {
   destroyShare(epoch: number): boolean {
     checkEpoch(epoch);
     return destroyFile(join(this.dir, shareFileName(epoch)));
+  }
+
+  /**
+   * Moves the share file of `epoch` into <dir>/quarantine/ (0700), named with the time it was
+   * set aside so an earlier quarantined file of the same epoch is never overwritten. Still
+   * sealed with the passphrase, still 0600. Returns the new path.
+   */
+  quarantineShare(epoch: number, at: Date = new Date()): string {
+    checkEpoch(epoch);
+    const from = join(this.dir, shareFileName(epoch));
+    checkPrivateFile(from);
+    const qdir = join(this.dir, QUARANTINE_DIR);
+    ensurePrivateDir(qdir, true);
+    const stamp = at.toISOString().replace(/[:.]/g, '-');
+    let to = join(qdir, `share-${epoch}.${stamp}.key`);
+    for (let i = 2; existsSync(to); i++) to = join(qdir, `share-${epoch}.${stamp}.${i}.key`);
+    renameSync(from, to);
+    for (const d of [qdir, this.dir]) {
+      const fd = openSync(d, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return to;
+  }
+
+  /** Paths of quarantined share files, sorted by name. */
+  listQuarantinedShares(): string[] {
+    const qdir = join(this.dir, QUARANTINE_DIR);
+    if (!existsSync(qdir)) return [];
+    return readdirSync(qdir)
+      .filter((n) => /^share-\d{1,9}\..*\.key$/.test(n))
+      .sort()
+      .map((n) => join(qdir, n));
   }
 
   listShares(): number[] {

@@ -14,7 +14,8 @@ import { regroupDirectSpecs, regroupGossipSpecs } from '../rounds/regroup/messag
 import { startRegroup } from '../rounds/regroup/run.js';
 import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
-import { stakedMembers } from './peers.js';
+import { committeePeers } from './peers.js';
+import { minCommitteeSize } from '../epochs/adoption.js';
 
 // A ceremony keeps its start round for all its messages and may outlast a couple of short
 // (devnet) rounds; the generic freshness window would drop its late messages.
@@ -171,7 +172,9 @@ export class CeremonyRunner {
   async keygen(at: Date): Promise<CeremonyOutcome | null> {
     const { ctx } = this;
     if (ctx.manager.isLocked()) return null;
-    const staked = stakedMembers(ctx);
+    // Committee inputs: stake (own chain checks) and liveness, never this node's blocklist.
+    const offlineBefore = ctx.now() - ctx.config.p2p.peerTimeoutMs;
+    const staked = committeePeers(ctx).filter((m) => (m.lastSeenMs ?? 0) >= offlineBefore);
     if (!staked.some((m) => m.peerId === ctx.peerId)) {
       ctx.log.info('keygen: own stake not valid yet; not taking part');
       return null;
@@ -185,13 +188,13 @@ export class CeremonyRunner {
       return null;
     }
     const { committee, threshold } = computeCommittee(staked, { max: ctx.config.committee.max, threshold: ctx.config.committee.threshold });
-    if (committee.length < 2 || threshold < 2) {
+    if (committee.length < minCommitteeSize(ctx.config.network) || threshold < 2) {
       ctx.log.info({ members: committee.length }, 'keygen: too few staked peers for a threshold key');
       return null;
     }
     if (!committee.some((m) => m.peerId === ctx.peerId)) return null;
     const round = roundOf(ctx, at.getTime());
-    const started = startKeygen({ ports: this.ports(), manager: ctx.manager, network: ctx.config.network, round, committee, threshold, timeouts: { round1: this.phaseMs(), echo: this.phaseMs(), round2: this.phaseMs(), attest: this.phaseMs() } });
+    const started = startKeygen({ ports: this.ports(), manager: ctx.manager, network: ctx.config.network, round, startedAt: round * ctx.roundMs, committee, threshold, timeouts: { round1: this.phaseMs(), echo: this.phaseMs(), round2: this.phaseMs(), attest: this.phaseMs() } });
     return this.drive('keygen', started, round);
   }
 
@@ -200,7 +203,7 @@ export class CeremonyRunner {
     const { ctx } = this;
     const cur = ctx.manager.current();
     if (!cur) return null;
-    const peers = stakedMembers(ctx);
+    const peers = committeePeers(ctx);
     const old: CommitteeMember[] = cur.record.committee;
     let plan;
     let dealers: CommitteeMember[];
@@ -213,7 +216,7 @@ export class CeremonyRunner {
         violations: ctx.manager.violations(),
         cfg: { max: ctx.config.committee.max, threshold: ctx.config.committee.threshold },
       });
-      const online = new Set(peers.map((p) => p.peerId));
+      const online = new Set(peers.filter((p) => ctx.now() - (p.lastSeenMs ?? 0) <= ctx.config.p2p.peerTimeoutMs).map((p) => p.peerId));
       dealers = selectDealers(old, cur.record.threshold, (p) => online.has(p));
     } catch (e) {
       ctx.log.warn({ err: errorMessage(e) }, 'regroup skipped');
@@ -228,6 +231,7 @@ export class CeremonyRunner {
         manager: ctx.manager,
         network: ctx.config.network,
         round,
+        startedAt: round * ctx.roundMs,
         dealers,
         newCommittee: plan.committee,
         newThreshold: plan.threshold,

@@ -1,12 +1,10 @@
 // Epoch catch-up: a node that missed a ceremony's final attestations, or that joined after the
 // last keygen, learns the current public epoch record from a peer whose pings announce a newer
-// epoch. Nothing is trusted from the peer: src/epochs/sync.ts checks every committee signature
-// and the key against the record before storing it.
+// epoch. Nothing is trusted from the peer: src/epochs/sync.ts checks the key against the record
+// and the record against the trust rules every adoption passes (src/epochs/adoption.ts).
 import { EPOCH_SYNC_KIND, epochSyncDirectSpecs, epochSyncRequest, importEpochs, serveEpochSync } from '../epochs/sync.js';
-import type { EpochRecord } from '../epochs/record.js';
 import { errorMessage } from '../util/errors.js';
 import type { NodeContext } from './context.js';
-import { stakedMembers } from './peers.js';
 
 export class EpochSync {
   private busy = false;
@@ -32,8 +30,9 @@ export class EpochSync {
     const peer = ahead[Math.floor(Math.random() * ahead.length)]!;
     this.busy = true;
     try {
-      const res = await ctx.network.direct.request(peer.peerId, EPOCH_SYNC_KIND, epochSyncRequest(ctx.manager));
-      const out = await importEpochs(ctx.manager, res, { from: peer.peerId, network: ctx.config.network, checkCommittee: (r) => this.checkCommittee(r) });
+      const req = epochSyncRequest(ctx.manager);
+      const res = await ctx.network.direct.request(peer.peerId, EPOCH_SYNC_KIND, req);
+      const out = await importEpochs(ctx.manager, res, { from: peer.peerId, network: ctx.config.network, cursor: req.afterEpoch });
       if (out.rejected.length) ctx.log.warn({ from: peer.peerId, rejected: out.rejected }, 'epoch records refused');
       if (out.imported.length) {
         ctx.log.info({ from: peer.peerId, imported: out.imported }, 'caught up on epoch records');
@@ -44,12 +43,5 @@ export class EpochSync {
     } finally {
       this.busy = false;
     }
-  }
-
-  /** At least a threshold of the record's committee must be staked peers we know of. */
-  private checkCommittee(r: EpochRecord): string | null {
-    const staked = new Set(stakedMembers(this.ctx).map((m) => m.peerId));
-    const known = r.committee.filter((m) => staked.has(m.peerId)).length;
-    return known >= r.threshold ? null : `only ${known} of the committee's ${r.committee.length} members are staked peers known here (threshold ${r.threshold})`;
   }
 }

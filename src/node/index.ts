@@ -36,6 +36,7 @@ import { CeremonyRunner } from './ceremony-runner.js';
 import { registerNodeMessageTypes } from './message-types.js';
 import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
+import { committeePeers } from './peers.js';
 import { registerNodeMetrics } from './metrics.js';
 import { depositViews, peerViews, transferViews } from './views.js';
 import { Byzantine, chainFaults } from './byzantine.js';
@@ -78,7 +79,19 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const privateKey = await keystore.loadIdentity();
   const peerId = peerIdFromPrivateKey(privateKey as never).toString();
   const db = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations);
-  const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, now);
+  // The trust rules read the stake view of the network created below (only once sync or a
+  // ceremony runs, never during start-up repair).
+  const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, {
+    now,
+    policy: {
+      rules: () => ({ network: config.network, committeeMax: config.committee.max, threshold: config.committee.threshold, keygenUntil: config.schedule.keygenUntil?.getTime() ?? null }),
+      staked: () => committeePeers({ network, peerId, now, chainView }),
+    },
+    onShare: (e) =>
+      e.action === 'destroyed'
+        ? log.info({ epoch: e.epoch, reason: e.reason }, 'share destroyed')
+        : log.warn({ epoch: e.epoch, location: e.location, reason: e.reason }, 'share file quarantined (kept, not in use)'),
+  });
   try {
     await manager.reconcile();
   } catch (e) {
@@ -367,7 +380,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       setInterval(() => {
         // A share inconsistency found later (e.g. a share file removed under us) must stop the
         // node with the no-restart exit code rather than let it sign with a guess.
-        void manager.reconcile().catch((e) => {
+        void manager.checkCurrentShare().catch((e) => {
           if (isMetanodeError(e, 'SHARE_INCONSISTENCY')) {
             log.fatal({ err: errorMessage(e) }, 'share inconsistency: stopping');
             void stop().then(() => resolveDone(EXIT_SHARE_INCONSISTENCY));

@@ -12,5 +12,7 @@ export function keystoreShareVault(ks: Keystore): ShareVault {
       ks.destroyShare(epoch);
     },
     list: async () => ks.listShares(),
+    quarantine: async (epoch: number) => ks.quarantineShare(epoch),
+    listQuarantined: async () => ks.listQuarantinedShares(),
   };
 }

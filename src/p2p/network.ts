@@ -22,6 +22,7 @@ import { ignore, type Verdict } from './verdict.js';
 import { PING_TYPE, type NodeState, type PingPayload } from './messages/ping.js';
 import { PeerTable, peerTableChecksum, type ChecksumEntry, type PeerEntry } from './peer-table.js';
 import { Blocklist, type BlockEntry } from './blocklist.js';
+import { StakeView } from './stake-view.js';
 import { CachedStakeChecker, type StakeChecker, type StakeVerdict } from './stake-checker.js';
 import { judgePing, type ProofChecker, type TssProofContext } from './ping.js';
 import { latenessExplainedBySkew, peerSkew, skewStatus, type SkewStatus } from './clock.js';
@@ -108,6 +109,8 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   readonly peerId: string;
   readonly table: PeerTable;
   readonly blocklist: Blocklist;
+  /** Staked peers by this node's own checks, blocklist ignored: what committees are computed from. */
+  readonly stakeView = new StakeView();
   readonly metrics: P2pMetrics;
   readonly metricsRegistry: Registry;
   readonly direct: DirectMessenger;
@@ -142,6 +145,8 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     this.metricsRegistry = opts.metricsRegistry ?? new Registry();
     this.metrics = createP2pMetrics(this.metricsRegistry);
     this.table = new PeerTable(opts.db);
+    // Stakes verified before a restart (the persisted table) count until a ping says otherwise.
+    for (const e of this.table.list()) this.observeStake(e);
     this.blocklist = new Blocklist(opts.db, this.now);
     this.stake = new CachedStakeChecker(opts.stakeChecker, opts.stakeTtlMs ?? 60_000, 10_000, this.now);
     this.gate = new AdmissionGate({
@@ -358,25 +363,18 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
         blockedReason: (p) => this.blocklist.get(p)?.reason,
       });
       type = out.type ?? 'unknown';
+      if (from && out.verdict.result === 'ignore' && out.verdict.reason === 'blocklisted') await this.observeBlockedPing(msg.data, from, short);
       let verdict = out.verdict;
       const receivedAt = this.now();
       let pingEntry: PeerEntry | undefined;
       if (verdict.result === 'accept' && out.envelope) {
         if (out.envelope.type === PING_TYPE) {
-          const j = await this.withTimeout(
-            judgePing(out.envelope as Envelope<PingPayload>, receivedAt, {
-              network: this.o.network,
-              stakeChecker: this.stake,
-              proofChecker: this.o.proofChecker,
-              proofRequired: this.o.proofRequired,
-              table: this.table,
-              now: this.now,
-            }),
-          );
+          const j = await this.judgePing(out.envelope as Envelope<PingPayload>, receivedAt);
           if (j === undefined) verdict = ignore('validation-timeout');
           else {
             verdict = j.verdict;
             pingEntry = j.entry;
+            if (j.unstaked && from) this.stakeView.forget(from);
             if (j.block && from) this.block(from, j.block.reason, j.block.detail);
             // The stake and proof checks are asynchronous: the sender may have been blocked
             // meanwhile (e.g. named in a round), and a blocked peer must not re-enter the table.
@@ -406,6 +404,37 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       this.count(type, ignore('validator-error'), from);
       return TopicValidatorResult.Ignore;
     }
+  }
+
+  /**
+   * A blocklisted peer's ping (relayed by others: we hang up on the peer itself) is neither
+   * relayed nor admitted, but when its stake and proof verify it still counts as the peer being
+   * alive and staked for committee inputs (the stake view): a local block never costs a seat.
+   */
+  private async observeBlockedPing(bytes: Uint8Array, from: string, short: string): Promise<void> {
+    const clock = this.localClock();
+    const out = validateMessage(bytes, from, short, {
+      network: this.o.network,
+      localEpoch: clock.epoch,
+      localRound: clock.round,
+      registry: this.registry,
+      seen: this.seen,
+      blockedReason: () => undefined,
+    });
+    if (out.verdict.result !== 'accept' || out.envelope?.type !== PING_TYPE) return;
+    const j = await this.judgePing(out.envelope as Envelope<PingPayload>, this.now());
+    if (j?.entry) this.observeStake(j.entry);
+    else if (j?.unstaked) this.stakeView.forget(from);
+  }
+
+  private judgePing(env: Envelope<PingPayload>, receivedAt: number) {
+    return this.withTimeout(
+      judgePing(env, receivedAt, { network: this.o.network, stakeChecker: this.stake, proofChecker: this.o.proofChecker, proofRequired: this.o.proofRequired, table: this.table, now: this.now }),
+    );
+  }
+
+  private observeStake(e: PeerEntry): void {
+    this.stakeView.observe({ peerId: e.peerId, seniority: e.seniority, rewardAddress: e.rewardAddress, lastSeen: e.lastSeen, tip: e.tip });
   }
 
   private async withTimeout<T>(p: Promise<T>): Promise<T | undefined> {
@@ -444,6 +473,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private admit(entry: PeerEntry, addrs?: string[]): void {
     const isNew = !this.table.has(entry.peerId);
     this.table.upsert(entry);
+    this.observeStake(entry);
     this.gate.admitted(entry.peerId);
     if (addrs?.length) this.addrBook.set(entry.peerId, addrs.filter((a) => !a.includes('/p2p/')).slice(0, 8));
     this.metrics.peers.set(this.table.size);

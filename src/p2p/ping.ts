@@ -3,6 +3,9 @@
 // it names must be valid for the sender (cached chain check), and its tss_proof (if present, or
 // required) must verify. A valid ping (re)admits the sender to the peer table; an invalid one
 // blocklists it with the reason. Peers silent for `peerTimeoutMs` drop out.
+// A stake that is too young, unconfirmed, not visible yet or moved is "not eligible (yet)": the
+// ping is ignored, nobody is blocked. Those verdicts depend on this node's chain view (one block
+// apart from the sender's, or a reorg) and prove no misbehaviour.
 import type { Envelope } from './envelope.js';
 import type { PingPayload, NodeState } from './messages/ping.js';
 import type { PeerEntry, PeerTable } from './peer-table.js';
@@ -39,7 +42,12 @@ export interface PingJudgement {
   block?: { reason: string; detail: string };
   /** The entry to upsert on accept. */
   entry?: PeerEntry;
+  /** The stake did not verify (other than a chain-source outage): the sender is not staked here now. */
+  unstaked?: { reason: string; detail: string };
 }
+
+/** Stake verdicts that follow from this node's chain view, not from anything the sender did wrong. */
+export const NOT_YET_ELIGIBLE = new Set(['too-young', 'unconfirmed', 'not-found', 'moved']);
 
 export async function judgePing(env: Envelope<PingPayload>, receivedAt: number, o: PingJudgeOptions): Promise<PingJudgement> {
   const p = env.payload;
@@ -61,7 +69,9 @@ export async function judgePing(env: Envelope<PingPayload>, receivedAt: number, 
   const verdict = await o.stakeChecker.check(peerId, p.stake);
   if (!verdict.valid) {
     if (verdict.reason === 'unavailable') return { verdict: ignore('stake-unavailable') };
-    return { verdict: reject('bad-stake'), block: { reason: `stake-${verdict.reason}`, detail: verdict.detail } };
+    const unstaked = { reason: verdict.reason, detail: verdict.detail };
+    if (NOT_YET_ELIGIBLE.has(verdict.reason)) return { verdict: ignore(`stake-not-eligible-${verdict.reason}`), unstaked };
+    return { verdict: reject('bad-stake'), block: { reason: `stake-${verdict.reason}`, detail: verdict.detail }, unstaked };
   }
   const prev = o.table.get(peerId);
   const entry: PeerEntry = {

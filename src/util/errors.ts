@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'KEYSTORE'
   | 'SHARE_INCONSISTENCY'
+  | 'ADOPTION_REFUSED' // an epoch record breaks a trust rule (src/epochs/adoption.ts); detail.rule, detail.retry
   | 'TIMEOUT'
   | 'ABORTED'
   // custody round (src/rounds/signing, src/custody/transfers)

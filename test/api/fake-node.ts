@@ -108,6 +108,7 @@ export const EPOCHS: EpochsResponse = {
         kind: 'keygen',
         network: 'regtest',
         epoch: 2,
+        attempt: { startedAt: 0, id: '0a'.repeat(32) },
         previousEpoch: null,
         outputKey: EPOCH_KEY.outputKey,
         internalKey: INTERNAL_KEY,

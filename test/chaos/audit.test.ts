@@ -13,7 +13,7 @@ import { DevchainClient } from '../../src/chain/devchain/client.js';
 import { addressToScript } from '../../src/chain/network.js';
 import { BYZANTINE_MODES } from '../../src/config/schema.js';
 import { auditChain, inputProblem, type ChainAudit } from './chain-audit.js';
-import { commitmentCheck, culpritFinding, groupKeyCheck, integrityCheck, paymentCheck, silenceNoticed, type NodeDbView } from './db-audit.js';
+import { commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paymentCheck, silenceNoticed, type NodeDbView } from './db-audit.js';
 import { makeSchedule, FAULT_KINDS } from './schedule.js';
 import { parseChaosArgs } from './args.js';
 import { p2trKey, p2wpkhKey, spend } from '../chain/wallet.js';
@@ -114,7 +114,7 @@ describe('chain audit', () => {
 });
 
 function view(name: string, over: Partial<NodeDbView> = {}): NodeDbView {
-  return { name, peerId: `peer-${name}`, file: `/x/${name}`, integrity: 'ok', commitments: [], epochs: [], transfers: [], requests: [], custodyTxs: [], roundLog: [], blocklist: [], ...over };
+  return { name, peerId: `peer-${name}`, file: `/x/${name}`, integrity: 'ok', commitments: [], epochs: [], transfers: [], requests: [], custodyTxs: [], roundLog: [], blocklist: [], epochRecords: [], violations: [], ...over };
 }
 
 function chain(outputs: Array<[string, bigint, string]>, over: Partial<ChainAudit> = {}): ChainAudit {
@@ -143,6 +143,24 @@ describe('database checks', () => {
     assert.equal(groupKeyCheck([view('n1', { epochs: e('K') }), view('n2', { epochs: e('L') })], null).ok, false);
     assert.equal(groupKeyCheck([view('n1', { epochs: e('K') })], 'L').ok, false);
     assert.equal(groupKeyCheck([view('n1')], null).ok, false);
+  });
+
+  it('epoch trust: every record within the rules and nobody honest flagged passes; a forged epoch or a framed member fails', () => {
+    const committee = (...ids: string[]) => ids.map((peerId) => ({ peerId }));
+    const rec = (epoch: number, kind: 'keygen' | 'regroup', key: string, ids: string[], threshold: number) => ({ kind, epoch, previousEpoch: epoch > 1 ? epoch - 1 : null, outputKey: key, committee: committee(...ids), threshold });
+    const honest = [rec(1, 'keygen', 'K', ['a', 'b', 'c', 'd'], 3), rec(2, 'regroup', 'K', ['a', 'b', 'c', 'e'], 3)];
+    const good = [{ record: honest[0]!, signers: ['a', 'b', 'c', 'd'] }, { record: honest[1]!, signers: ['a', 'b', 'c', 'e', 'd'] }];
+    assert.equal(epochTrustCheck([view('n1', { epochRecords: good })], ['a', 'b', 'c', 'd', 'e']).ok, true);
+    // A keygen epoch made by one staked non-member (t = 1, no consent of the key holders).
+    const forged = [good[0]!, { record: rec(2, 'keygen', 'X', ['x'], 1), signers: ['x'] }];
+    const f = epochTrustCheck([view('n1', { epochRecords: forged })], ['a', 'b', 'c', 'd']);
+    assert.equal(f.ok, false);
+    assert.match(f.detail, /threshold 1 of 1/);
+    assert.match(f.detail, /0 of the previous committee signed, threshold 3/);
+    const rekey = [good[0]!, { record: rec(2, 'regroup', 'X', ['a', 'b', 'c', 'd'], 3), signers: ['a', 'b', 'c', 'd'] }];
+    assert.match(epochTrustCheck([view('n1', { epochRecords: rekey })], []).detail, /regroup changed the key/);
+    const framed = epochTrustCheck([view('n1', { epochRecords: good, violations: ['b', 'z'] })], ['a', 'b', 'c', 'd']);
+    assert.deepEqual([framed.ok, framed.detail], [false, 'n1 holds violation evidence against honest b']);
   });
 
   it('payments: twice paid, a wrong amount, a claim the chain does not back, a shared input, a chain double spend all fail', () => {

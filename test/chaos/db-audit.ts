@@ -1,6 +1,7 @@
 // Reads each node's SQLite database (read-only, after the node stopped) and its log, and judges
 // the safety properties a chaos run must keep: database integrity, nonce-commitment uniqueness,
-// agreement on the group key, no transfer paid twice, and whether each Byzantine node was named.
+// agreement on the group key, no transfer paid twice, every adopted epoch record within the trust
+// rules, no honest member excluded by evidence, and whether each Byzantine node was named.
 import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { addressToScript } from '../../src/chain/network.js';
@@ -28,6 +29,20 @@ export interface NodeDbView {
   custodyTxs: Array<{ txid: string; state: string; inputs: string[]; transferIds: string[] }>;
   roundLog: RoundLogRow[];
   blocklist: Array<{ peerId: string; reason: string; since: number; until: number }>;
+  /** Stored epoch records with the peer ids that signed them, ascending. */
+  epochRecords: Array<{ record: AuditRecord; signers: string[] }>;
+  /** Peer ids with stored violation evidence. */
+  violations: string[];
+}
+
+/** The fields of an epoch record the trust audit reads. */
+export interface AuditRecord {
+  kind: 'keygen' | 'regroup';
+  epoch: number;
+  previousEpoch: number | null;
+  outputKey: string;
+  committee: Array<{ peerId: string }>;
+  threshold: number;
 }
 
 export function readNodeDb(name: string, peerId: string, file: string): NodeDbView {
@@ -72,6 +87,11 @@ export function readNodeDb(name: string, peerId: string, file: string): NodeDbVi
         since: r.since,
         until: r.until,
       })),
+      epochRecords: all<{ record_json: string; signatures_json: string }>('epochs', 'SELECT record_json, signatures_json FROM epochs ORDER BY epoch').map((r) => ({
+        record: JSON.parse(r.record_json) as AuditRecord,
+        signers: (JSON.parse(r.signatures_json) as Array<{ peerId: string }>).map((a) => a.peerId),
+      })),
+      violations: all<{ peer_id: string }>('violations', 'SELECT DISTINCT peer_id FROM violations').map((r) => r.peer_id),
     };
   } finally {
     db.close();
@@ -113,6 +133,45 @@ export function commitmentCheck(views: NodeDbView[], signedTxs: number): Check {
     name: 'nonce-commitments-unique',
     ok: dups.length === 0 && !none,
     detail: dups.length ? `reused: ${dups.join('; ')}` : none ? `${signedTxs} custody transactions signed but no commitment recorded` : `${total} signed commitments over ${views.length} nodes, all distinct`,
+  };
+}
+
+/**
+ * Epoch trust (README "Trust model"): on every node, every stored record has t >= 2 and every
+ * member's signature; each later epoch follows the one before by one, carries the signatures of
+ * at least t_old of the previous committee, and a regroup keeps the key. No honest peer has
+ * stored violation evidence against it on any node. Signatures were verified when adopted;
+ * this checks who signed, from the database.
+ */
+export function epochTrustCheck(views: NodeDbView[], honestPeerIds: readonly string[]): Check {
+  const bad: string[] = [];
+  let records = 0;
+  for (const v of views) {
+    let prev: AuditRecord | null = null;
+    for (const { record: r, signers } of v.epochRecords) {
+      records++;
+      const at = `${v.name} epoch ${r.epoch}`;
+      const signed = new Set(signers);
+      if (r.threshold < 2 || r.threshold > r.committee.length) bad.push(`${at}: threshold ${r.threshold} of ${r.committee.length}`);
+      const missing = r.committee.filter((m) => !signed.has(m.peerId)).map((m) => m.peerId);
+      if (missing.length) bad.push(`${at}: unsigned by ${missing.join(',')}`);
+      if (prev === null) {
+        if (r.previousEpoch !== null) bad.push(`${at}: first stored epoch names previous ${r.previousEpoch}`);
+      } else {
+        if (r.previousEpoch !== prev.epoch || r.epoch !== prev.epoch + 1) bad.push(`${at}: does not follow epoch ${prev.epoch}`);
+        const consent = prev.committee.filter((m) => signed.has(m.peerId)).length;
+        if (consent < prev.threshold) bad.push(`${at}: ${consent} of the previous committee signed, threshold ${prev.threshold}`);
+        if (r.kind === 'regroup' && r.outputKey !== prev.outputKey) bad.push(`${at}: regroup changed the key`);
+      }
+      prev = r;
+    }
+    const framed = v.violations.filter((p) => honestPeerIds.includes(p));
+    if (framed.length) bad.push(`${v.name} holds violation evidence against honest ${framed.join(',')}`);
+  }
+  return {
+    name: 'epoch-trust',
+    ok: bad.length === 0,
+    detail: bad.length ? bad.slice(0, 10).join('; ') : `${records} stored epoch records on ${views.length} nodes within the trust rules; no honest peer flagged`,
   };
 }
 

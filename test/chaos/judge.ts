@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { ProcessFederation } from '../../src/devnet/federation.js';
 import { auditChain } from './chain-audit.js';
 import {
-  commitmentCheck, culpritFinding, groupKeyCheck, integrityCheck, paymentCheck, readNodeDb, silenceNoticed, type Check, type CulpritFinding,
+  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paymentCheck, readNodeDb, silenceNoticed, type Check, type CulpritFinding,
 } from './db-audit.js';
 import type { Fault } from './schedule.js';
 import type { Transfer } from './workload.js';
@@ -85,6 +85,7 @@ export async function judgeRun(
     commitmentCheck(views, signedTxs),
     integrityCheck(views, devchainIntegrity(run.dir)),
     groupKeyCheck(views, run.groupKey),
+    epochTrustCheck(views, fed.nodes.filter((x) => !run.faults.some((r) => r.kind === 'byzantine' && r.node === x.index)).map((x) => x.peerId)),
     {
       name: 'culprits-named',
       ok: culprits.every((c) => c.ok),

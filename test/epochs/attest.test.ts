@@ -17,7 +17,7 @@ async function identity() {
 
 const ids = await Promise.all([identity(), identity(), identity()]);
 const record: EpochRecord = {
-  version: 1, kind: 'keygen', network: 'regtest', epoch: 1, previousEpoch: null,
+  version: 1, kind: 'keygen', network: 'regtest', epoch: 1, attempt: { startedAt: 0, id: '0a'.repeat(32) }, previousEpoch: null,
   outputKey: '11'.repeat(32), internalKey: '22'.repeat(32), vaultAddress: 'bcrt1p' + 'q'.repeat(58),
   committee: membersInOrder(ids.map((i) => i.peerId)), threshold: 2,
   transcriptHash: '33'.repeat(32), keyHash: '44'.repeat(32), testSignature: null,

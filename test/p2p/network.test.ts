@@ -4,6 +4,8 @@ import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor, type Ident } fr
 import { counterValue } from '../../src/p2p/metrics.js';
 import type { P2pNetwork } from '../../src/p2p/network.js';
 import { peerTableChecksum } from '../../src/p2p/peer-table.js';
+import { committeePeers } from '../../src/node/peers.js';
+import { computeRegroupCommittee } from '../../src/rounds/committee.js';
 
 describe('5 staked nodes', () => {
   const nodes: P2pNetwork[] = [];
@@ -53,20 +55,46 @@ describe('5 staked nodes', () => {
     assert.equal(sums[0], peerTableChecksum(ids.map((x) => ({ peerId: x.peerId, stakeOutpoint: x.stake, seniority: (x.verdict as any).seniority, rewardAddress: (x.verdict as any).rewardAddress }))));
   });
 
-  it('refuses and blocklists peers with a too-young or spent stake, with the reason', async () => {
+  it('a too-young stake is not eligible yet (ignored, not blocked); a spent stake is refused and blocklisted, with the reason', async () => {
     const [young, bogus] = extra.map((n) => n.peerId);
-    await waitFor('bad peers blocklisted everywhere', () => nodes.every((n) => n.blocklist.isBlocked(young!) && n.blocklist.isBlocked(bogus!)), 10_000);
+    const ignoredYoung = async (n: P2pNetwork) => counterValue(n.metrics.messagesIgnored, { type: 'ping', reason: 'stake-not-eligible-too-young' });
+    await waitFor('bad peers judged everywhere', async () => {
+      for (const n of nodes) if (!n.blocklist.isBlocked(bogus!) || (await ignoredYoung(n)) < 1) return false;
+      return true;
+    }, 10_000);
     for (const n of nodes) {
-      assert.equal(n.blocklist.get(young!)?.reason, 'stake-too-young');
-      assert.match(n.blocklist.get(young!)!.detail, /needs 259200/);
+      assert.equal(n.blocklist.get(young!), undefined, 'too young is no violation');
       assert.equal(n.blocklist.get(bogus!)?.reason, 'stake-spent');
       assert.equal(n.table.has(young!), false);
       assert.equal(n.table.has(bogus!), false);
+      assert.equal(n.stakeView.get(young!), undefined, 'not staked (yet) in the committee inputs either');
       // blocked for 72 h (a second concurrent refusal may extend it by milliseconds)
-      const b = n.blocklist.get(young!)!;
+      const b = n.blocklist.get(bogus!)!;
       assert.ok(b.until >= b.since + 72 * 3600_000 && b.until <= Date.now() + 72 * 3600_000);
     }
     assert.ok((await counterValue(nodes[0]!.metrics.messagesRejected, { type: 'ping', reason: 'bad-stake' })) >= 1);
+  });
+
+  it('local block does not change the committee: the blocked peer leaves the table, not the stake view, and stays alive there through relayed pings', async () => {
+    const [n0] = nodes;
+    const target = nodes[4]!.peerId;
+    const committeeOf = (n: P2pNetwork, now: number) => {
+      const peers = committeePeers({ network: n as never, peerId: n.peerId, now: () => now, chainView: { tip: null, reachable: true, feeRate: null } });
+      return computeRegroupCommittee({ peers, oldCommittee: [], now, offlineAfterMs: 2500, violations: [], cfg: { max: 15 } }).committee.map((m) => m.peerId);
+    };
+    await waitFor('stake views complete', () => nodes.every((n) => n.stakeView.list().length >= 4), 10_000);
+    const before = committeeOf(n0!, Date.now());
+    assert.equal(before.length, 5);
+    n0!.block(target, 'test-local-block', 'one node\'s opinion');
+    const blockedAt = Date.now();
+    assert.equal(n0!.table.has(target), false);
+    // Its pings still reach n0 through the other peers: alive in the stake view, not relayed, not admitted.
+    await waitFor('a relayed ping of the blocked peer observed', () => (n0!.stakeView.get(target)?.lastSeen ?? 0) > blockedAt + 500, 10_000);
+    assert.equal(n0!.table.has(target), false);
+    assert.ok(n0!.blocklist.isBlocked(target));
+    assert.deepEqual(committeeOf(n0!, Date.now()), before, 'same committee as before the block');
+    assert.deepEqual(committeeOf(n0!, Date.now()), committeeOf(nodes[1]!, Date.now()), 'same committee as a node that blocks nobody');
+    n0!.blocklist.unblock(target);
   });
 
   it('a stopped node drops out of every other table', async () => {

@@ -146,7 +146,9 @@ export async function verifyEpochCommand(opts: VerifyEpochOptions): Promise<Veri
       if (keyProblem) problems.push(`key vs record: ${keyProblem}`);
       problems.push(...selfCheck(entry.key as EpochKey, entry.vaultAddress));
       if (entry.vaultAddress !== entry.record.vaultAddress) problems.push(`served vault address ${entry.vaultAddress} is not the record's ${entry.record.vaultAddress}`);
-      const sig = await checkSignedRecord(entry, verify);
+      // Members of the previous epoch may sign too: the old key holders' consent to a regroup.
+      const consenting = f.epochs.filter((e) => e.record.epoch === entry.record.previousEpoch).flatMap((e) => e.record.committee.map((m) => m.peerId));
+      const sig = await checkSignedRecord(entry, verify, consenting);
       return { url: f.url, entry, problems: [...new Set(problems)], sig };
     }),
   );

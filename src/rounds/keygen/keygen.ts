@@ -14,6 +14,7 @@ import { vaultAddress } from '../../crypto/taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../../crypto/types.js';
 import type { Network } from '../../chain/types.js';
 import { epochKeyHash, recordHash, type Attestation, type EpochRecord } from '../../epochs/record.js';
+import { keygenPlanHash, makeAttempt } from '../../epochs/attempt.js';
 import { KeygenTypes, packageHash, type AbortPayload, type AttestMessage, type EchoPayload } from './messages.js';
 import { failure, failureFrom, type CeremonyFailure, type LogLine, type Outgoing, type Step } from './ceremony.js';
 
@@ -31,8 +32,10 @@ export interface KeygenParams {
   network: Network;
   /** The epoch this keygen creates. */
   epoch: number;
-  /** Attempt id (envelope round): e.g. the unix second of the 5-minute boundary. */
+  /** Envelope round of this attempt (all its messages carry it). */
   round: number;
+  /** Start of the attempt's slot (ms, round x round length): part of the attempt identity in the record. */
+  startedAt: number;
   /** The epoch in force now (null before the first key). */
   previousEpoch: number | null;
   self: string;
@@ -242,6 +245,7 @@ function advance(state: KeygenState, now: number, outbox: Outgoing[], log: LogLi
         kind: 'keygen',
         network: params.network,
         epoch: params.epoch,
+        attempt: makeAttempt({ kind: 'keygen', network: params.network, epoch: params.epoch, startedAt: params.startedAt, planHash: keygenPlanHash(params) }),
         previousEpoch: params.previousEpoch,
         outputKey: out.key.outputKey,
         internalKey: out.key.internalKey,

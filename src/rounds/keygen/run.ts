@@ -15,8 +15,10 @@ export interface KeygenRunArgs {
   ports: CeremonyPorts;
   manager: EpochManager;
   network: Network;
-  /** Attempt id = envelope round (e.g. unix seconds of the 5-minute boundary). */
+  /** Envelope round of the attempt (e.g. unix seconds of the 5-minute boundary). */
   round: number;
+  /** Start of the attempt's slot in ms, the same on every member (round x round length). */
+  startedAt: number;
   committee: CommitteeMember[];
   threshold: number;
   timeouts?: Partial<KeygenTimeouts>;
@@ -31,7 +33,7 @@ export function startKeygen(a: KeygenRunArgs): { driver: CeremonyDriver<KeygenSt
   const epoch = a.manager.store.maxEpoch() + 1;
   const self = a.manager.selfPeerId;
   const initial = keygenInit(
-    { network: a.network, epoch, round: a.round, previousEpoch: cur ? cur.record.epoch : null, self, committee: a.committee, threshold: a.threshold, timeouts: { ...DEFAULT_KEYGEN_TIMEOUTS, ...a.timeouts } },
+    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, previousEpoch: cur ? cur.record.epoch : null, self, committee: a.committee, threshold: a.threshold, timeouts: { ...DEFAULT_KEYGEN_TIMEOUTS, ...a.timeouts } },
     a.ports.now(),
   );
   const driver = new CeremonyDriver<KeygenState>(

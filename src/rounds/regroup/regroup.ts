@@ -8,8 +8,11 @@
 //             members run reshareReceive (which names bad dealers)
 //   commit    members publish FROST nonce commitments for the fixed test message
 //   sigshare  members publish signature shares; aggregation verifies each (names bad signers)
-//   attest    members sign the epoch record carrying the test signature; everyone, observers
-//             included, checks the BIP340 test signature against the unchanged vault key
+//   attest    members sign the epoch record carrying the test signature, and so do dealers
+//             that leave the committee (the current key holders consent: a regroup record is
+//             adopted only with at least t_old signatures of the old committee, see
+//             src/epochs/adoption.ts); everyone, observers included, checks the BIP340 test
+//             signature against the unchanged vault key
 // Only then does a node switch (EpochManager.adopt: new share + record in one step, old share
 // destroyed). Any failure: nothing is adopted, the old shares stay in use.
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -22,6 +25,7 @@ import type { Network } from '../../chain/types.js';
 import { canonicalJson, epochKeyHash, recordHash, regroupTestMessage, type Attestation, type EpochRecord } from '../../epochs/record.js';
 import { failure, failureFrom, type CeremonyFailure, type LogLine, type Outgoing, type Step } from '../keygen/ceremony.js';
 import { RegroupTypes } from './messages.js';
+import { makeAttempt, type Attempt } from '../../epochs/attempt.js';
 import type { AbortPayload } from '../keygen/messages.js';
 
 export type RegroupPhase = 'agree' | 'deal' | 'commit' | 'sigshare' | 'attest' | 'done' | 'failed';
@@ -40,6 +44,8 @@ export interface RegroupParams {
   /** The epoch this regroup creates (old epoch + 1 or later). */
   epoch: number;
   round: number;
+  /** Start of the attempt's slot (ms, round x round length): part of the attempt identity. */
+  startedAt: number;
   self: string;
   /** The key in force (public part). */
   oldKey: EpochKey;
@@ -106,6 +112,13 @@ export function regroupPlanHash(p: Pick<RegroupParams, 'network' | 'epoch' | 'ol
 const ids = (ms: CommitteeMember[]) => ms.map((m) => m.peerId);
 function participants(p: RegroupParams): string[] {
   return [...new Set([...ids(p.dealers), ...ids(p.newCommittee)])];
+}
+function attemptOf(p: RegroupParams, planHash: string): Attempt {
+  return makeAttempt({ kind: 'regroup', network: p.network, epoch: p.epoch, startedAt: p.startedAt, planHash });
+}
+/** Signers of the record: every new member, then the dealers that leave (in dealer order). */
+function signersOf(p: RegroupParams): string[] {
+  return participants(p).filter((x) => ids(p.newCommittee).includes(x)).concat(ids(p.dealers).filter((x) => !ids(p.newCommittee).includes(x)));
 }
 function testMessage(p: RegroupParams): string {
   return regroupTestMessage(p.network, p.epoch, p.oldKey.outputKey);
@@ -185,7 +198,7 @@ export function regroupStep(state: RegroupState, ev: RegroupEvent): Step<Regroup
       return advance({ ...state, sigShares: { ...state.sigShares, [member.identifier]: (payload as { shares: string[] }).shares } }, now, [], []);
     }
     case RegroupTypes.attest: {
-      if (!member) return ignore('not a member');
+      if (!member && !dealer) return ignore('not a member or dealer');
       const a = payload as AttestIn;
       if (a.attestation.peerId !== from) return fail(state, failure('INVALID_MESSAGE', 'attestation signed by another peer than its sender', [from], { phase: 'attest' }));
       if (state.attestations[from]) return ignore('duplicate');
@@ -213,7 +226,7 @@ function silentMembers(s: RegroupState): string[] {
     case 'sigshare':
       return p.newCommittee.filter((m) => !s.sigShares[m.identifier]).map((m) => m.peerId);
     case 'attest':
-      return ids(p.newCommittee).filter((x) => !s.attestations[x]);
+      return signersOf(p).filter((x) => !s.attestations[x]);
     default:
       return [];
   }
@@ -314,7 +327,7 @@ function advance(state: RegroupState, now: number, outbox: Outgoing[], log: LogL
       const key = state.newKey!;
       const dealingsHash = bytesToHex(sha256(utf8ToBytes('metanode/regroup-dealings/v1\n' + canonicalJson(dealerIds.map((d) => state.dealings[d])))));
       const record: EpochRecord = {
-        version: 1, kind: 'regroup', network: p.network, epoch: p.epoch, previousEpoch: p.oldKey.epoch,
+        version: 1, kind: 'regroup', network: p.network, epoch: p.epoch, attempt: attemptOf(p, state.planHash), previousEpoch: p.oldKey.epoch,
         outputKey: key.outputKey, internalKey: key.internalKey, vaultAddress: vaultAddress(key),
         committee: p.newCommittee.map((m) => ({ peerId: m.peerId, identifier: m.identifier })), threshold: p.newThreshold,
         transcriptHash: dealingsHash, keyHash: epochKeyHash(key), testSignature: sig,
@@ -331,17 +344,23 @@ function advance(state: RegroupState, now: number, outbox: Outgoing[], log: LogL
       let ref = state.pending;
       if (!ref && entries.length) {
         const [, first] = entries[0];
-        const problem = checkForeignRecord(p, first);
+        const problem = checkForeignRecord(p, state.planHash, first);
         if (problem) return merge(fail(state, failure('INVALID_MESSAGE', `attested regroup record is wrong: ${problem}`, [entries[0][0]], { phase: 'attest' })), outbox, log);
         ref = { record: first.record, hash: recordHash(first.record) };
         state = { ...state, pending: ref, newKey: first.key };
+        // A dealer that leaves consents to the record it checked: the old key holders' signatures.
+        if (state.role.dealer) outbox.push({ to: 'sign', record: first.record, extra: { key: first.key } });
       }
       if (!ref) break;
       const differ = entries.filter(([, a]) => recordHash(a.record) !== ref!.hash || epochKeyHash(a.key) !== ref!.record.keyHash);
       if (differ.length)
         return merge(fail(state, failure('INVALID_MESSAGE', 'members signed a different epoch record', differ.map(([x]) => x), { phase: 'attest', mine: ref.record, theirs: Object.fromEntries(differ.map(([x, a]) => [x, a.record])) })), outbox, log);
       if (!memberIds.every((x) => state.attestations[x])) break;
-      const signatures = memberIds.map((x) => state.attestations[x].attestation);
+      // Enough of the old committee must have signed too (dealers that stay are members).
+      const signers = signersOf(p).filter((x) => state.attestations[x]);
+      const oldIds = new Set(ids(p.oldKey.committee));
+      if (signers.filter((x) => oldIds.has(x)).length < p.oldKey.threshold) break;
+      const signatures = signers.map((x) => state.attestations[x].attestation);
       const key = state.newKey ?? state.attestations[memberIds[0]].key;
       log.push({ level: 'info', msg: 'regroup complete: every new member signed the record', data: { epoch: p.epoch } });
       state = { ...state, phase: 'done', result: { record: ref.record, signatures, key, share: state.role.member ? state.newShare : null } };
@@ -353,9 +372,10 @@ function advance(state: RegroupState, now: number, outbox: Outgoing[], log: LogL
 }
 
 /** Checks a record this node did not compute itself: the plan it expects, the same key, a valid test signature. */
-function checkForeignRecord(p: RegroupParams, a: AttestIn): string | null {
+function checkForeignRecord(p: RegroupParams, planHash: string, a: AttestIn): string | null {
   const r = a.record;
   if (r.kind !== 'regroup' || r.network !== p.network || r.epoch !== p.epoch || r.previousEpoch !== p.oldKey.epoch) return 'wrong kind, network or epoch';
+  if (canonicalJson(r.attempt) !== canonicalJson(attemptOf(p, planHash))) return 'another attempt';
   if (r.outputKey !== p.oldKey.outputKey || r.internalKey !== p.oldKey.internalKey || r.vaultAddress !== vaultAddress(p.oldKey)) return 'the group key changed';
   if (r.threshold !== p.newThreshold || canonicalJson(r.committee) !== canonicalJson(p.newCommittee.map((m) => ({ peerId: m.peerId, identifier: m.identifier })))) return 'not the agreed committee';
   if (epochKeyHash(a.key) !== r.keyHash || a.key.epoch !== r.epoch || a.key.outputKey !== r.outputKey) return 'key material does not match the record';

@@ -16,6 +16,8 @@ export interface RegroupRunArgs {
   manager: EpochManager;
   network: Network;
   round: number;
+  /** Start of the attempt's slot in ms, the same on every participant (round x round length). */
+  startedAt: number;
   /** From computeRegroupCommittee / selectDealers on the shared inputs. */
   dealers: CommitteeMember[];
   newCommittee: CommitteeMember[];
@@ -32,7 +34,7 @@ export async function startRegroup(a: RegroupRunArgs): Promise<{ driver: Ceremon
   const epoch = a.manager.store.maxEpoch() + 1;
   const self = a.manager.selfPeerId;
   const initial = regroupInit(
-    { network: a.network, epoch, round: a.round, self, oldKey: cur.key, oldShare: cur.share, dealers: a.dealers, newCommittee: a.newCommittee, newThreshold: a.newThreshold, timeouts: { ...DEFAULT_REGROUP_TIMEOUTS, ...a.timeouts } },
+    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, self, oldKey: cur.key, oldShare: cur.share, dealers: a.dealers, newCommittee: a.newCommittee, newThreshold: a.newThreshold, timeouts: { ...DEFAULT_REGROUP_TIMEOUTS, ...a.timeouts } },
     a.ports.now(),
   );
   const driver = new CeremonyDriver<RegroupState>(

@@ -8,6 +8,8 @@ import { epochMigrations } from '../../../src/epochs/store.js';
 import { EpochManager } from '../../../src/epochs/manager.js';
 import { InMemoryShareVault } from '../../../src/epochs/vault.js';
 import { verifyWithPeerId } from '../../../src/epochs/attest.js';
+import { testPolicy } from '../../support/epoch-policy.js';
+import type { AdoptionRules } from '../../../src/epochs/adoption.js';
 import type { CeremonyPorts } from '../../../src/rounds/keygen/driver.js';
 import type { StakedPeer } from '../../../src/rounds/committee.js';
 
@@ -50,7 +52,7 @@ export class Harness {
     const peerId = peerIdFromPrivateKey(key as unknown as Parameters<typeof peerIdFromPrivateKey>[0]).toString();
     const db = openDb(':memory:', epochMigrations);
     const vault = new InMemoryShareVault();
-    const manager = new EpochManager(db, vault, peerId, () => this.clock);
+    const manager = new EpochManager(db, vault, peerId, { policy: testPolicy(() => this.staked(), () => this.rules), now: () => this.clock });
     const node: HNode = { peerId, db, vault, manager, handler: null, offline: false, ports: undefined as unknown as CeremonyPorts };
     node.ports = {
       publish: async (type, payload) => {
@@ -95,9 +97,14 @@ export class Harness {
     }
   }
 
-  /** Stake table: node i staked at height 100 + i (node 0 most senior). */
+  /** Trust-rule settings every node's policy reads (e.g. keygenUntil). */
+  rules: Partial<AdoptionRules> = {};
+  /** Stake heights that differ from the default 100 + i (e.g. a newcomer with an older stake). */
+  readonly stakeHeights: Record<string, number> = {};
+
+  /** Stake table (every node's stake view): node i staked at height 100 + i (node 0 most senior). */
   staked(): StakedPeer[] {
-    return this.nodes.map((n, i) => ({ peerId: n.peerId, stakeHeight: 100 + i, stakeTxid: (i + 1).toString(16).padStart(64, '0') }));
+    return this.nodes.map((n, i) => ({ peerId: n.peerId, stakeHeight: this.stakeHeights[n.peerId] ?? 100 + i, stakeTxid: (i + 1).toString(16).padStart(64, '0') }));
   }
 }
 
@@ -125,7 +132,7 @@ export async function keygenAll(h: Harness, round: number): Promise<Map<string, 
   const { committee, threshold } = computeCommittee(h.staked(), { max: 15 });
   return runAll(
     h,
-    h.nodes.filter((n) => !n.offline).map((node) => ({ node, ...startKeygen({ ports: node.ports, manager: node.manager, network: 'regtest', round, committee, threshold, tickMs: 0 }) })),
+    h.nodes.filter((n) => !n.offline).map((node) => ({ node, ...startKeygen({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, committee, threshold, tickMs: 0 }) })),
   );
 }
 

@@ -20,14 +20,14 @@ async function keygen(h: Harness, round: number, special?: { peerId: string; mut
     if (n.offline) continue;
     if (special && special.peerId === n.peerId) {
       const epoch = n.manager.store.maxEpoch() + 1;
-      const init = special.mutate(keygenInit({ network: 'regtest', epoch, round, previousEpoch: n.manager.current()?.record.epoch ?? null, self: n.peerId, committee, threshold, timeouts: DEFAULT_KEYGEN_TIMEOUTS }, h.clock));
+      const init = special.mutate(keygenInit({ network: 'regtest', epoch, round, startedAt: round * 60_000, previousEpoch: n.manager.current()?.record.epoch ?? null, self: n.peerId, committee, threshold, timeouts: DEFAULT_KEYGEN_TIMEOUTS }, h.clock));
       const d = new CeremonyDriver<KeygenState>({ name: 'keygen', self: n.peerId, epoch, round, step: keygenStep, terminal: (s) => s.phase === 'done' || s.phase === 'failed', failureOf: (s) => s.failure, attestType: KeygenTypes.attest, tickMs: 0 }, init, n.ports);
       n.handler = (f, t, p) => d.onMessage(f, t, p);
       drivers.push(d);
       outcomes.set(n.peerId, d.done);
       continue;
     }
-    const { driver, outcome } = startKeygen({ ports: n.ports, manager: n.manager, network: 'regtest', round, committee, threshold, tickMs: 0 });
+    const { driver, outcome } = startKeygen({ ports: n.ports, manager: n.manager, network: 'regtest', round, startedAt: round * 60_000, committee, threshold, tickMs: 0 });
     n.handler = (f, t, p) => driver.onMessage(f, t, p);
     drivers.push(driver);
     outcomes.set(n.peerId, outcome);

@@ -24,7 +24,7 @@ async function regroup(h: Harness, round: number, peers: PeerView[], max: number
   const dealers = selectDealers(cur.record.committee, cur.record.threshold, (p) => !h.node(p).offline);
   const starts = [];
   for (const node of online) {
-    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
+    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
     starts.push({ node, ...s });
   }
   return { out: await runAll(h, starts), plan };
@@ -47,7 +47,7 @@ test('a newcomer that only imported epoch 1 joins the regroup, gets a share and 
 
   // Without catch-up there is nothing to regroup from.
   await assert.rejects(
-    startRegroup({ ports: newcomer.ports, manager: newcomer.manager, network: 'regtest', round: 5, dealers: [], newCommittee: [], newThreshold: 2, tickMs: 0 }),
+    startRegroup({ ports: newcomer.ports, manager: newcomer.manager, network: 'regtest', round: 5, startedAt: 5 * 60_000, dealers: [], newCommittee: [], newThreshold: 2, tickMs: 0 }),
     (e) => isMetanodeError(e, 'INVALID_INPUT'),
   );
   await catchUp(newcomer, h.nodes[0]);
@@ -94,7 +94,8 @@ test('an online member pruned by the cap takes part as observer and switches to 
   await catchUp(newcomer, h.nodes[2]);
   // The newcomer's stake is older than node 4's: with committee.max 5, node 4 drops out.
   const capped = h.nodes[4];
-  const { out, plan } = await regroup(h, 200, views(h, { [newcomer.peerId]: 50 }), 5);
+  h.stakeHeights[newcomer.peerId] = 50;
+  const { out, plan } = await regroup(h, 200, views(h), 5);
   assert.deepEqual(plan.pruned, [{ peerId: capped.peerId, reason: 'cap' }]);
   for (const [peer, o] of out) assert.ok(o.ok, `${peer}: ${JSON.stringify(!o.ok && o.failure)}`);
   const c = await capped.manager.currentKeyAndShare();
@@ -118,7 +119,7 @@ test('a dealer that holds only the public epoch aborts at once; nobody switches,
   const dealers = selectDealers(epoch1.record.committee, epoch1.record.threshold, () => true);
   assert.ok(dealers.some((d) => d.peerId === n0.peerId));
   const starts = [];
-  for (const node of h.nodes) starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 300, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 })) });
+  for (const node of h.nodes) starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 300, startedAt: 300 * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 })) });
   const out = await runAll(h, starts);
   assert.ok(h.sent.some((d) => d.from === n0.peerId && d.type === RegroupTypes.abort));
   assert.ok(!h.sent.some((d) => d.type === RegroupTypes.subshare), 'no secret moved');
@@ -130,4 +131,29 @@ test('a dealer that holds only the public epoch aborts at once; nobody switches,
   for (const n of h.nodes) assert.equal(n.manager.current()!.record.epoch, 1);
   const sig = await signWith([h.nodes[1], h.nodes[2], h.nodes[3]], MSG);
   assert.ok(verifyBip340(sig, MSG, epoch1.record.outputKey));
+});
+
+test('a dealer that leaves the committee signs the regroup record: t_old of the old holders consent, and every node adopts it', async () => {
+  const h = await Harness.create(4);
+  for (const o of (await keygenAll(h, 1)).values()) assert.ok(o.ok);
+  const epoch1 = h.nodes[0].manager.current()!.record;
+  const [x, y] = [await h.addNode(), await h.addNode()];
+  for (const n of [x, y]) await catchUp(n, h.nodes[0]);
+  // Two newcomers with older stakes and committee.max 4: only nodes 0 and 1 of the old committee
+  // stay, fewer than t_old = 3. Dealer node 2 leaves; its signature is the third consent.
+  h.stakeHeights[x.peerId] = 50;
+  h.stakeHeights[y.peerId] = 51;
+  const { out, plan } = await regroup(h, 400, views(h), 4);
+  assert.deepEqual(plan.committee.map((m) => m.peerId), [x.peerId, y.peerId, h.nodes[0].peerId, h.nodes[1].peerId]);
+  for (const [peer, o] of out) assert.ok(o.ok, `${peer}: ${JSON.stringify(!o.ok && o.failure)}`);
+  const rec = x.manager.current()!;
+  assert.equal(rec.record.kind, 'regroup');
+  const oldIds = new Set(epoch1.committee.map((m) => m.peerId));
+  const consenting = rec.signatures.filter((s) => oldIds.has(s.peerId)).map((s) => s.peerId);
+  assert.ok(consenting.includes(h.nodes[2].peerId), 'the leaving dealer signed');
+  assert.ok(consenting.length >= epoch1.threshold);
+  for (const n of h.nodes) assert.equal(n.manager.current()!.record.epoch, 2, `${n.peerId} switched`);
+  assert.equal((await h.nodes[2].manager.currentKeyAndShare())!.share, null);
+  const sig = await signWith([x, y, h.nodes[0]], MSG);
+  assert.ok(verifyBip340(sig, MSG, epoch1.outputKey));
 });

@@ -23,7 +23,7 @@ async function regroupAll(h: Harness, round: number): Promise<{ out: Map<string,
   const dealers = selectDealers(cur.record.committee, cur.record.threshold, (p) => !h.node(p).offline);
   const starts = [];
   for (const node of online) {
-    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
+    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
     starts.push({ node, ...s });
   }
   return { out: await runAll(h, starts), plan };
@@ -106,7 +106,7 @@ test('participants with different plans abort before any secret moves, blaming n
   for (const [i, node] of online.entries()) {
     // One node believes the committee is smaller (a different liveness view).
     const committee = i === 0 ? plan.committee.slice(0, 4) : plan.committee;
-    starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 7, dealers, newCommittee: committee, newThreshold: 3, tickMs: 0 })) });
+    starts.push({ node, ...(await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round: 7, startedAt: 7 * 60_000, dealers, newCommittee: committee, newThreshold: 3, tickMs: 0 })) });
   }
   const out = await runAll(h, starts);
   assert.ok(!h.sent.some((d) => d.type === RegroupTypes.subshare || d.type === RegroupTypes.dealing));
