@@ -166,7 +166,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       db,
       peers: () => peerViews({ table: network.table.list(), blocked: network.blocklist.list(), connected: network.connectedPeers() }),
       depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
-      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }).map((t) => t.state),
+      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }, { finalityDepth: config.custody.finalityDepth, history: false }).map((t) => t.state),
       blocklistSize: () => network.blocklist.list().length,
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
