@@ -18,6 +18,7 @@ import { signedSessionMigrations } from '../../src/rounds/signing/sessions.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { auditChain } from '../chaos/chain-audit.js';
 import { BOUNDARY, Harness, dkgKeys, type KeySet } from '../rounds/signing/harness.js';
+import { countingChain } from './counting-chain.js';
 
 const FINALITY = 3;
 const TRANSFER_FEE = 1_000n; // the harness's PARAMS.transferFee
@@ -45,13 +46,13 @@ class Federation {
   readonly heard: CustodyTxEvent[] = [];
   private nextRound: number;
 
-  constructor(firstRound: number) {
+  constructor(firstRound: number, private readonly src: ChainSource = chain) {
     this.nextRound = firstRound;
     for (const p of this.ks.peers) {
       const db = openDb(':memory:', [...roundLogMigrations, ...transferMigrations, ...signedSessionMigrations]);
       this.dbs.set(p, db);
       const log = (level: LogLine['level']) => (obj: object, msg: string) => this.logs.push({ level, obj: obj as Record<string, unknown>, msg });
-      const f = new CustodyChainFollower({ db, chain, finalityDepth: FINALITY, log: { info: log('info'), warn: log('warn'), error: log('error') }, now: () => Date.now() });
+      const f = new CustodyChainFollower({ db, chain: src, finalityDepth: FINALITY, log: { info: log('info'), warn: log('warn'), error: log('error') }, now: () => Date.now() });
       if (p === 'peerA') f.on((e) => this.heard.push(e));
       this.followers.set(p, f);
     }
@@ -113,7 +114,7 @@ class Federation {
 
   /** Every node looks at the chain once (as each chain poll does); returns peerA's events. */
   async poll(): Promise<CustodyTxEvent[]> {
-    const tip = await chain.getTip();
+    const tip = await this.src.getTip();
     let mine: CustodyTxEvent[] = [];
     for (const [p, f] of this.followers) {
       const ev = await f.poll(tip);
@@ -255,4 +256,27 @@ test('a reorg deeper than finality depth: logged at error level as a finality vi
   await fed.poll();
   assert.deepEqual(fed.states(id), Array(5).fill('paid'));
   assert.deepEqual(await payoutsOnChain(id), [{ txid: a.txid, value: 50_000n - TRANSFER_FEE }]);
+});
+
+test('cost: following confirmed and final custody txs takes one header read per new block and node, none while the tip stays', async () => {
+  const counting = countingChain(chain);
+  const fed = new Federation(8_000, counting);
+  const id = 'reorg-cost';
+  await fed.fundAndPay([{ id, amount: 40_000n }], 100_000n);
+  dc.chain.mine(1);
+  await fed.poll();
+  const reads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    dc.chain.mine(1);
+    counting.reset();
+    await fed.poll();
+    reads.push(counting.calls.getBlockHeaderByHeight ?? 0);
+  }
+  assert.deepEqual(fed.states(id), Array(5).fill('paid'));
+  assert.ok(reads.every((n) => n <= 5), `header reads per block over 5 nodes: ${reads.join(', ')}`);
+  counting.reset();
+  await fed.poll();
+  assert.equal(counting.calls.getBlockHeaderByHeight ?? 0, 0, 'same tip: nothing read');
+  assert.equal(counting.calls.getTx ?? 0, 0, 'nothing unconfirmed to ask about');
+  console.log(`custody chain follower: header reads per new block over 5 nodes: ${reads.join(', ')}`);
 });
