@@ -413,9 +413,14 @@ export function markDropped(db: Db, txid: string, now: number, cause: Cause = { 
   })();
 }
 
-/** Inputs of unconfirmed custody txs: a new candidate must not spend them (unless replacing). */
+/**
+ * Inputs of unconfirmed custody txs, and of confirmed ones not yet final: a new candidate must
+ * not spend them (unless replacing). A confirmed tx's inputs are spent on chain anyway; locking
+ * them covers the moment between a reorg that disconnects the tx (its inputs look unspent to the
+ * deposit watcher) and this node noticing it, so no round spends them from under a rebroadcast.
+ */
 export function lockedOutpoints(db: Db): Outpoint[] {
-  return listCustodyTxs(db, 'unconfirmed').flatMap((t) => t.inputs);
+  return [...listCustodyTxs(db, 'unconfirmed'), ...listCustodyTxs(db, 'confirmed')].flatMap((t) => t.inputs);
 }
 
 /** Transfers a new candidate must not pay (in flight, confirmed or paid). */

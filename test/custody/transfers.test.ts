@@ -31,6 +31,7 @@ test('pending -> in-flight -> paid', () => {
   markConfirmed(db, T(100), B(12), 7);
   assert.equal(getTransfer(db, 'a')!.state, 'confirmed');
   assert.deepEqual(excludedTransfers(db), ['a', 'b'], 'a confirmed transfer is not paid again');
+  assert.deepEqual(lockedOutpoints(db), ins(1, 2), 'a confirmed tx\'s inputs stay locked until it is final (a reorg may give them back)');
   assert.deepEqual(markFinal(db, T(100), 6, { blockHash: B(17).hash, height: 17, reason: '6 confirmations' }, 8), ['a', 'b']);
   assert.equal(getTransfer(db, 'a')!.state, 'paid');
   assert.equal(getTransfer(db, 'b')!.txid, T(100));
