@@ -23,7 +23,7 @@ import {
   type BlockRef, type Cause, type CustodyTxRecord,
 } from './transfers.js';
 
-/** Final txs are still checked against reorgs for this many blocks (a day of mainnet blocks). */
+/** Final txs are still checked against reorgs for this many blocks past finality (a day of mainnet blocks). */
 export const FINAL_WATCH_BLOCKS = 144;
 
 export type CustodyTxEventKind = 'confirmed' | 'finalized' | 'reverted' | 'rebroadcast' | 'dropped';
@@ -134,7 +134,7 @@ export class CustodyChainFollower {
 
   private watched(tip: Tip): CustodyTxRecord[] {
     return [...listCustodyTxs(this.o.db, 'confirmed'), ...listCustodyTxs(this.o.db, 'final')].filter(
-      (t) => t.blockHash !== undefined && t.confirmedHeight !== undefined && t.confirmedHeight > tip.height - FINAL_WATCH_BLOCKS,
+      (t) => t.blockHash !== undefined && t.confirmedHeight !== undefined && t.confirmedHeight > tip.height - this.o.finalityDepth - FINAL_WATCH_BLOCKS,
     );
   }
 
