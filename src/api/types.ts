@@ -79,11 +79,32 @@ export interface PeerView {
 
 export interface TransferView {
   request: TransferRequest;
-  /** pending | in-flight | paid | refunded | expired ... as the node tracks it. */
+  /**
+   * pending | in-flight | confirmed (in a block of the best chain, below finality depth) | paid
+   * (custody.finalityDepth confirmations) | expired, as the node tracks it.
+   */
   state: string;
   txid: string | null;
   /** Unix ms of the last state change. */
   updatedAt: number | null;
+  /** Confirmations of the paying tx at the node's last look at the chain (confirmed and paid). */
+  confirmations: number | null;
+  /** custody.finalityDepth: confirmations at which 'confirmed' becomes 'paid'. */
+  finalityDepth: number;
+  /** Block of the last change (null when no block caused it, e.g. a broadcast). */
+  blockHash: string | null;
+  /** Every change of state, oldest first, with the block that caused it. */
+  history: TransferHistoryView[];
+}
+
+export interface TransferHistoryView {
+  state: string;
+  txid: string | null;
+  blockHash: string | null;
+  height: number | null;
+  reason: string;
+  /** Unix ms. */
+  time: number;
 }
 
 export interface DepositView {

@@ -29,13 +29,18 @@ export class BestChainHashes {
 
   /** Whether the block `hash` at `height` is in the best chain ending at the followed tip. */
   async contains(height: number, hash: string): Promise<boolean> {
-    if (!this.tip || height > this.tip.height) return false;
+    return (await this.hashAt(height)) === hash;
+  }
+
+  /** The best chain's block hash at `height` (undefined above the followed tip), remembered. */
+  async hashAt(height: number): Promise<string | undefined> {
+    if (!this.tip || height > this.tip.height || height < 0) return undefined;
     let known = this.hashes.get(height);
     if (known === undefined) {
       known = await this.header(height);
       this.hashes.set(height, known);
     }
-    return known === hash;
+    return known;
   }
 
   /** Keeps only these heights (and the tip's): what nobody asks about any more is not re-checked. */

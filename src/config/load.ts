@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { MetanodeError } from '../util/errors.js';
-import { configSchema, describe, type Config, type ParsedConfig } from './schema.js';
+import { configSchema, describe, FINALITY_DEPTH_DEFAULT, type Config, type ParsedConfig } from './schema.js';
 import { applyEnvOverrides, type EnvOverride } from './env.js';
 
 /** A config that failed to load; `issues` holds one "config error: ..." line per problem. */
@@ -184,6 +184,7 @@ function resolvePaths(c: ParsedConfig, cwd: string, source: string | null): Conf
       passphraseEnv: c.keystore.passphraseEnv ?? (c.keystore.passphraseFile ? '' : 'METANODE_PASSPHRASE'),
     },
     chain: { ...c.chain, bitcoind },
+    custody: { ...c.custody, finalityDepth: c.custody.finalityDepth ?? FINALITY_DEPTH_DEFAULT[c.network] },
     source,
   };
 }

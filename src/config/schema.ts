@@ -216,8 +216,14 @@ const custodySchema = z
     rewardSats: sats().default(1_000n),
     transferFeeSats: sats().default(2_000n),
     replicationDelayMs: int(0, 3_600_000).default(10_000),
+    // Confirmations before a custody transaction is final and its transfers read 'paid' (before:
+    // 'confirmed', and a reorg takes them back). Default per network: FINALITY_DEPTH_DEFAULT.
+    finalityDepth: int(1, 1000, 'must be >= 1: a payout is final at the earliest once it is in a block').optional(),
   })
   .refine((c) => c.feeRateMin <= c.feeRateMax, { error: 'feeRateMin must not exceed feeRateMax', path: ['feeRateMin'] });
+
+/** custody.finalityDepth when the config leaves it out: reorgs of 1-2 blocks happen on mainnet, deeper ones on test networks. */
+export const FINALITY_DEPTH_DEFAULT: Record<(typeof NETWORKS)[number], number> = { mainnet: 6, testnet: 6, signet: 6, regtest: 2 };
 
 const replicationSchema = z
   .strictObject({
@@ -307,8 +313,10 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 
 /** The config a node runs with: defaults applied, paths absolute, keystore dir filled in. */
-export type Config = Omit<ParsedConfig, 'keystore'> & {
+export type Config = Omit<ParsedConfig, 'keystore' | 'custody'> & {
   keystore: Omit<ParsedConfig['keystore'], 'dir' | 'passphraseEnv'> & { dir: string; passphraseEnv: string };
+  /** finalityDepth filled in from FINALITY_DEPTH_DEFAULT for the network when not set. */
+  custody: ParsedConfig['custody'] & { finalityDepth: number };
   /** The file the config came from (absolute), or null when built from defaults and env only. */
   source: string | null;
 };

@@ -216,6 +216,14 @@ export function commitmentScript(roundId: number, checksum: string): string {
   return bytesToHex(Script.encode(['RETURN', data]));
 }
 
+/** The round id a custody commitment output (commitmentScript) carries, or null for any other script. */
+export function commitmentRoundId(scriptHex: string): number | null {
+  const prefix = '6a2c' + bytesToHex(utf8ToBytes(COMMITMENT_TAG));
+  if (scriptHex.length !== 4 + 88 || !scriptHex.startsWith(prefix)) return null;
+  const id = BigInt('0x' + scriptHex.slice(prefix.length, prefix.length + 16));
+  return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : null;
+}
+
 function varintLen(n: number): number {
   return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
 }

@@ -133,7 +133,7 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
       vaultAddress: key?.vaultAddress ?? null,
       transfers: submitted.map((t) => {
         const seen = view.transfers.get(t.id);
-        return { ...t, status: seen?.state ?? 'unknown', txid: seen?.txid ?? null };
+        return { ...t, status: seen?.state ?? 'unknown', txid: seen?.txid ?? null, confirmations: seen?.confirmations ?? null };
       }),
       txs: await custodyTxs(fed.chain, view.txids),
     };

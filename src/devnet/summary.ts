@@ -11,9 +11,14 @@ export interface DevnetTransfer {
   depositAddress: string;
   amountSats: number;
   payoutAddress: string;
-  /** pending | in-flight | paid | expired, as the nodes report it ('unknown' when none answered). */
+  /**
+   * pending | in-flight | confirmed (in a block, below custody.finalityDepth) | paid | expired, as
+   * the nodes last reported it ('unknown' when none answered).
+   */
   status: string;
   txid: string | null;
+  /** Confirmations of the paying tx (confirmed and paid), null otherwise. */
+  confirmations: number | null;
 }
 
 export interface DevnetTx {
@@ -34,13 +39,14 @@ export interface DevnetSummary {
   txs: DevnetTx[];
 }
 
-// How far along a transfer is: views from several nodes are merged by taking the furthest.
-const RANK: Record<string, number> = { unknown: 0, pending: 1, expired: 2, 'in-flight': 3, paid: 4 };
+// How far along a transfer is: the nodes' latest views are merged by taking the furthest.
+const RANK: Record<string, number> = { unknown: 0, pending: 1, expired: 2, 'in-flight': 3, confirmed: 4, paid: 5 };
 const rank = (s: string) => RANK[s] ?? 1;
 
 export interface TransferSeen {
   state: string;
   txid: string | null;
+  confirmations?: number | null;
 }
 
 /** Keeps the furthest state seen for each transfer. */
@@ -76,9 +82,11 @@ export function renderSummary(s: DevnetSummary): string {
   lines.push(s.groupKey ? `key: threshold ${s.threshold}, vault ${s.vaultAddress}, group key ${s.groupKey}` : 'key: none locked in before the devnet stopped');
   lines.push('', table(s.nodes.map((n, i) => [`node-${i + 1}`, n.peerId, n.api, n.dataDir]), ['node', 'peer id', 'api', 'data dir']));
   const count = (st: string) => s.transfers.filter((t) => t.status === st).length;
-  lines.push('', `transfers: ${s.transfers.length} submitted, ${count('paid')} paid, ${count('in-flight')} in flight, ${count('pending')} pending`);
-  if (s.transfers.length)
-    lines.push(table(s.transfers.map((t) => [t.id.slice(0, 8), String(t.amountSats), t.status, t.txid ?? '-', t.payoutAddress]), ['id', 'sats', 'status', 'txid', 'payout'], ['left', 'right']));
+  lines.push('', `transfers: ${s.transfers.length} submitted, ${count('paid')} paid, ${count('confirmed')} confirmed (not final yet), ${count('in-flight')} in flight, ${count('pending')} pending`);
+  if (s.transfers.length) {
+    const status = (t: DevnetTransfer) => (t.status === 'confirmed' && t.confirmations !== null ? `confirmed (${t.confirmations} conf)` : t.status);
+    lines.push(table(s.transfers.map((t) => [t.id.slice(0, 8), String(t.amountSats), status(t), t.txid ?? '-', t.payoutAddress]), ['id', 'sats', 'status', 'txid', 'payout'], ['left', 'right']));
+  }
   lines.push('', `custody transactions broadcast: ${s.txs.length}${s.txs.length ? ' (raw hex and prevouts with --json)' : ''}`);
   for (const t of s.txs) lines.push(`  ${t.txid}  ${t.prevouts.length} input${t.prevouts.length === 1 ? '' : 's'}`);
   return lines.join('\n');

@@ -1,7 +1,8 @@
 // The devnet's live view: reads the nodes' HTTP APIs and prints what changed, one line each
 // (keygen progress and epochs adopted, then one line per custody round: round id, phase reached,
-// threshold set, txid; and transfers moving from pending to paid). It also remembers what it saw
-// (transfer states, custody txids) for the summary, in case the nodes are gone by then.
+// threshold set, txid; and transfers moving from pending to confirmed to paid, or back after a
+// reorg). It also remembers what it saw (each node's latest transfer states, custody txids) for
+// the summary, in case the nodes are gone by then.
 import type { ApiClient } from '../cli/client.js';
 import { errorMessage } from '../util/errors.js';
 import type { NodeKeyState } from './federation.js';
@@ -31,6 +32,7 @@ interface TransferJson {
   request: { id: string; amountSats: string };
   state: string;
   txid: string | null;
+  confirmations?: number | null;
 }
 
 const PROGRESS_EVERY_MS = 5_000;
@@ -41,8 +43,10 @@ export class LiveView {
   private lastSkip = '';
   private lastProgress = 0;
   private printedStates = new Map<string, string>();
-  /** Furthest state seen per transfer id, over every node read. */
+  /** Furthest state per transfer id among the nodes' latest reports (a reorg can take one back). */
   readonly transfers = new Map<string, TransferSeen>();
+  /** Latest report per transfer id, per node. */
+  private latest = new Map<string, Map<string, TransferSeen>>();
   /** Txids of custody transactions the rounds reported broadcast. */
   readonly txids = new Set<string>();
 
@@ -93,7 +97,7 @@ export class LiveView {
         try {
           const [rounds, transfers] = await Promise.all([node.api.get<RoundJson[]>('/v1/rounds', { limit: 1000 }), node.api.get<TransferJson[]>('/v1/transfers', { limit: 1000 })]);
           for (const r of rounds) if (r.txid && r.status === 'completed') this.txids.add(r.txid);
-          for (const t of transfers) this.note(t);
+          for (const t of transfers) this.note(node, t);
         } catch {
           // a node that is gone already: what the view saw before stands
         }
@@ -101,8 +105,14 @@ export class LiveView {
     );
   }
 
-  private note(t: TransferJson): void {
-    mergeTransferState(this.transfers, t.request.id, { state: t.state, txid: t.txid });
+  private note(node: ViewNode, t: TransferJson): void {
+    const id = t.request.id;
+    const byNode = this.latest.get(id) ?? new Map<string, TransferSeen>();
+    this.latest.set(id, byNode);
+    byNode.set(node.name, { state: t.state, txid: t.txid, confirmations: t.confirmations ?? null });
+    const merged = new Map<string, TransferSeen>();
+    for (const seen of byNode.values()) mergeTransferState(merged, id, seen);
+    this.transfers.set(id, merged.get(id)!);
     if (t.txid) this.txids.add(t.txid);
   }
 
@@ -126,12 +136,13 @@ export class LiveView {
   private async readTransfers(node: ViewNode): Promise<void> {
     const transfers = await node.api.get<TransferJson[]>('/v1/transfers', { limit: 1000 });
     for (const t of transfers) {
-      this.note(t);
+      this.note(node, t);
       const seen = this.transfers.get(t.request.id)!;
+      const state = seen.state === 'confirmed' && seen.confirmations ? `confirmed (${seen.confirmations} conf)` : seen.state;
       const prev = this.printedStates.get(t.request.id);
-      if (prev === seen.state) continue;
-      this.printedStates.set(t.request.id, seen.state);
-      if (prev !== undefined || seen.state !== 'pending') this.out(`transfer ${t.request.id.slice(0, 8)}: ${prev ?? 'new'} -> ${seen.state}${seen.txid ? ` in ${seen.txid.slice(0, 16)}…` : ''}`);
+      if (prev === state) continue;
+      this.printedStates.set(t.request.id, state);
+      if (prev !== undefined || seen.state !== 'pending') this.out(`transfer ${t.request.id.slice(0, 8)}: ${prev ?? 'new'} -> ${state}${seen.txid ? ` in ${seen.txid.slice(0, 16)}…` : ''}`);
     }
   }
 }

@@ -8,6 +8,7 @@ import type { P2pNetwork } from '../p2p/network.js';
 import type { EpochManager } from '../epochs/manager.js';
 import type { RequestStore } from '../custody/requests.js';
 import type { DepositWatcher } from '../custody/deposits.js';
+import type { CustodyChainFollower } from '../custody/custody-chain.js';
 import type { Logger } from '../util/log.js';
 import type { NodeState } from '../p2p/messages/ping.js';
 import type { NodeMetrics } from './metrics.js';
@@ -31,6 +32,11 @@ export interface NodeContext {
   manager: EpochManager;
   requests: RequestStore;
   deposits: DepositWatcher;
+  /**
+   * Custody transactions on the best chain. `custodyTxs.on(listener)` hears every change
+   * (confirmed, finalized, reverted, rebroadcast, dropped): the hook for ledgers of tx outputs.
+   */
+  custodyTxs: CustodyChainFollower;
   log: Logger;
   /** Length of a round in ms (period of schedule.signing). */
   roundMs: number;

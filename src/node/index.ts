@@ -14,7 +14,9 @@ import { defaultRegistry } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
-import { getTransfer, reconcileCustodyTxs, recordConfirmedCustodyTx } from '../custody/transfers.js';
+import { getTransfer } from '../custody/transfers.js';
+import { CustodyChainFollower } from '../custody/custody-chain.js';
+import { commitmentRoundId } from '../custody/candidate.js';
 import { addressToScript } from '../chain/network.js';
 import { Transaction } from '@scure/btc-signer';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -177,7 +179,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       db,
       peers: () => peerViews({ table: network.table.list(), blocked: network.blocklist.list(), connected: network.connectedPeers() }),
       depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
-      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }).map((t) => t.state),
+      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }, { finalityDepth: config.custody.finalityDepth, history: false }).map((t) => t.state),
       blocklistSize: () => network.blocklist.list().length,
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
@@ -201,7 +203,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     faults = opts.faults ? chainFaults(opts.faults, byzantine.hooks) : byzantine.hooks;
     log.warn({ byzantine: config.testing.byzantine, controlPort: config.testing.controlPort }, 'TEST-ONLY config section `testing` is set: this node may misbehave on purpose');
   }
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, log, roundMs, now, activity, faults, metrics: nodeMetrics };
+  const custodyTxs = new CustodyChainFollower({ db, chain, finalityDepth: config.custody.finalityDepth, log: log.child({ module: 'custody-chain' }), now });
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, faults, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {
@@ -230,8 +233,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       chainView.tip = tip;
       chainView.reachable = true;
       delete chainView.error;
-      await reconcileCustodyTxs(db, chain, now());
-      await learnPayments();
+      await custodyTxs.poll(tip);
+      await learnPayments(tip.height);
       await retireEmptyEpochs();
     } catch (e) {
       chainView.reachable = false;
@@ -244,13 +247,13 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   // A deposit spent by a confirmed transaction that pays its request's payout is a payment
   // even if this node never saw the round end (it was out of the round, or missed sign.final).
   const notPayments = new Set<string>(); // confirmed spenders already checked (e.g. refunds)
-  const learnPayments = async () => {
+  const learnPayments = async (tipHeight: number) => {
     for (const d of deposits.list({ kind: 'deposit', status: 'spent' })) {
       if (!d.requestId || !d.spentBy || notPayments.has(d.spentBy)) continue;
       const t = getTransfer(db, d.requestId);
-      if (t?.state === 'paid') continue;
+      if (t?.state === 'paid' || t?.state === 'confirmed') continue;
       const tx = await chain.getTx(d.spentBy);
-      if (!tx?.status.confirmed || tx.status.blockHeight === undefined) continue;
+      if (!tx?.status.confirmed || tx.status.blockHeight === undefined || tx.status.blockHash === undefined) continue;
       const paid: string[] = [];
       for (const { record } of requests.list({ limit: 10_000 })) {
         const script = addressToScript(record.payoutAddress, config.network);
@@ -266,8 +269,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
         const inp = inputs.getInput(i);
         return { txid: bytesToHex(inp.txid!), vout: inp.index! };
       });
-      recordConfirmedCustodyTx(db, { txid: tx.txid, hex: tx.hex, inputs: outpoints, transferIds: paid, height: tx.status.blockHeight, now: now() });
-      log.info({ txid: tx.txid, transfers: paid }, 'custody payment seen on chain');
+      const roundId = tx.vout.map((o) => commitmentRoundId(o.scriptPubKey)).find((r) => r !== null) ?? -1;
+      custodyTxs.learn({ txid: tx.txid, roundId, hex: tx.hex, inputs: outpoints, transferIds: paid, block: { height: tx.status.blockHeight, hash: tx.status.blockHash }, tipHeight });
     }
   };
   // An earlier epoch's shares are kept until nothing is left at its addresses and none of its

@@ -6,7 +6,7 @@ import type { PeerEntry } from '../p2p/peer-table.js';
 import type { BlockEntry } from '../p2p/blocklist.js';
 import type { Deposit } from '../custody/deposits.js';
 import type { StoredRequest } from '../custody/requests.js';
-import { getTransfer } from '../custody/transfers.js';
+import { getCustodyTx, getTransfer, transferHistory } from '../custody/transfers.js';
 import type { EpochStore } from '../epochs/store.js';
 import { vaultAddress } from '../crypto/taproot.js';
 import { listRounds, readTimeline, type RoundSummary, type Timeline } from '../rounds/roundlog.js';
@@ -62,15 +62,23 @@ export function roundView(db: Db, id: number): Timeline | null {
   return t.round || t.entries.length ? t : null;
 }
 
-/** Transfer requests newest first, each with how far it got; unpaid past expiry reads 'expired'. */
-export function transferViews(db: Db, requests: StoredRequest[], nowMs: number, q: ListQuery): TransferView[] {
+/**
+ * Transfer requests newest first, each with how far it got; unpaid past expiry reads 'expired'.
+ * `history: false` leaves each transfer's history out (metrics only count states).
+ */
+export function transferViews(db: Db, requests: StoredRequest[], nowMs: number, q: ListQuery, opts: { finalityDepth: number; history?: boolean }): TransferView[] {
   const out: TransferView[] = [];
   for (const { record } of requests) {
     const t = getTransfer(db, record.id);
     const expired = record.expiry * 1000 < nowMs;
     const state = t?.state ?? (expired ? 'expired' : 'pending');
     if (q.state && q.state !== state) continue;
-    out.push({ request: record, state, txid: t?.txid ?? null, updatedAt: t?.updatedAt ?? null });
+    const tx = t?.txid && (t.state === 'confirmed' || t.state === 'paid') ? getCustodyTx(db, t.txid) : undefined;
+    const history = opts.history === false ? [] : transferHistory(db, record.id).map(({ state, txid, blockHash, height, reason, time }) => ({ state, txid, blockHash, height, reason, time }));
+    out.push({
+      request: record, state, txid: t?.txid ?? null, updatedAt: t?.updatedAt ?? null,
+      confirmations: tx?.confirmations ?? null, finalityDepth: opts.finalityDepth, blockHash: history.at(-1)?.blockHash ?? null, history,
+    });
   }
   return out.reverse().slice(0, q.limit);
 }

@@ -83,7 +83,7 @@ export const REQUEST: TransferRequest = {
   signature: '00'.repeat(64),
 };
 
-export const TRANSFERS: TransferView[] = [{ request: REQUEST, state: 'pending', txid: null, updatedAt: 1_700_000_000_500 }];
+export const TRANSFERS: TransferView[] = [{ request: REQUEST, state: 'pending', txid: null, updatedAt: 1_700_000_000_500, confirmations: null, finalityDepth: 2, blockHash: null, history: [] }];
 export const DEPOSITS: DepositView[] = [
   { txid: '12'.repeat(32), vout: 0, valueSats: 152_000n, address: 'bcrt1pdeposit', requestId: REQUEST.id, confirmations: 2, state: 'confirmed' },
 ];

@@ -179,4 +179,29 @@ describe('devchain block timer and reorg', () => {
       await dc.close();
     }
   });
+
+  it('reorg with `drop` forgets only the named transactions (and their children); the rest return to the mempool', async () => {
+    const dc = await startDevchain({ network: 'regtest' });
+    try {
+      const dev = new DevchainClient(dc.url);
+      const k = p2wpkhKey(8);
+      const f1 = await dev.faucet(k.address, 50_000n);
+      const f2 = await dev.faucet(k.address, 60_000n);
+      await dev.mine(1);
+      const s1 = spend([{ ...f1, value: 50_000n, key: k }], [{ address: k.address, value: 49_000n }]);
+      const s2 = spend([{ ...f2, value: 60_000n, key: k }], [{ address: k.address, value: 59_000n }]);
+      dc.chain.submit(s1.hex);
+      dc.chain.submit(s2.hex);
+      await dev.mine(1);
+      const child = spend([{ txid: s1.txid, vout: 0, value: 49_000n, key: k }], [{ address: k.address, value: 48_000n }]);
+      dc.chain.submit(child.hex);
+      const r = await dev.reorg(1, { drop: [s1.txid] });
+      assert.deepEqual(new Set(r.dropped), new Set([s1.txid, child.txid]));
+      assert.deepEqual(r.returnedToMempool, [s2.txid]);
+      assert.equal(dc.chain.outspend(f1.txid, f1.vout).spent, false, 'the dropped spend\'s input is unspent again');
+      assert.equal((await dev.reorg(1, { drop: ['zz'] }).catch((e: Error) => e.message)).toString().includes('HTTP 400'), true);
+    } finally {
+      await dc.close();
+    }
+  });
 });

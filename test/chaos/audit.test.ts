@@ -13,7 +13,11 @@ import { DevchainClient } from '../../src/chain/devchain/client.js';
 import { addressToScript } from '../../src/chain/network.js';
 import { BYZANTINE_MODES } from '../../src/config/schema.js';
 import { auditChain, inputProblem, type ChainAudit } from './chain-audit.js';
-import { commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paymentCheck, silenceNoticed, type NodeDbView } from './db-audit.js';
+import {
+  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, reorgFollowedCheck, silenceNoticed, type NodeDbView,
+} from './db-audit.js';
+import { custodyBlocks, reorgCustodyBlocks } from './harness.js';
+import { commitmentScript } from '../../src/custody/candidate.js';
 import { makeSchedule, FAULT_KINDS } from './schedule.js';
 import { parseChaosArgs } from './args.js';
 import { p2trKey, p2wpkhKey, spend } from '../chain/wallet.js';
@@ -29,7 +33,7 @@ describe('fault schedule', () => {
   it('has every kind once when faults allow; partitions cut a minority; byzantine modes cycle', () => {
     for (const seed of ['1', '2', '3', '4', '5', '6', '7', '8']) {
       const s = makeSchedule({ ...base, seed, faults: 12 });
-      assert.deepEqual([...new Set(s.slice(0, 4).map((f) => f.kind))].sort(), [...FAULT_KINDS].sort(), seed);
+      assert.deepEqual([...new Set(s.slice(0, FAULT_KINDS.length).map((f) => f.kind))].sort(), [...FAULT_KINDS].sort(), seed);
       for (const f of s) {
         assert.ok(f.node >= 0 && f.node < 5);
         if (f.kind === 'partition') {
@@ -38,6 +42,7 @@ describe('fault schedule', () => {
         }
         if (f.kind === 'kill') assert.ok(f.holdMs >= 2_000 && f.holdMs <= 8_000);
         if (f.kind === 'byzantine') assert.ok(f.holdMs === 20_000 || f.holdMs === 30_000);
+        if (f.kind === 'reorg') assert.ok(typeof f.drop === 'boolean' && (f.extraDepth === 0 || f.extraDepth === 1) && f.holdMs === 0);
       }
     }
     const modes = makeSchedule({ ...base, seed: 'm', faults: 8, kinds: ['byzantine'] }).map((f) => f.mode);
@@ -95,6 +100,33 @@ describe('chain audit', () => {
     assert.deepEqual(outs.map((o) => o.value).sort((x, y) => (x < y ? -1 : 1)), [5_000n, 170_000n]);
     assert.equal(a.spentBy.get(`${fw.txid}:${fw.vout}`), s.txid);
     assert.equal(a.txHeight.get(s.txid), a.tip);
+  });
+
+  it('the reorg fault disconnects the blocks from the latest custody tx; the paid-on-best-chain audit then fails a node still reporting it paid', async () => {
+    const w = p2wpkhKey(46);
+    const payee = p2trKey(47);
+    const f = await dev.faucet(w.address, 90_000n);
+    await dev.mine(1);
+    // a "custody tx": it carries the MNC1 commitment output, as every round's tx does
+    const custody = spend([{ ...f, value: 90_000n, key: w }], [{ address: payee.address, value: 80_000n }, { script: hexToBytes(commitmentScript(9, 'ab'.repeat(32))), value: 0n }]);
+    dc.chain.submit(custody.hex);
+    await dev.mine(1);
+    const block = dc.chain.height();
+    await dev.mine(2);
+    assert.deepEqual(custodyBlocks(dc.chain)[0], { height: block, txids: [custody.txid] });
+    const req = { id: 'r-reorg', payoutAddress: payee.address, amountSats: 82_000n };
+    const node = view('n1', { requests: [req], transfers: [{ requestId: 'r-reorg', state: 'paid', txid: custody.txid }] });
+    assert.equal(paidOnBestChainCheck([node], await auditChain(dc.url)).ok, true);
+
+    const r = reorgCustodyBlocks(dc.chain, { drop: true, extraDepth: 0 });
+    assert.deepEqual(r, { depth: 3, txids: [custody.txid] });
+    assert.equal(dc.chain.txStatus(custody.txid).confirmed, false);
+    assert.equal(dc.chain.outspend(f.txid, f.vout).spent, false, 'forgotten: its input is unspent again');
+    assert.deepEqual(custodyBlocks(dc.chain), []);
+    const after = paidOnBestChainCheck([node], await auditChain(dc.url));
+    assert.equal(after.ok, false);
+    assert.match(after.detail, new RegExp(`n1: r-reorg reported paid by ${custody.txid}, but 0 outputs pay its address on the best chain`));
+    assert.equal(reorgCustodyBlocks(dc.chain, { drop: true }), null, 'nothing left to aim at');
   });
 
   it('names an input whose signature does not verify', () => {
@@ -173,6 +205,32 @@ describe('database checks', () => {
     const tx = (txid: string) => ({ txid, state: 'confirmed', inputs: ['dd:0'], transferIds: [] });
     assert.match(paymentCheck([view('n1', { custodyTxs: [tx('aa')] }), view('n2', { custodyTxs: [tx('bb')] })], chain([]), fee).detail, /input dd:0 in confirmed custody txs aa and bb/);
     assert.match(paymentCheck([view('n1')], chain([], { doubleSpends: ['ee:1 spent by aa and by bb'] }), fee).detail, /double spend on chain/);
+  });
+
+  it('paid on the best chain: a paid report needs exactly one output, in the tx it names', () => {
+    const req = { id: 'r1', payoutAddress: A, amountSats: 50_000n };
+    const paid = (txid: string) => view('n1', { requests: [req], transfers: [{ requestId: 'r1', state: 'paid', txid }] });
+    assert.equal(paidOnBestChainCheck([paid('aa')], chain([[scriptA, 48_000n, 'aa']])).ok, true);
+    assert.match(paidOnBestChainCheck([paid('aa')], chain([])).detail, /n1: r1 reported paid by aa, but 0 outputs pay its address/);
+    assert.match(paidOnBestChainCheck([paid('aa')], chain([[scriptA, 48_000n, 'aa'], [scriptA, 48_000n, 'bb']])).detail, /but 2 outputs pay/);
+    assert.match(paidOnBestChainCheck([paid('aa')], chain([[scriptA, 48_000n, 'bb']])).detail, /the best chain pays it in bb/);
+    const confirmedOnly = view('n1', { requests: [req], transfers: [{ requestId: 'r1', state: 'confirmed', txid: 'aa' }] });
+    assert.equal(paidOnBestChainCheck([confirmedOnly], chain([])).ok, true, 'only paid (final) reports are held to it');
+  });
+
+  it('reorg followed: every node that had a reorged tx confirmed logged its block leaving the best chain', () => {
+    const row = (time: number, decision: string, reason: string) => ({ roundId: 1, phase: 'chain', time, peer: null, digest: 'tx1', decision, reason });
+    const confirmed = row(5, 'confirmed', 'tx1 in block b1 at height 9');
+    const noticed = view('n1', { roundLog: [confirmed, row(12, 'reverted', 'block b1 at height 9 left the best chain (now b2 at that height)')] });
+    const moved = view('n2', { roundLog: [confirmed, row(13, 'confirmed', 'block b1 at height 9 left the best chain; tx1 is in block b3 at height 10')] });
+    const blind = view('n3', { roundLog: [confirmed] });
+    const never = view('n4');
+    const fault = { index: 0, startedAt: 10, reorged: ['tx1'] };
+    assert.equal(reorgFollowedCheck([noticed, moved, never], [fault]).ok, true);
+    const r = reorgFollowedCheck([noticed, blind], [fault]);
+    assert.equal(r.ok, false);
+    assert.match(r.detail, /fault 0: n3 never noticed the disconnected block/);
+    assert.match(reorgFollowedCheck([never], [fault]).detail, /no node had the reorged custody txs/);
   });
 
   it('integrity: any database not ok fails, named', () => {

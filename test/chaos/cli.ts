@@ -1,4 +1,4 @@
-// `npm run chaos -- --seed <s> [--nodes n] [--faults k] [--kinds kill,pause,partition,byzantine]
+// `npm run chaos -- --seed <s> [--nodes n] [--faults k] [--kinds kill,pause,partition,byzantine,reorg]
 //   [--modes m1,m2] [--base-port p] [--round-sec s] [--recovery-rounds r] [--dir d] [--keep] [--json]`
 // Runs one seeded fault schedule against a process federation on loopback and judges it. Exit 0
 // when every check passes, 1 otherwise, 2 on bad arguments. Progress goes to stderr with --json.

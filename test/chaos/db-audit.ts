@@ -12,6 +12,8 @@ export interface RoundLogRow {
   phase: string;
   time: number;
   peer: string | null;
+  /** The message digest or txid the step concerns (phase 'chain': the custody txid). */
+  digest?: string | null;
   decision: string;
   reason: string | null;
 }
@@ -77,10 +79,10 @@ export function readNodeDb(name: string, peerId: string, file: string): NodeDbVi
         inputs: (JSON.parse(r.inputs) as Array<{ txid: string; vout: number }>).map((o) => `${o.txid}:${o.vout}`),
         transferIds: JSON.parse(r.transfer_ids) as string[],
       })),
-      roundLog: all<{ round_id: number; phase: string; time: number; peer: string | null; decision: string; reason: string | null }>(
+      roundLog: all<{ round_id: number; phase: string; time: number; peer: string | null; digest: string | null; decision: string; reason: string | null }>(
         'round_log',
-        'SELECT round_id, phase, time, peer, decision, reason FROM round_log ORDER BY seq',
-      ).map((r) => ({ roundId: r.round_id, phase: r.phase, time: r.time, peer: r.peer, decision: r.decision, reason: r.reason })),
+        'SELECT round_id, phase, time, peer, digest, decision, reason FROM round_log ORDER BY seq',
+      ).map((r) => ({ roundId: r.round_id, phase: r.phase, time: r.time, peer: r.peer, digest: r.digest, decision: r.decision, reason: r.reason })),
       blocklist: all<{ peer_id: string; reason: string; since: number; until: number }>('p2p_blocklist', 'SELECT peer_id, reason, since, until FROM p2p_blocklist').map((r) => ({
         peerId: r.peer_id,
         reason: r.reason,
@@ -227,6 +229,63 @@ export function paymentCheck(views: NodeDbView[], chain: ChainAudit, transferFee
     ok: problems.length === 0,
     detail: problems.length ? problems.slice(0, 20).join('; ') : `${requests.size} transfer requests, ${paid} paid once each; ${confirmedInputs.size} custody inputs spent once; no double spend in ${chain.txs} confirmed txs`,
   };
+}
+
+/**
+ * Every transfer a node reports paid has exactly one output to its payout address on the best
+ * chain, in the transaction the node names. (A payment a reorg took away and the node did not
+ * notice fails here: the node still says paid, the chain holds nothing.)
+ */
+export function paidOnBestChainCheck(views: NodeDbView[], chain: ChainAudit): Check {
+  const problems: string[] = [];
+  const requests = new Map<string, { payoutAddress: string }>();
+  for (const v of views) for (const r of v.requests) requests.set(r.id, r);
+  let claims = 0;
+  for (const v of views) {
+    for (const t of v.transfers) {
+      if (t.state !== 'paid') continue;
+      claims++;
+      const r = requests.get(t.requestId);
+      if (!r) {
+        problems.push(`${v.name}: ${t.requestId} reported paid, but no node knows its request`);
+        continue;
+      }
+      const outs = chain.outputsByScript.get(addressToScript(r.payoutAddress, 'regtest')) ?? [];
+      if (outs.length !== 1) problems.push(`${v.name}: ${t.requestId} reported paid by ${t.txid}, but ${outs.length} outputs pay its address on the best chain`);
+      else if (outs[0]!.txid !== t.txid) problems.push(`${v.name}: ${t.requestId} reported paid by ${t.txid}, but the best chain pays it in ${outs[0]!.txid}`);
+    }
+  }
+  return {
+    name: 'paid-on-best-chain',
+    ok: problems.length === 0,
+    detail: problems.length ? problems.slice(0, 20).join('; ') : `${claims} paid reports over ${views.length} nodes, each backed by exactly one output on the best chain (tip ${chain.tip})`,
+  };
+}
+
+/**
+ * Whether a node noticed that a reorg disconnected `txid`'s block: true when it never had the tx
+ * confirmed before `since` (nothing to notice), else it needs a round-log row (phase 'chain')
+ * for that tx after `since` saying its block left the best chain.
+ */
+export function reorgNoticed(v: NodeDbView, txid: string, since: number): boolean {
+  const rows = v.roundLog.filter((r) => r.phase === 'chain' && r.digest === txid);
+  if (!rows.some((r) => r.decision === 'confirmed' && r.time < since)) return true;
+  return rows.some((r) => r.time >= since && /left the best chain/.test(r.reason ?? ''));
+}
+
+/** Every node that had a reorged custody tx confirmed noticed the reorg from the chain; at least one had. */
+export function reorgFollowedCheck(views: NodeDbView[], faults: Array<{ index: number; startedAt: number; reorged?: string[] }>): Check {
+  const problems: string[] = [];
+  const parts: string[] = [];
+  for (const f of faults) {
+    const txids = f.reorged ?? [];
+    const holders = views.filter((v) => txids.some((txid) => v.roundLog.some((r) => r.phase === 'chain' && r.digest === txid && r.decision === 'confirmed' && r.time < f.startedAt)));
+    if (holders.length === 0) problems.push(`fault ${f.index}: no node had the reorged custody txs (${txids.map((t) => t.slice(0, 12)).join(', ') || 'none'}) confirmed: the fault tested nothing`);
+    const missed = holders.filter((v) => !txids.every((txid) => reorgNoticed(v, txid, f.startedAt))).map((v) => v.name);
+    if (missed.length) problems.push(`fault ${f.index}: ${missed.join(', ')} never noticed the disconnected block`);
+    parts.push(`fault ${f.index}: ${txids.length} custody txs reorged, noticed by ${holders.length - missed.length} of ${holders.length} nodes that had them confirmed`);
+  }
+  return { name: 'reorg-followed', ok: problems.length === 0, detail: problems.length ? problems.join('; ') : parts.join('; ') };
 }
 
 /** Pino lines of a node log with `msg` (and optional fields) in [from, to]. */

@@ -2,7 +2,9 @@
 // runs them), a steady trickle of transfers, and a seeded schedule of faults, one at a time:
 // SIGKILL and restart, SIGSTOP/SIGCONT, a partition (a minority's connections to the rest cut and
 // restored through the nodes' test control endpoints), and a Byzantine node (a misbehaviour
-// switched on through the same endpoint). After each fault heals, a probe transfer must be paid
+// switched on through the same endpoint), and a chain reorganisation aimed at the latest block
+// holding a custody tx (its custody txs forgotten or back in the mempool, per the seed). After each
+// fault heals, a probe transfer must be paid
 // within a bounded number of rounds. At the end the run is judged from the devchain and every
 // node's database (judge.ts).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +15,9 @@ import type { ByzantineMode } from '../../src/config/schema.js';
 import { startProcessFederation, type ProcessFederation } from '../../src/devnet/federation.js';
 import { defaultThreshold } from '../../src/crypto/identifiers.js';
 import { errorMessage } from '../../src/util/errors.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { commitmentRoundId } from '../../src/custody/candidate.js';
+import type { DevChain } from '../../src/chain/devchain/index.js';
 import type { Check, CulpritFinding } from './db-audit.js';
 import { judgeRun, type JudgedFault } from './judge.js';
 import { describeFault, makeSchedule, type Fault, type FaultKind } from './schedule.js';
@@ -169,7 +174,50 @@ async function inject(c: Ctx, fault: Fault, rec: FaultRecord): Promise<void> {
       work.excluded.delete(fault.node);
       return;
     }
+    case 'reorg': {
+      // Aim at a block that holds a custody tx: wait (with fresh work) until one is within reach.
+      const end = Date.now() + 8 * c.roundMs;
+      while (custodyBlocks(fed.devchain.chain).length === 0 && Date.now() < end) {
+        if (work.transfers.every((t) => t.paidAt !== null)) await work.request(`work for fault ${fault.index}`);
+        await c.sleep(1_000);
+      }
+      const r = reorgCustodyBlocks(fed.devchain.chain, fault);
+      if (!r) throw new Error(`no block within ${MAX_REORG_DEPTH} of the tip holds a custody tx`);
+      rec.actions = { depth: r.depth, custodyTxs: r.txids.length };
+      rec.reorged = r.txids;
+      await during();
+      return;
+    }
   }
+}
+
+/** The deepest a reorg fault goes below the tip to find a block holding a custody tx. */
+const MAX_REORG_DEPTH = 8;
+
+/** Custody txs (those with the MNC1 commitment output) in the blocks within MAX_REORG_DEPTH of the tip, newest block first. */
+export function custodyBlocks(dc: DevChain): Array<{ height: number; txids: string[] }> {
+  const out: Array<{ height: number; txids: string[] }> = [];
+  for (let h = dc.height(); h > 0 && h > dc.height() - MAX_REORG_DEPTH; h--) {
+    const txids = dc.blockAt(h)!.txids.filter((id) => dc.tx(id)?.p.outputs.some((o) => commitmentRoundId(bytesToHex(o.script)) !== null));
+    if (txids.length) out.push({ height: h, txids });
+  }
+  return out;
+}
+
+/**
+ * Disconnects every block from the latest one holding a custody tx (and `extraDepth` below it)
+ * to the tip, in the devchain's own process, so no block timer slips in between the choice and
+ * the reorg. Returns the custody txids disconnected and the depth, or null when no block within
+ * reach holds one.
+ */
+export function reorgCustodyBlocks(dc: DevChain, fault: Pick<Fault, 'drop' | 'extraDepth'>): { depth: number; txids: string[] } | null {
+  const latest = custodyBlocks(dc)[0];
+  if (!latest) return null;
+  const fork = Math.max(1, latest.height - (fault.extraDepth ?? 0));
+  const txids = custodyBlocks(dc).filter((b) => b.height >= fork).flatMap((b) => b.txids);
+  const depth = dc.height() - fork + 1;
+  dc.reorg(depth, fault.drop ? { drop: txids } : {});
+  return { depth, txids };
 }
 
 /** Only a signer can send a bad share, and signers are the t most senior: for invalid-share the

@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import type { ProcessFederation } from '../../src/devnet/federation.js';
 import { auditChain } from './chain-audit.js';
 import {
-  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paymentCheck, readNodeDb, silenceNoticed, type Check, type CulpritFinding,
+  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, readNodeDb, reorgFollowedCheck, reorgNoticed, silenceNoticed,
+  type Check, type CulpritFinding,
 } from './db-audit.js';
 import type { Fault } from './schedule.js';
 import type { Transfer } from './workload.js';
@@ -20,6 +21,8 @@ export interface JudgedFault extends Fault {
   recoveryRounds: number | null;
   actions?: Record<string, number>;
   noticedBy?: string[];
+  /** Reorg: the custody txids in the disconnected blocks. */
+  reorged?: string[];
   error?: string;
 }
 
@@ -68,7 +71,8 @@ export async function judgeRun(
           honest.map((x) => ({ view: byName.get(x.name)!, logFile: x.logFile })),
         ),
       );
-    } else r.noticedBy = silenceNoticed(r.target, r.startedAt, to, honest.map((x) => byName.get(x.name)!));
+    } else if (r.kind === 'reorg') r.noticedBy = views.filter((v) => (r.reorged ?? []).every((txid) => reorgNoticed(v, txid, r.startedAt))).map((v) => v.name);
+    else r.noticedBy = silenceNoticed(r.target, r.startedAt, to, honest.map((x) => byName.get(x.name)!));
   }
   await fed.stop();
 
@@ -82,6 +86,7 @@ export async function judgeRun(
         : `${chain.txs} confirmed txs in ${chain.blocks} blocks: ${chain.inputsVerified.p2tr} P2TR and ${chain.inputsVerified.p2wpkh} P2WPKH input signatures verify, every input spends an earlier output (${chain.nullInputTxs} coinbase/faucet txs)`,
     },
     paymentCheck(views, chain, TRANSFER_FEE),
+    paidOnBestChainCheck(views, chain),
     commitmentCheck(views, signedTxs),
     integrityCheck(views, devchainIntegrity(run.dir)),
     groupKeyCheck(views, run.groupKey),
@@ -106,6 +111,8 @@ export async function judgeRun(
         (paid < run.transfers.length ? `; unpaid: ${run.transfers.filter((t) => t.paidAt === null).map((t) => t.id.slice(0, 8)).join(', ')}` : ''),
     },
   ];
+  const reorgs = run.faults.filter((r) => r.kind === 'reorg' && !r.error);
+  if (reorgs.length) checks.push(reorgFollowedCheck(views, reorgs));
   const faultErrors = run.faults.filter((r) => r.error);
   if (faultErrors.length) checks.push({ name: 'faults-injected', ok: false, detail: faultErrors.map((r) => `fault ${r.index}: ${r.error}`).join('; ') });
   return { checks, culprits };

@@ -4,7 +4,7 @@
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/config/schema.js';
 import { Prng } from '../../src/util/prng.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'byzantine'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'byzantine', 'reorg'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -15,7 +15,12 @@ export interface Fault {
   /** Partition: the nodes cut off from all the others (a minority of at most n - t). */
   group?: number[];
   mode?: ByzantineMode;
-  /** How long the fault lasts before it heals (kill: down time before the restart). */
+  /** Reorg: forget the disconnected custody txs (a competing chain spent their inputs... or
+   * simply never had them: the nodes must rebroadcast) rather than return them to the mempool. */
+  drop?: boolean;
+  /** Reorg: blocks disconnected below the latest block holding a custody tx. */
+  extraDepth?: number;
+  /** How long the fault lasts before it heals (kill: down time before the restart; reorg: 0, it is instant). */
   holdMs: number;
 }
 
@@ -60,6 +65,8 @@ export function makeSchedule(o: ScheduleOptions): Fault[] {
       }
       case 'byzantine':
         return { index, kind, node, mode: modeOrder[nextMode++ % modeOrder.length]!, holdMs: rng.range(2, 3) * o.roundMs };
+      case 'reorg':
+        return { index, kind, node, drop: rng.int(2) === 1, extraDepth: rng.int(2), holdMs: 0 };
     }
   });
 }
@@ -75,5 +82,7 @@ export function describeFault(f: Fault, names: string[]): string {
       return `partition {${f.group!.map((i) => names[i] ?? i).join(',')}} from the rest for ${f.holdMs} ms`;
     case 'byzantine':
       return `${n} byzantine (${f.mode}) for ${f.holdMs} ms`;
+    case 'reorg':
+      return `reorg from ${f.extraDepth ? `${f.extraDepth} block below ` : ''}the latest block holding a custody tx, ${f.drop ? 'custody txs forgotten' : 'txs back to the mempool'}`;
   }
 }

@@ -68,7 +68,10 @@ export class Workload {
 
   async refreshPaid(): Promise<void> {
     const paid = new Set((await this.fed.faucet.utxos()).utxos.filter((u) => u.confirmed).map((u) => u.scriptPubKey));
-    for (const t of this.transfers) if (t.paidAt === null && paid.has(t.script)) t.paidAt = Date.now();
+    for (const t of this.transfers) {
+      if (t.paidAt === null && paid.has(t.script)) t.paidAt = Date.now();
+      else if (t.paidAt !== null && !paid.has(t.script)) t.paidAt = null; // a reorg took the payout away
+    }
   }
 
   async waitPaid(t: Transfer, timeoutMs: number): Promise<boolean> {

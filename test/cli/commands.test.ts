@@ -99,6 +99,12 @@ test('printer: table vs JSON', async () => {
 
   assert.equal(render([], { view: roundsView }), '(no rounds yet)');
   assert.match(render(await transfersCommand(client), { view: transfersView }), /150000/);
+  // below finality depth the state shows its depth; the block of the last change is shown
+  const [pending] = await transfersCommand(client);
+  const confirmed = { ...pending!, state: 'confirmed', txid: 'cd'.repeat(32), confirmations: 1, blockHash: 'ab'.repeat(32) };
+  const text = render([confirmed, { ...confirmed, state: 'paid', confirmations: 2 }], { view: transfersView });
+  assert.match(text, new RegExp(`confirmed 1/2\\s+(cd){32}\\s+(ab){32}`));
+  assert.match(text, /\bpaid\s+(cd){32}/);
   const tl = renderRound(await roundCommand(client, '28333334'));
   assert.match(tl, /^outcome:\s+completed$/m);
   assert.match(tl, /^threshold set:\s+12D3KooW\w+,12D3KooW\w+$/m);

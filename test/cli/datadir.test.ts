@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { openDataDir } from '../../src/node/datadir.js';
 import { MetanodeError } from '../../src/util/errors.js';
 import { PEER_A, PEER_B, PEER_C } from '../api/fake-node.js';
-import { writeNodeData, EPOCH, ROUND_OK, ROUND_ABORTED, DEPOSIT_TXID, NOW, type Fixture } from '../node/datadir-fixture.js';
+import { writeNodeData, EPOCH, ROUND_OK, ROUND_ABORTED, DEPOSIT_TXID, CUSTODY_TXID, NOW, type Fixture } from '../node/datadir-fixture.js';
 import { closedPort } from '../support/ports.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'metanode-datadir-'));
@@ -121,8 +121,10 @@ test('deposits, transfers, status and epochs read from the data directory', asyn
   assert.equal(t.length, 1);
   assert.equal(t[0].request.id, fx.request.id);
   assert.equal(t[0].request.origin, fx.origin);
-  assert.equal(t[0].state, 'pending');
-  assert.match(await table(['transfers']), /150000\s+bcrt1q\w+\s+bcrt1p\w+\s+\S+Z\s+pending/);
+  assert.equal(t[0].state, 'confirmed');
+  assert.deepEqual([t[0].txid, t[0].confirmations, t[0].finalityDepth, t[0].blockHash], [CUSTODY_TXID, 1, 2, '77'.repeat(32)]);
+  assert.deepEqual(t[0].history.map((h: { state: string; blockHash: string | null; height: number | null }) => [h.state, h.blockHash, h.height]), [['in-flight', null, 321], ['confirmed', '77'.repeat(32), 322]]);
+  assert.match(await table(['transfers']), new RegExp(`150000\\s+bcrt1q\\w+\\s+bcrt1p\\w+\\s+\\S+Z\\s+confirmed 1/2\\s+${CUSTODY_TXID}\\s+${'77'.repeat(32)}`));
   const s = await offline(['status']);
   assert.equal(s.peerId, peerId);
   assert.equal(s.running, false);

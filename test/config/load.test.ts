@@ -29,6 +29,7 @@ test('example files load', () => {
   assert.equal(ex.keystore.passphraseEnv, 'METANODE_PASSPHRASE');
   assert.equal(ex.stake.minSats, 1_000_000n);
   assert.equal(ex.custody.rewardSats, 1000n);
+  assert.equal(ex.custody.finalityDepth, 6);
   assert.deepEqual(ex.p2p.listen, ['/ip4/0.0.0.0/tcp/4001']);
   assert.ok(ex.source?.endsWith('config/metanode.example.yaml'));
 
@@ -40,6 +41,7 @@ test('example files load', () => {
   assert.equal(reg.keystore.dir, '/srv/node1/keys');
   assert.equal(reg.stake.minSats, 100_000n);
   assert.equal(reg.http.port, 9181);
+  assert.equal(reg.custody.finalityDepth, 2, 'regtest default');
 
   const dev = loadConfig('config/devnet.yaml', {});
   assert.equal(dev.network, 'regtest');
@@ -58,6 +60,10 @@ test('defaults and resolved paths', () => {
   assert.equal(c.stake.minAgeHours, 72);
   assert.equal(c.blocklist.hours, 72);
   assert.equal(c.replication.limit, 10);
+  assert.equal(c.custody.finalityDepth, 2, 'small on regtest');
+  assert.equal(parseConfig({ ...ESPLORA, network: 'signet' }, {}, { cwd: '/srv/x' }).custody.finalityDepth, 6);
+  assert.equal(parseConfig({ ...ESPLORA, custody: { finalityDepth: 4 } }, {}, { cwd: '/srv/x' }).custody.finalityDepth, 4);
+  assert.equal(parseConfig(ESPLORA, { METANODE_CUSTODY_FINALITY_DEPTH: '9' }, { cwd: '/srv/x' }).custody.finalityDepth, 9);
   assert.equal(c.http.host, '127.0.0.1');
   assert.equal(c.schedule.keygen, '*/5 * * * *');
   assert.equal(c.schedule.regroup, '0 0 * * *');
@@ -83,6 +89,7 @@ test('each bad field gives a message naming its path', () => {
     [{ ...ESPLORA, stake: { minSats: 1.5 } }, 'config error: stake.minSats: expected a whole number of sats, got 1.5'],
     [{ ...ESPLORA, stake: { txid: 'a'.repeat(64) } }, 'config error: stake: txid and vout must be set together'],
     [{ ...ESPLORA, custody: { minConfirmations: 0 } }, 'config error: custody.minConfirmations: must be >= 1: a deposit counts only once it is in a block'],
+    [{ ...ESPLORA, custody: { finalityDepth: 0 } }, 'config error: custody.finalityDepth: must be >= 1: a payout is final at the earliest once it is in a block'],
     [{ ...ESPLORA, chain: { esploraUrl: 'http://x', mempoolRescanMs: -1 } }, 'config error: chain.mempoolRescanMs: must be >= 0'],
     [{ ...ESPLORA, chain: { esploraUrl: 'http://x', mempoolRescanMs: 1.5 } }, 'config error: chain.mempoolRescanMs: expected an integer, got 1.5'],
     [{ ...ESPLORA, custody: { feeRateMin: 10, feeRateMax: 5 } }, 'config error: custody.feeRateMin: feeRateMin must not exceed feeRateMax'],

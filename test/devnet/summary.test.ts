@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeTransferState, renderSummary, custodyTxs, type DevnetSummary, type TransferSeen } from '../../src/devnet/summary.js';
-import { keygenProgress, roundLine } from '../../src/devnet/view.js';
+import { LiveView, keygenProgress, roundLine, type ViewNode } from '../../src/devnet/view.js';
+import type { ApiClient } from '../../src/cli/client.js';
 import type { NodeKeyState } from '../../src/devnet/federation.js';
 import type { ChainSource, Tx } from '../../src/chain/types.js';
 import * as btc from '@scure/btc-signer';
@@ -57,16 +58,39 @@ test('the text summary says what happened', () => {
     groupKey: 'aa'.repeat(32),
     vaultAddress: 'bcrt1pvault',
     transfers: [
-      { id: '0123456789abcdef', depositAddress: 'bcrt1pdep', amountSats: 50_000, payoutAddress: 'bcrt1ppay', status: 'paid', txid: 'bb'.repeat(32) },
-      { id: 'fedcba9876543210', depositAddress: 'bcrt1pdep2', amountSats: 60_000, payoutAddress: 'bcrt1ppay2', status: 'pending', txid: null },
+      { id: '0123456789abcdef', depositAddress: 'bcrt1pdep', amountSats: 50_000, payoutAddress: 'bcrt1ppay', status: 'paid', txid: 'bb'.repeat(32), confirmations: 2 },
+      { id: 'fedcba9876543210', depositAddress: 'bcrt1pdep2', amountSats: 60_000, payoutAddress: 'bcrt1ppay2', status: 'pending', txid: null, confirmations: null },
+      { id: '5555555555555555', depositAddress: 'bcrt1pdep3', amountSats: 70_000, payoutAddress: 'bcrt1ppay3', status: 'confirmed', txid: 'cc'.repeat(32), confirmations: 1 },
     ],
     txs: [{ txid: 'bb'.repeat(32), hex: '00', prevouts: [{ scriptPubKey: '51', valueSats: 1 }] }],
   };
   const text = renderSummary(s);
   assert.match(text, /key: threshold 3, vault bcrt1pvault, group key a{64}/);
   assert.match(text, /node-1\s+12D3KooWx\s+http:\/\/127\.0\.0\.1:47101\s+\/d\/node-1/);
-  assert.match(text, /transfers: 2 submitted, 1 paid, 0 in flight, 1 pending/);
+  assert.match(text, /transfers: 3 submitted, 1 paid, 1 confirmed \(not final yet\), 0 in flight, 1 pending/);
+  assert.match(text, /55555555\s+70000\s+confirmed \(1 conf\)\s+c{64}/);
   assert.match(text, /01234567\s+50000\s+paid\s+b{64}\s+bcrt1ppay/);
   assert.match(text, /custody transactions broadcast: 1 .*\n\s+b{64}\s+1 input$/);
   assert.match(renderSummary({ ...s, threshold: null, groupKey: null, vaultAddress: null }), /key: none locked in before the devnet stopped/);
+});
+
+test('the live view follows each node\'s latest report: a transfer a reorg took back is no longer shown paid', async () => {
+  let transfers: unknown[] = [];
+  const api = { get: async (path: string) => (path === '/v1/transfers' ? transfers : []) } as unknown as ApiClient;
+  const node: ViewNode = { name: 'node-1', api, peerId: 'P1', running: true };
+  const lines: string[] = [];
+  const view = new LiveView([node], (l) => lines.push(l));
+  const t = (state: string, confirmations: number | null) => ({ request: { id: 'abcdef0123', amountSats: '1' }, state, txid: 'ee'.repeat(32), confirmations });
+  for (const step of [t('in-flight', null), t('confirmed', 1), t('paid', 2), t('in-flight', null), t('confirmed', 1)]) {
+    transfers = [step];
+    await view.refresh();
+  }
+  assert.deepEqual(view.transfers.get('abcdef0123'), { state: 'confirmed', txid: 'ee'.repeat(32), confirmations: 1 });
+  assert.deepEqual(lines.map((l) => l.replace(/ in e+…$/, '')), [
+    'transfer abcdef01: new -> in-flight',
+    'transfer abcdef01: in-flight -> confirmed (1 conf)',
+    'transfer abcdef01: confirmed (1 conf) -> paid',
+    'transfer abcdef01: paid -> in-flight',
+    'transfer abcdef01: in-flight -> confirmed (1 conf)',
+  ]);
 });

@@ -1,6 +1,7 @@
 // A stopped node's data directory with something in every table the operator reads: peers and a
 // blocked peer, a completed and an aborted round with their steps, an epoch key, a transfer
-// request (signed by a real identity) with its deposit, written through the real stores.
+// request (signed by a real identity) with its deposit and a custody tx confirming it, written
+// through the real stores.
 import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -13,7 +14,7 @@ import { appendLogs, finishRound, startRound } from '../../src/rounds/roundlog.j
 import { EpochStore } from '../../src/epochs/store.js';
 import { RequestStore } from '../../src/custody/requests.js';
 import { DepositWatcher } from '../../src/custody/deposits.js';
-import { trackTransfer } from '../../src/custody/transfers.js';
+import { markConfirmed, recordBroadcast, trackTransfer } from '../../src/custody/transfers.js';
 import { depositAddress } from '../../src/crypto/taproot.js';
 import type { ChainSource } from '../../src/chain/types.js';
 import type { TransferRequest } from '../../src/custody/requests-schema.js';
@@ -27,6 +28,7 @@ export const ROUND_OK = 28_333_334;
 export const ROUND_ABORTED = 28_333_333;
 export const EPOCH = EPOCHS.epochs[0]!;
 export const DEPOSIT_TXID = '12'.repeat(32);
+export const CUSTODY_TXID = 'ef'.repeat(32);
 
 export interface Fixture {
   dbPath: string;
@@ -87,6 +89,9 @@ export async function writeNodeData(dataDir: string): Promise<Fixture> {
     });
     const request = await requests.create({ id: 'ab'.repeat(16), amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND_ADDR, expiry: Math.floor(NOW / 1000) + 86_400 });
     trackTransfer(db, request.id, NOW - 4_000);
+    // Paid by a custody tx in block 322, one confirmation: 'confirmed', not yet 'paid'.
+    recordBroadcast(db, { txid: CUSTODY_TXID, roundId: ROUND_OK, hex: '00', inputs: [{ txid: DEPOSIT_TXID, vout: 0 }], transferIds: [request.id], feeRate: 2, height: 321, now: NOW - 3_500 });
+    markConfirmed(db, CUSTODY_TXID, { height: 322, hash: '77'.repeat(32) }, NOW - 3_400);
 
     const tip = { height: 322, hash: '77'.repeat(32), time: Math.floor(NOW / 1000) };
     const chain = {

@@ -6,7 +6,8 @@
 // `depth + 1` new blocks that carry no transactions, so the new chain is strictly longer as in a
 // real reorg. The disconnected transactions go back to the mempool if they are still valid (Bitcoin
 // Core's behaviour) unless `dropTxs` is set, which models a competing chain that double-spent
-// them: then they, and any mempool transaction that depended on them, are forgotten.
+// them: then they, and any mempool transaction that depended on them, are forgotten. `drop` names
+// only some of them to forget (the rest go back to the mempool).
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { openDb, type Db, type Migration } from '../../store/db.js';
 import { addressToScript, classifyScript } from '../network.js';
@@ -288,7 +289,7 @@ export class DevChain {
   }
 
   /** Disconnects the last `depth` blocks and mines depth + 1 empty ones; see the policy above. */
-  reorg(depth: number, opts: { dropTxs?: boolean } = {}): { disconnected: string[]; connected: string[]; returnedToMempool: string[]; dropped: string[] } {
+  reorg(depth: number, opts: { dropTxs?: boolean; drop?: string[] } = {}): { disconnected: string[]; connected: string[]; returnedToMempool: string[]; dropped: string[] } {
     if (!Number.isInteger(depth) || depth < 1 || depth > this.height()) throw new TxReject(`depth must be an integer in 1..${this.height()}`);
     const keep = this.blocks.length - depth;
     const removed = this.blocks.slice(keep);
@@ -304,7 +305,9 @@ export class DevChain {
     for (const b of kept) this.applyBlock(b);
     this.mempool = [];
     this.mempoolSpends.clear();
-    const candidates = [...(opts.dropTxs ? [] : disconnectedTxs.filter((t) => t.kind !== 'coinbase')), ...oldMempool];
+    const forget = new Set(opts.drop ?? []);
+    const back = opts.dropTxs ? [] : disconnectedTxs.filter((t) => t.kind !== 'coinbase' && !forget.has(t.p.txid));
+    const candidates = [...back, ...oldMempool.filter((t) => !forget.has(t.p.txid))];
     const returned: string[] = [];
     for (const t of candidates) {
       try {

@@ -83,8 +83,9 @@ export class DevchainClient {
     return (await this.call('POST', '/dev/clock', clockRes, { advanceSeconds: seconds })).now;
   }
 
-  reorg(depth: number, opts: { dropTxs?: boolean } = {}): Promise<z.infer<typeof reorgRes>> {
-    return this.call('POST', '/dev/reorg', reorgRes, { depth, ...(opts.dropTxs === undefined ? {} : { dropTxs: opts.dropTxs }) });
+  /** Disconnects the last `depth` blocks; `dropTxs` forgets their transactions, `drop` only these. */
+  reorg(depth: number, opts: { dropTxs?: boolean; drop?: string[] } = {}): Promise<z.infer<typeof reorgRes>> {
+    return this.call('POST', '/dev/reorg', reorgRes, { depth, ...(opts.dropTxs === undefined ? {} : { dropTxs: opts.dropTxs }), ...(opts.drop === undefined ? {} : { drop: opts.drop }) });
   }
 
   async utxos(): Promise<{ height: number; utxos: DevUtxo[] }> {

@@ -30,7 +30,7 @@ const ESPLORA_TYPE: Record<ScriptKind, string> = {
 const mineBody = z.object({ blocks: z.number().int().min(1).max(1000).default(1), address: z.string().min(1).optional() }).strict();
 const faucetBody = z.object({ address: z.string().min(1), sats: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]*$/)]) }).strict();
 const clockBody = z.object({ advanceSeconds: z.number().int().min(0).max(100 * 365 * 86400) }).strict();
-const reorgBody = z.object({ depth: z.number().int().min(1), dropTxs: z.boolean().optional() }).strict();
+const reorgBody = z.object({ depth: z.number().int().min(1), dropTxs: z.boolean().optional(), drop: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(10_000).optional() }).strict();
 
 export function createDevchainServer(chain: DevChain): Server {
   return createServer((req, res) => {
@@ -237,7 +237,7 @@ async function handle(chain: DevChain, req: IncomingMessage, res: ServerResponse
     }
     if (path === '/dev/reorg') {
       const b = await jsonBody(req, reorgBody);
-      const r = chain.reorg(b.depth, { dropTxs: b.dropTxs });
+      const r = chain.reorg(b.depth, { dropTxs: b.dropTxs, drop: b.drop });
       return send(res, 200, { ...r, height: chain.height() });
     }
   }

@@ -7,7 +7,7 @@ export interface ListOptions {
   state?: string;
 }
 
-/** `metanode transfers`: transfer requests and how far each got. */
+/** `metanode transfers`: transfer requests and how far each got (--json: with each change of state and its block). */
 export async function transfersCommand(client: ApiClient, opts: ListOptions = {}): Promise<TransferJson[]> {
   return client.get<TransferJson[]>('/v1/transfers', { limit: opts.limit, state: opts.state });
 }
@@ -25,10 +25,16 @@ export const transfersView: View<TransferJson> = {
     { header: 'PAYOUT', get: (t) => t.request.payoutAddress },
     { header: 'DEPOSIT TO', get: (t) => t.request.depositAddress },
     { header: 'EXPIRY', get: (t) => time(t.request.expiry, true) },
-    { header: 'STATE', get: (t) => t.state },
+    { header: 'STATE', get: transferState },
     { header: 'TXID', get: (t) => t.txid },
+    { header: 'BLOCK', get: (t) => t.blockHash },
   ],
 };
+
+/** 'confirmed 2/6' while below finality depth; otherwise the state itself. */
+export function transferState(t: Pick<TransferJson, 'state' | 'confirmations' | 'finalityDepth'>): string {
+  return t.state === 'confirmed' && t.confirmations !== null ? `confirmed ${t.confirmations}/${t.finalityDepth}` : t.state;
+}
 
 export const depositsView: View<DepositJson> = {
   empty: '(no deposits)',

@@ -98,6 +98,8 @@ export interface HarnessOptions {
   offline?: string[];
   /** Per node: extra round config (e.g. its ping anchor and scanned tip). */
   cfgFor?: (peer: string) => Partial<RoundConfig>;
+  /** Round id (default ROUND_ID); the clock starts a second into it. */
+  roundId?: number;
 }
 
 export class Harness {
@@ -108,10 +110,13 @@ export class Harness {
   readonly broadcasts = new Map<string, string[]>();
   readonly wire: Sent[] = [];
   private queue: Sent[] = [];
-  now = ROUND_START + 1_000;
+  readonly roundId: number;
+  now: number;
 
   constructor(private readonly opts: HarnessOptions = {}) {
     this.ks = dkgKeys(opts.n ?? 5);
+    this.roundId = opts.roundId ?? ROUND_ID;
+    this.now = this.roundId * BOUNDARY + 1_000;
   }
 
   get threshold(): number {
@@ -129,7 +134,7 @@ export class Harness {
     const { ks } = this;
     const participants = this.participants();
     const proofs: Record<string, string> = {};
-    for (const p of ks.peers) proofs[p] = createTssProof(ks.shares[p]!, { network: 'regtest', epoch: ks.key.epoch, peerId: p, round: ROUND_ID });
+    for (const p of ks.peers) proofs[p] = createTssProof(ks.shares[p]!, { network: 'regtest', epoch: ks.key.epoch, peerId: p, round: this.roundId });
     for (const peer of ks.peers) {
       if (this.opts.offline?.includes(peer)) continue;
       const db = this.opts.dbFor?.(peer) ?? openDb(':memory:', [...roundLogMigrations, ...transferMigrations, ...signedSessionMigrations]);
@@ -137,7 +142,7 @@ export class Harness {
       const view = this.opts.viewFor?.(peer, ks) ?? standardView(ks);
       for (const r of view.requests) trackTransfer(db, r.id, this.now);
       const cfg: RoundConfig = {
-        network: 'regtest', epoch: ks.key.epoch, roundId: ROUND_ID, self: peer, key: ks.key, share: ks.shares[peer]!,
+        network: 'regtest', epoch: ks.key.epoch, roundId: this.roundId, self: peer, key: ks.key, share: ks.shares[peer]!,
         threshold: ks.key.threshold, participants, tssProof: this.opts.proofFor?.(peer, proofs) ?? proofs[peer]!, timeouts: DEFAULT_TIMEOUTS,
         ...this.opts.cfgFor?.(peer),
       };
