@@ -2,22 +2,25 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevchain, type RunningDevchain } from '../../src/chain/devchain/index.js';
 import { DevchainClient } from '../../src/chain/devchain/client.js';
-import { EsploraChainSource } from '../../src/chain/esplora.js';
+import type { ChainSource } from '../../src/chain/types.js';
 import { DepositWatcher, depositMigrations } from '../../src/custody/deposits.js';
 import { openDb } from '../../src/store/db.js';
 import { p2trKey, p2wpkhKey, spend } from '../chain/wallet.js';
 import { countingChain } from './counting-chain.js';
+import { ADAPTERS } from '../chain/core-proxy.js';
 
 const brief = (ev: { type: string; deposit: { txid: string; address: string } }[]) => ev.map((e) => [e.type, e.deposit.address, e.deposit.txid]);
 
-describe('DepositWatcher', () => {
+// The same behaviour through either adapter: Esplora's address index, or Bitcoin Core's
+// watch-only wallet (addresses imported as they are watched; mempool included).
+for (const adapter of ADAPTERS) describe(`DepositWatcher (${adapter.name})`, () => {
   let dc: RunningDevchain;
   let dev: DevchainClient;
-  let chain: EsploraChainSource;
+  let chain: ChainSource;
   before(async () => {
     dc = await startDevchain({ network: 'regtest' });
     dev = new DevchainClient(dc.url);
-    chain = new EsploraChainSource({ baseUrl: dc.url, network: 'regtest' });
+    chain = adapter.make(dc, 'deposits');
   });
   after(() => dc.close());
 
