@@ -3,7 +3,9 @@
 //
 // - Core 28.0 or later (getnetworkinfo). 28.0 brought -rpccookieperms, which is how the metanode
 //   user reads Core's cookie; importdescriptors has scanned the mempool since 24.0.
-// - The configured network (getblockchaininfo.chain), and not in initial block download.
+// - The configured network (getblockchaininfo.chain), and not in initial block download (alone,
+//   that is CHAIN_UNAVAILABLE: the node exits 1 and systemd starts it again later; every other
+//   problem is INVALID_CONFIG, exit 78, which systemd does not restart).
 // - Not pruned: a stake is checked in the block that confirmed it (getrawtransaction with the
 //   block hash, getblock for its transaction list), and stakes are at least 72 hours old.
 // - Wallets enabled, and the node's wallet loaded, created if absent as a blank descriptor wallet
@@ -37,7 +39,8 @@ export async function checkCore(rpc: BitcoindRpc, network: Network): Promise<Set
   const info = await rpc.call('getblockchaininfo', [], chainInfo);
   if (info.chain !== CORE_CHAIN[network]) problems.push(`bitcoind runs chain '${info.chain}', configured network is ${network} (bitcoind's '${CORE_CHAIN[network]}')`);
   if (info.pruned) problems.push('bitcoind is pruned: stakes are checked in the block that confirmed them, which a pruned node may have deleted; run bitcoind without -prune');
-  if (info.initialblockdownload) problems.push(`bitcoind is in initial block download (block ${info.blocks} of ${info.headers} headers): start metanode once it has synced`);
+  const syncing = info.initialblockdownload ? `bitcoind is in initial block download (block ${info.blocks} of ${info.headers} headers): start metanode once it has synced` : null;
+  if (syncing) problems.push(syncing);
 
   const imported = new Set<string>();
   const wallet = await openWallet(rpc, problems);
@@ -49,6 +52,8 @@ export async function checkCore(rpc: BitcoindRpc, network: Network): Promise<Set
       problems.push(`bitcoind wallet '${rpc.wallet}' is a legacy wallet: metanode needs a descriptor wallet; set chain.bitcoind.wallet to a new name and the node creates it`);
     } else for (const a of await importedAddresses(rpc)) imported.add(a);
   }
+  // Syncing alone passes by itself: not a config error (exit 78, no restart) but a wait (exit 1, systemd restarts).
+  if (syncing && problems.length === 1) throw new MetanodeError('CHAIN_UNAVAILABLE', syncing);
   if (problems.length > 0) throw new MetanodeError('INVALID_CONFIG', `Bitcoin Core at the configured chain.bitcoind.url cannot serve this node:\n  - ${problems.join('\n  - ')}`, [], { problems });
   return imported;
 }

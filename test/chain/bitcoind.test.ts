@@ -90,6 +90,12 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
     } finally {
       await other.close();
     }
+    const syncing = await startDevchain({ network: 'regtest', core: { initialBlockDownload: true } });
+    try {
+      await assert.rejects(coreSource(syncing).ready(), rejectsWith('CHAIN_UNAVAILABLE', /^CHAIN_UNAVAILABLE: bitcoind is in initial block download \(block 0 of 0 headers\): start metanode once it has synced$/));
+    } finally {
+      await syncing.close();
+    }
     const noWallet = await startDevchain({ network: 'regtest', core: { disableWallet: true } });
     try {
       await assert.rejects(coreSource(noWallet).ready(), rejectsWith('INVALID_CONFIG', /- bitcoind runs with -disablewallet: metanode follows deposit and vault addresses in a watch-only wallet; remove -disablewallet$/));
