@@ -21,7 +21,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { MetanodeError } from '../util/errors.js';
 import { BitcoindRpc, rpcCode, type BitcoindRpcOptions } from './bitcoind-rpc.js';
-import { checkCore, CORE_CHAIN } from './bitcoind-start.js';
+import { checkCore, CORE_CHAIN, importedAddresses } from './bitcoind-start.js';
 import { addrDescriptor } from './descriptor.js';
 import { hashToDisplay, merkleRoot } from './devchain/blocks.js';
 import { addressToScript } from './network.js';
@@ -66,6 +66,8 @@ export class BitcoindChainSource implements ChainSource {
   private chainChecked = false;
   /** Addresses the wallet watches; null until the wallet was checked (ready()). */
   private imported: Set<string> | null = null;
+  /** An import failed half way (e.g. timed out during Core's rescan): ask the wallet before importing again. */
+  private importedStale = false;
   private readying: Promise<void> | null = null;
   /** Verified outputs by txid, and the wallet outputs each wallet transaction spends. */
   private readonly outputs = new Map<string, TxOutput[]>();
@@ -262,6 +264,10 @@ export class BitcoindChainSource implements ChainSource {
 
   async watchAddresses(list: WatchRequest[]): Promise<void> {
     await this.ready();
+    if (this.importedStale) {
+      this.imported = await importedAddresses(this.rpc);
+      this.importedStale = false;
+    }
     const imported = this.imported!;
     const fresh = new Map<string, number>();
     for (const { address, since } of list) {
@@ -283,8 +289,7 @@ export class BitcoindChainSource implements ChainSource {
         );
       } catch (e) {
         // Core may have imported them anyway (a timeout during the rescan): ask it before trying again.
-        this.imported = null;
-        this.readying = null;
+        this.importedStale = true;
         throw e;
       }
       if (results.length !== batch.length) throw new MetanodeError('CHAIN_BAD_RESPONSE', `bitcoind importdescriptors answered ${results.length} results for ${batch.length} descriptors`);

@@ -136,6 +136,27 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
     dc.rpc.core.wallets.markLoaded('errors', true);
   });
 
+  it('an import that timed out during Core\'s rescan is not sent again once Core has the address', async () => {
+    const a = p2trKey(63).address;
+    let hangImports = true;
+    const proxy = await coreProxy(dc, (wallet, rpc) => {
+      if (rpc.method !== 'importdescriptors' || !hangImports) return undefined;
+      dc.rpc.core.handle(wallet, rpc); // Core imports (and rescans) ...
+      return 'hang'; // ... after the node stopped waiting
+    });
+    try {
+      const src = new BitcoindChainSource({ url: proxy.url, network: 'regtest', user: dc.rpc.user, password: dc.rpc.password, wallet: 'slow-import', importTimeoutMs: 300 });
+      await assert.rejects(src.watchAddresses([{ address: a, since: 0 }]), (e: unknown) => isMetanodeError(e, 'CHAIN_UNAVAILABLE') && e.detail?.timeout === true);
+      hangImports = false;
+      proxy.methods.length = 0;
+      await src.watchAddresses([{ address: a, since: 0 }]);
+      assert.deepEqual(proxy.methods, ['listdescriptors'], 'asked the wallet, imported nothing again');
+      assert.deepEqual(await src.getAddressUtxos(a), []);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('an unconfirmed deposit is listed from the mempool, then confirmed; a reorg that drops it leaves nothing, and its output is not "spent"', async () => {
     const src = coreSource(dc, { wallet: 'deposits' });
     const k = p2trKey(70);
