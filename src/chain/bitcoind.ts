@@ -53,6 +53,8 @@ const blockTxids = z.object({ hash, height: int.min(0), merkleroot: hash, tx: z.
 const mempoolEntry = z.object({ vsize: int.optional() }).passthrough();
 
 const IMPORT_BATCH = 1000;
+/** How long one listunspent of the whole wallet answers getAddressUtxos while the tip stays (ms). */
+const UNSPENT_SNAPSHOT_MS = 2_000;
 
 function btcToSats(v: number): bigint {
   return BigInt(Math.round(v * 1e8));
@@ -72,6 +74,13 @@ export class BitcoindChainSource implements ChainSource {
   /** Verified outputs by txid, and the wallet outputs each wallet transaction spends. */
   private readonly outputs = new Map<string, TxOutput[]>();
   private readonly spends = new Map<string, string[]>();
+  /**
+   * Core's listunspent walks every wallet transaction whatever addresses it is asked about, so
+   * the wallet's whole unspent set is read once and shared by the address reads of one deposit
+   * watcher pass: until the next watchAddresses (the watcher calls it at the start of each pass),
+   * a new tip, or UNSPENT_SNAPSHOT_MS.
+   */
+  private unspentSnapshot: { at: number; tip: string; list: Promise<z.infer<typeof unspentList>> } | null = null;
 
   constructor(opts: BitcoindOptions) {
     this.rpc = new BitcoindRpc(opts);
@@ -263,6 +272,7 @@ export class BitcoindChainSource implements ChainSource {
   }
 
   async watchAddresses(list: WatchRequest[]): Promise<void> {
+    this.unspentSnapshot = null;
     await this.ready();
     if (this.importedStale) {
       this.imported = await importedAddresses(this.rpc);
@@ -308,7 +318,7 @@ export class BitcoindChainSource implements ChainSource {
     if (!this.imported!.has(address)) {
       throw new MetanodeError('INVALID_INPUT', `bitcoind wallet '${this.rpc.wallet}' does not watch ${address}: watchAddresses first`);
     }
-    const list = await this.wcall('listunspent', [0, 9_999_999, [address], true], unspentList);
+    const list = (await this.walletUnspent()).filter((u) => u.address === address || u.scriptPubKey.toLowerCase() === script);
     const status = new Map<string, Tx | null>();
     const out: Utxo[] = [];
     for (const u of list) {
@@ -326,6 +336,19 @@ export class BitcoindChainSource implements ChainSource {
       out.push({ txid: u.txid, vout: u.vout, value: o.value, scriptPubKey: script, status: tx.status });
     }
     return out;
+  }
+
+  private async walletUnspent(): Promise<z.infer<typeof unspentList>> {
+    const tip = await this.call('getbestblockhash', [], hash);
+    const s = this.unspentSnapshot;
+    const now = Date.now();
+    if (s && s.tip === tip && now >= s.at && now - s.at < UNSPENT_SNAPSHOT_MS) return s.list;
+    const list = this.wcall('listunspent', [0, 9_999_999, [], true], unspentList);
+    this.unspentSnapshot = { at: now, tip, list };
+    list.catch(() => {
+      if (this.unspentSnapshot?.list === list) this.unspentSnapshot = null;
+    });
+    return list;
   }
 
   /** gettransaction for a listed output: the verified outputs, and the block the wallet puts it in. */

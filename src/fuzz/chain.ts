@@ -256,6 +256,7 @@ function rpcResults(w: ChainWorld): Record<string, (params: unknown[]) => unknow
     getnetworkinfo: () => ({ version: 280100, subversion: '/Satoshi:28.1.0/' }),
     getblockchaininfo: () => ({ chain: 'regtest', blocks: HEIGHT, headers: HEIGHT, bestblockhash: w.tipHash, initialblockdownload: false, pruned: false }),
     getblockhash: () => w.tipHash,
+    getbestblockhash: () => w.tipHash,
     getblockheader: (p) => (p[1] === false ? w.headerHex : { hash: w.tipHash, height: HEIGHT, time: TIME, confirmations: 1, previousblockhash: w.prevHash }),
     getrawtransaction: () => ({ txid: w.txid, hex: w.txHex, blockhash: w.tipHash, confirmations: 1, blocktime: TIME }),
     gettxout: () => ({ bestblock: w.tipHash, confirmations: 1, value: 0.0015 }),

@@ -310,6 +310,7 @@ describe("DepositWatcher on Bitcoin Core's wallet", () => {
       w.watch(b.address, { kind: 'vault', epoch: 1 });
       assert.deepEqual(brief(await w.poll()), [['seen', a.address, fa.txid]], 'a deposit already in the mempool is found by the import');
       assert.deepEqual(proxy.methods.filter((m) => m === 'importdescriptors' || m === 'createwallet'), ['createwallet', 'importdescriptors']);
+      assert.equal(proxy.methods.filter((m) => m === 'listunspent').length, 1, 'one listunspent of the wallet serves every address read of a pass');
       const wallet = dc.rpc.core.wallets.get('restart')!;
       assert.deepEqual([...wallet.descriptors.values()].map((d) => [d.address, d.timestamp]).sort(), [a.address, b.address].map((x) => [x, 1_700_000_000]).sort());
       dc.chain.mine(1);
