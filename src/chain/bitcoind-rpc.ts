@@ -14,11 +14,9 @@ export interface BitcoindRpcOptions {
   password?: string;
   cookieFile?: string;
   timeoutMs?: number;
-  /** The watch-only descriptor wallet the node follows its addresses in (default "metanode"). */
-  wallet?: string;
+  /** The watch-only descriptor wallet the node follows its addresses in (chain.bitcoind.wallet). */
+  wallet: string;
 }
-
-export const DEFAULT_WALLET = 'metanode';
 
 const rpcReply = z.object({
   result: z.unknown().optional(),
@@ -44,7 +42,7 @@ export class BitcoindRpc {
     if (!opts.cookieFile && (opts.user === undefined || opts.password === undefined)) {
       throw new MetanodeError('INVALID_CONFIG', 'bitcoind RPC needs user and password, or cookieFile');
     }
-    const wallet = opts.wallet ?? DEFAULT_WALLET;
+    const wallet = opts.wallet;
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(wallet)) throw new MetanodeError('INVALID_CONFIG', `bitcoind wallet name must be 1-64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(wallet)}`);
     this.opts = opts;
     this.wallet = wallet;

@@ -392,7 +392,7 @@ export function bitcoindCase(w: ChainWorld, rng: Prng): FuzzCase {
             const f = results[req.method];
             return f ? json({ result: f(req.params), error: null, id: req.id }) : json({ result: null, error: { code: -32601, message: 'Method not found' }, id: req.id });
           },
-          () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', timeoutMs: 2_000 }), w),
+          () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', wallet: 'metanode', timeoutMs: 2_000 }), w),
         ),
       ),
   };
@@ -434,7 +434,7 @@ export async function chainWorldProblems(w: ChainWorld): Promise<string[]> {
           const req = JSON.parse(body) as { id: number; method: string; params: unknown[] };
           return json({ result: results[req.method]!(req.params), error: null, id: req.id });
         },
-        () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p' }), w),
+        () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', wallet: 'metanode' }), w),
       );
     } catch (e) {
       problems.push(`bitcoind ${name}: ${e instanceof Error ? e.message : String(e)}`);

@@ -28,7 +28,7 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
   });
 
   it('reads tip, headers, transactions and outputs through the cookie, and broadcasts', async () => {
-    const src = new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: dc.rpc.cookieFile, timeoutMs: 2000 });
+    const src = new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: dc.rpc.cookieFile, wallet: 'metanode', timeoutMs: 2000 });
     const k = p2wpkhKey(51);
     const f = dc.chain.faucet(k.address, 300_000n);
     dc.chain.mine(2);
@@ -85,7 +85,7 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
         ]);
         return true;
       });
-      const mainnet = new BitcoindChainSource({ url: other.url, network: 'mainnet', user: other.rpc.user, password: other.rpc.password });
+      const mainnet = new BitcoindChainSource({ url: other.url, network: 'mainnet', user: other.rpc.user, password: other.rpc.password, wallet: 'metanode' });
       await assert.rejects(mainnet.ready(), rejectsWith('INVALID_CONFIG', /bitcoind runs chain 'regtest', configured network is mainnet \(bitcoind's 'main'\)/));
     } finally {
       await other.close();
@@ -217,12 +217,12 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
   });
 
   it('refuses wrong credentials and says how to read the cookie; times out on a bitcoind that never answers', async () => {
-    await assert.rejects(new BitcoindChainSource({ url: dc.url, network: 'regtest', user: 'u', password: 'p' }).getTip(), rejectsWith('INVALID_CONFIG', /refused the RPC credentials \(HTTP 401\)/));
-    const missing = new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: join(dir, 'nope', '.cookie') });
+    await assert.rejects(new BitcoindChainSource({ url: dc.url, network: 'regtest', user: 'u', password: 'p', wallet: 'metanode' }).getTip(), rejectsWith('INVALID_CONFIG', /refused the RPC credentials \(HTTP 401\)/));
+    const missing = new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: join(dir, 'nope', '.cookie'), wallet: 'metanode' });
     await assert.rejects(missing.getTip(), rejectsWith('CHAIN_UNAVAILABLE', /cannot read bitcoind cookie file .*: ENOENT/));
     const bad = join(dir, 'bad-cookie');
     writeFileSync(bad, 'no-colon');
-    await assert.rejects(new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: bad }).getTip(), rejectsWith('INVALID_CONFIG', /is not user:password/));
+    await assert.rejects(new BitcoindChainSource({ url: dc.url, network: 'regtest', cookieFile: bad, wallet: 'metanode' }).getTip(), rejectsWith('INVALID_CONFIG', /is not user:password/));
     const hung = await coreProxy(dc, () => 'hang');
     try {
       const src = coreSource(dc, { url: hung.url, timeoutMs: 300 });
@@ -237,7 +237,7 @@ describe('bitcoind RPC adapter against the devchain as Bitcoin Core', () => {
       rpc.method === 'estimatesmartfee' ? ok(rpc.id, { feerate: 0.00012, blocks: 3 }) : rpc.method === 'getblockchaininfo' ? rpcError(rpc.id, -28, 'Loading block index…') : undefined,
     );
     try {
-      const src = new BitcoindChainSource({ url: proxy.url, network: 'mainnet', user: dc.rpc.user, password: dc.rpc.password });
+      const src = new BitcoindChainSource({ url: proxy.url, network: 'mainnet', user: dc.rpc.user, password: dc.rpc.password, wallet: 'metanode' });
       assert.equal(await src.getFeeRate(3), 12);
       await assert.rejects(src.getTip(), rejectsWith('CHAIN_UNAVAILABLE', /Loading block index/));
     } finally {
