@@ -27,7 +27,7 @@ test('devnet --chain bitcoind: nodes on the Core adapter pay a transfer; each fo
       nodes: 3,
       chain: 'bitcoind',
       dataDir: join(dir, 'devnet'),
-      basePort: 47850,
+      basePort: 61200,
       blockIntervalMs: 1_000,
       // Counted from when the stakes are in place, before the node processes start: generous, so
       // that a loaded machine still has every node up before the key is locked in.
