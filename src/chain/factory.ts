@@ -1,5 +1,6 @@
 // One place that turns the `chain` section of the config into a ChainSource, wrapped in bounded
-// retries. The devchain speaks Esplora, so it uses the Esplora adapter like any public Esplora.
+// retries. The devchain speaks Esplora (kind 'devchain') and Bitcoin Core's JSON-RPC (kind
+// 'bitcoind' pointed at it), so it is read through the same adapters as a public Esplora or a bitcoind.
 import { MetanodeError } from '../util/errors.js';
 import { BitcoindChainSource, type BitcoindOptions } from './bitcoind.js';
 import { EsploraChainSource } from './esplora.js';

@@ -1,7 +1,7 @@
 // Bounded retries with exponential backoff and jitter for transient chain failures
 // (CHAIN_UNAVAILABLE only: a malformed answer or a rejected transaction is never retried).
 import { isMetanodeError } from '../util/errors.js';
-import type { BlockHeader, ChainSource, OutSpend, Tip, Tx, Utxo } from './types.js';
+import type { BlockHeader, ChainSource, OutSpend, Tip, Tx, Utxo, WatchRequest } from './types.js';
 
 export interface RetryOptions {
   /** Total attempts including the first (default 4). */
@@ -36,8 +36,13 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}
 /** Any ChainSource with every call retried on transient failure. */
 export class RetryingChainSource implements ChainSource {
   readonly kind: ChainSource['kind'];
+  readonly ready?: () => Promise<void>;
+  readonly watchAddresses?: (list: WatchRequest[]) => Promise<void>;
   constructor(private readonly inner: ChainSource, private readonly opts: RetryOptions = {}) {
     this.kind = inner.kind;
+    // Start checks are not retried: a refusal is the answer, an unreachable source fails the start.
+    if (inner.ready) this.ready = () => inner.ready!();
+    if (inner.watchAddresses) this.watchAddresses = (list) => withRetry(() => inner.watchAddresses!(list), this.opts);
   }
   getTip(): Promise<Tip> {
     return withRetry(() => this.inner.getTip(), this.opts);
@@ -48,8 +53,8 @@ export class RetryingChainSource implements ChainSource {
   getBlockHeader(hash: string): Promise<BlockHeader> {
     return withRetry(() => this.inner.getBlockHeader(hash), this.opts);
   }
-  getTx(txid: string): Promise<Tx | null> {
-    return withRetry(() => this.inner.getTx(txid), this.opts);
+  getTx(txid: string, hint?: { unspentVout?: number }): Promise<Tx | null> {
+    return withRetry(() => this.inner.getTx(txid, hint), this.opts);
   }
   getOutSpend(txid: string, vout: number): Promise<OutSpend> {
     return withRetry(() => this.inner.getOutSpend(txid, vout), this.opts);

@@ -156,9 +156,11 @@ export async function verifyStake(
   const minAge = args.minAgeSeconds ?? DEFAULT_STAKE_MIN_AGE_SECONDS;
   const no = (reason: StakeRejection, detail: string): StakeVerdict => ({ valid: false, reason, detail });
   if (!/^[0-9a-f]{64}$/.test(txid) || !Number.isInteger(vout) || vout < 0) return no('malformed', 'stake outpoint is not txid:vout');
-  const tx = await chain.getTx(txid);
-  if (!tx) return no('not-found', `stake transaction ${txid} is unknown to the chain source`);
   if (vout !== 0) return no('malformed', `the stake is output 0 of its transaction, not output ${vout}`);
+  // Without a transaction index (Bitcoin Core without -txindex) the source finds the stake through
+  // its unspent output; then a stake already spent is not found at all.
+  const tx = await chain.getTx(txid, { unspentVout: 0 });
+  if (!tx) return no('not-found', `stake transaction ${txid} is unknown to the chain source${chain.kind === 'bitcoind' ? ', or its output 0 is spent' : ''}`);
   const out = tx.vout[0];
   if (!out || classifyScript(hexToBytes(out.scriptPubKey)) === 'nulldata' || classifyScript(hexToBytes(out.scriptPubKey)) === 'nonstandard') {
     return no('malformed', 'output 0 is not a standard spendable output');

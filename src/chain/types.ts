@@ -50,13 +50,36 @@ export interface OutSpend {
   status?: TxStatus;
 }
 
+/** An address to follow, and since when (unix seconds) outputs paying it may exist. */
+export interface WatchRequest {
+  address: string;
+  since: number;
+}
+
 export interface ChainSource {
   readonly kind: 'bitcoind' | 'esplora';
+  /**
+   * Checks once, at start, that the source can serve this node (for Bitcoin Core: version,
+   * network, pruning, its wallet); throws INVALID_CONFIG naming every missing piece. Absent when
+   * there is nothing to check.
+   */
+  ready?(): Promise<void>;
+  /**
+   * For a source that follows addresses in an index of its own (Bitcoin Core's watch-only
+   * wallet): the addresses getAddressUtxos will be asked about. Adds only those not followed
+   * yet, so calling it again with the same addresses costs nothing. Absent when any address can
+   * be asked about (Esplora).
+   */
+  watchAddresses?(list: WatchRequest[]): Promise<void>;
   getTip(): Promise<Tip>;
   getBlockHeaderByHeight(height: number): Promise<BlockHeader>;
   getBlockHeader(hash: string): Promise<BlockHeader>;
-  /** null when the chain source does not know the transaction. */
-  getTx(txid: string): Promise<Tx | null>;
+  /**
+   * null when the chain source does not know the transaction. `unspentVout` names an output of
+   * txid believed unspent: a source without a transaction index (Bitcoin Core without -txindex)
+   * finds the confirmed transaction through it, and answers null when that output is not unspent.
+   */
+  getTx(txid: string, hint?: { unspentVout?: number }): Promise<Tx | null>;
   getOutSpend(txid: string, vout: number): Promise<OutSpend>;
   /** Unspent outputs paying to address, confirmed and (where the source knows) mempool. */
   getAddressUtxos(address: string): Promise<Utxo[]>;

@@ -44,12 +44,12 @@ export function verifiedTx(hex: string, txid: string, network: Network, source: 
 }
 
 /** Decodes an 80-byte header and insists it hashes to `hash`. */
-export function verifiedHeader(headerHex: string, hash: string, source: string): { prevHash: string; time: number } {
+export function verifiedHeader(headerHex: string, hash: string, source: string): { prevHash: string; time: number; merkleRoot: string } {
   const h = headerHex.trim();
   if (!/^[0-9a-fA-F]{160}$/.test(h)) throw new MetanodeError('CHAIN_BAD_RESPONSE', `${source}: header of ${hash} is not 80 bytes of hex`);
   const d = decodeHeader(hexToBytes(h));
   if (d.hash !== hash) throw new MetanodeError('CHAIN_BAD_RESPONSE', `${source}: header hashes to ${d.hash}, not the requested ${hash}`);
-  return { prevHash: d.prevHash, time: d.time };
+  return { prevHash: d.prevHash, time: d.time, merkleRoot: d.merkleRoot };
 }
 
 export function txidOf(hex: string): string {

@@ -88,6 +88,7 @@ export interface DevnetFlags {
   untilPaid?: number;
   basePort?: number;
   blockIntervalMs?: number;
+  chain?: 'esplora' | 'bitcoind';
 }
 
 /**
@@ -103,6 +104,7 @@ export function devnetOptions(o: DevnetFlags, g: Pick<GlobalOpts, 'dataDir' | 'c
     untilPaid: o.untilPaid,
     basePort: o.basePort,
     blockIntervalMs: o.blockIntervalMs,
+    chain: o.chain,
     config: g.config,
   };
 }
@@ -307,6 +309,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--until-paid <n>', 'stop once this many transfers are paid', positiveInt('--until-paid'))
     .option('--base-port <port>', 'first port to use (default 47100)', port)
     .option('--block-interval-ms <ms>', 'devchain block interval (default 2000)', positiveInt('--block-interval-ms'))
+    .addOption(
+      new Option('--chain <source>', "how the nodes read the devchain: esplora (its Esplora REST API) or bitcoind (its Bitcoin Core JSON-RPC, each node through a watch-only wallet of its own)")
+        .choices(['esplora', 'bitcoind'])
+        .default('esplora'),
+    )
     .action(async (o: DevnetFlags, c: Command) => {
       const g = globals(c);
       // With --json stdout carries exactly the summary object; the live view goes to stderr.
@@ -315,7 +322,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       io.stdout((g.json ? toJsonText(summary) : await renderDevnetSummary(summary)) + '\n');
     });
 
-  cmd('devchain', 'run the regtest simulator alone (Esplora API on loopback)')
+  cmd('devchain', 'run the regtest simulator alone (Esplora API and Bitcoin Core JSON-RPC on loopback)')
     .option('--port <port>', 'port to listen on', port, 3002)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--data-dir <path>', 'persist the chain here (default in memory)')

@@ -125,6 +125,10 @@ const chainSchema = z
         user: str().optional(),
         password: str().optional(),
         cookieFile: str().optional(),
+        /** The node's watch-only descriptor wallet in Core, created at start if absent. */
+        wallet: str()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 of A-Z a-z 0-9 . _ -' })
+          .default('metanode'),
       })
       .prefault({}),
     pollMs: int(100, 600_000).default(5_000),

@@ -14,6 +14,10 @@
 // changes), or when an address was never read (that address). Block hashes of confirmed outputs
 // are remembered across tips (BestChainHashes), so a steady chain costs one tip read per poll
 // and one pass per block or per rescan interval, whatever the poll interval.
+//
+// A source that follows addresses in an index of its own (Bitcoin Core's watch-only wallet) is
+// told about every address before it is read (chain.watchAddresses, with the time it was first
+// watched, so the source can look back that far); it imports each address once.
 import { BestChainHashes } from '../chain/best-chain.js';
 import type { ChainSource, Tip } from '../chain/types.js';
 import type { Db, Migration } from '../store/db.js';
@@ -105,6 +109,8 @@ export class DepositWatcher {
   private readonly now: () => number;
   private readonly bestChain: BestChainHashes;
   private watches = new Map<string, WatchMeta>();
+  /** When each address was first watched (unix ms). */
+  private addedAt = new Map<string, number>();
   private deposits = new Map<string, Deposit>();
   /**
    * Addresses to read on the next poll whatever the tip: watched (or re-watched with new meta)
@@ -140,15 +146,17 @@ export class DepositWatcher {
     const m: WatchMeta = { kind: meta.kind, ...(meta.requestId !== undefined ? { requestId: meta.requestId } : {}), ...(meta.epoch !== undefined ? { epoch: meta.epoch } : {}) };
     const prev = this.watches.get(address);
     this.watches.set(address, m);
+    if (!this.addedAt.has(address)) this.addedAt.set(address, this.now());
     if (!prev || prev.kind !== m.kind || prev.requestId !== m.requestId || prev.epoch !== m.epoch) this.unread.set(address, ++this.generation);
     this.db
       ?.prepare('INSERT OR REPLACE INTO deposit_watches (address, kind, request_id, epoch, added_at) VALUES (?, ?, ?, ?, ?)')
-      .run(address, m.kind, m.requestId ?? null, m.epoch ?? null, this.now());
+      .run(address, m.kind, m.requestId ?? null, m.epoch ?? null, this.addedAt.get(address)!);
   }
 
   /** Stops following an address; what was seen on it stays listed. */
   unwatch(address: string): void {
     this.watches.delete(address);
+    this.addedAt.delete(address);
     this.unread.delete(address);
     this.db?.prepare('DELETE FROM deposit_watches WHERE address = ?').run(address);
   }
@@ -216,6 +224,9 @@ export class DepositWatcher {
     const recheck = new Set<string>();
     if (toRead.length === 0) return { events, recheck };
     await this.bestChain.follow(tip);
+    if (this.chain.watchAddresses) {
+      await this.chain.watchAddresses(toRead.map(([address]) => ({ address, since: Math.floor((this.addedAt.get(address) ?? this.now()) / 1000) })));
+    }
     const lists = await mapLimit(toRead, this.readConcurrency, ([address]) => this.chain.getAddressUtxos(address));
 
     const next = new Map(this.deposits);
@@ -311,12 +322,14 @@ export class DepositWatcher {
 
   private load(): void {
     const db = this.db!;
-    for (const w of db.prepare('SELECT address, kind, request_id, epoch FROM deposit_watches ORDER BY rowid').all() as {
+    for (const w of db.prepare('SELECT address, kind, request_id, epoch, added_at FROM deposit_watches ORDER BY rowid').all() as {
       address: string;
       kind: WatchKind;
       request_id: string | null;
       epoch: number | null;
+      added_at: number;
     }[]) {
+      this.addedAt.set(w.address, w.added_at);
       this.watches.set(w.address, { kind: w.kind, ...(w.request_id !== null ? { requestId: w.request_id } : {}), ...(w.epoch !== null ? { epoch: w.epoch } : {}) });
     }
     for (const r of db.prepare('SELECT * FROM deposits').all() as Record<string, unknown>[]) {

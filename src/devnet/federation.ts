@@ -35,6 +35,11 @@ export interface FederationOptions {
   config?: Record<string, unknown>;
   /** Deep-merged last (e.g. a test-only `testing` section). */
   perNode?: (index: number) => Record<string, unknown> | undefined;
+  /**
+   * How the nodes read the devchain: 'esplora' (default), or 'bitcoind': its Bitcoin Core JSON-RPC
+   * with the cookie, each node following its addresses in a watch-only wallet of its own.
+   */
+  chain?: ChainAccess;
   /** keygen_until = now + this (default 75 000), counted once the stakes are in place. */
   keygenUntilMs?: number;
   /** Extra env for the node processes. */
@@ -93,6 +98,8 @@ export interface ProcessFederation {
   stop(): Promise<void>;
 }
 
+export type ChainAccess = 'esplora' | 'bitcoind';
+
 export const MAX_NODES = 30;
 const STAKE_SATS = 200_000n;
 const MANIFEST = 'federation.json';
@@ -146,7 +153,10 @@ export async function startProcessFederation(opts: FederationOptions): Promise<P
     })());
 
   try {
-    out(`devchain: Esplora API at ${devchain.url} (${blockIntervalMs > 0 ? `blocks every ${blockIntervalMs / 1000}s` : 'blocks on demand'})`);
+    const access = opts.chain ?? 'esplora';
+    out(
+      `devchain: ${access === 'bitcoind' ? `Bitcoin Core JSON-RPC (cookie ${devchain.rpc.cookieFile})` : 'Esplora API'} at ${devchain.url} (${blockIntervalMs > 0 ? `blocks every ${blockIntervalMs / 1000}s` : 'blocks on demand'})`,
+    );
     const faucet = new DevchainClient(devchain.url);
     const chain = createChainSource({ kind: 'devchain', url: devchain.url, network: 'regtest' });
     const wallet = createDevWallet(faucet, chain);
@@ -188,7 +198,10 @@ export async function startProcessFederation(opts: FederationOptions): Promise<P
           httpPort: httpPort(i),
           stake: stakes[i]!,
           bootstrap: peerIds.flatMap((id, j) => (j === i ? [] : [`/ip4/127.0.0.1/tcp/${p2pPort(j)}/p2p/${id}`])),
-          esploraUrl: devchain.url,
+          chain:
+            access === 'bitcoind'
+              ? { source: 'bitcoind', bitcoind: { url: devchain.url, cookieFile: devchain.rpc.cookieFile!, wallet: `metanode-node-${i + 1}` } }
+              : { source: 'esplora', esploraUrl: devchain.url },
           keygenUntil,
         },
         opts.perNode?.(i),

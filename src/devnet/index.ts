@@ -4,7 +4,7 @@
 // printing one line per custody round. Stops after --duration, on Ctrl-C, or once enough
 // transfers are paid, and returns the summary (the CLI prints it, as text or JSON).
 import { join, resolve } from 'node:path';
-import { startProcessFederation, type ProcessFederation, type FederationKey } from './federation.js';
+import { startProcessFederation, type ChainAccess, type ProcessFederation, type FederationKey } from './federation.js';
 import { ROOT, sleep } from './proc-node.js';
 import { LiveView } from './view.js';
 import { custodyTxs, type DevnetSummary } from './summary.js';
@@ -27,6 +27,8 @@ export interface DevnetOptions {
   basePort?: number;
   /** Devchain block interval (default 2 000). */
   blockIntervalMs?: number;
+  /** How the nodes read the devchain: its Esplora API (default) or its Bitcoin Core JSON-RPC. */
+  chain?: ChainAccess;
   /** keygen_until = start + this (default 40 000). */
   keygenUntilMs?: number;
   /** Stop after this many seconds (default: run until Ctrl-C). */
@@ -57,6 +59,7 @@ function validate(o: DevnetOptions): void {
   whole('transfers per batch', o.transfers, 1, 100);
   whole('seconds between batches', o.batchEverySec, 0);
   whole('keygenUntilMs', o.keygenUntilMs, 0);
+  if (o.chain !== undefined && o.chain !== 'esplora' && o.chain !== 'bitcoind') throw new Error(`--chain must be esplora or bitcoind, got ${String(o.chain)}`);
 }
 
 class Stopped extends Error {}
@@ -92,6 +95,7 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
       basePort: d.basePort,
       blockIntervalMs: d.blockIntervalMs,
       keygenUntilMs: d.keygenUntilMs,
+      chain: opts.chain,
       baseConfig: opts.config,
       config: opts.overrides,
       out,

@@ -41,7 +41,8 @@ export interface NodeWiring {
   stake: { txid: string; vout: number };
   /** Multiaddrs of every other node, /p2p/<peer id> included. */
   bootstrap: string[];
-  esploraUrl: string;
+  /** The node's chain section: the devchain's Esplora API, or its Bitcoin Core JSON-RPC. */
+  chain: { source: 'esplora'; esploraUrl: string } | { source: 'bitcoind'; bitcoind: { url: string; cookieFile: string; wallet: string } };
   keygenUntil: Date;
 }
 
@@ -49,7 +50,7 @@ export function nodeConfig(base: ConfigObject, overrides: ConfigObject | undefin
   const wiring: ConfigObject = {
     dataDir: w.dir,
     keystore: { dir: join(w.dir, 'keys'), passphraseEnv: 'METANODE_PASSPHRASE' },
-    chain: { source: 'esplora', esploraUrl: w.esploraUrl },
+    chain: w.chain,
     stake: { txid: w.stake.txid, vout: w.stake.vout },
     p2p: { listen: [`/ip4/127.0.0.1/tcp/${w.p2pPort}`], bootstrap: w.bootstrap },
     http: { host: '127.0.0.1', port: w.httpPort },

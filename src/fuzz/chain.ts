@@ -9,6 +9,7 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { EsploraChainSource } from '../chain/esplora.js';
 import { BitcoindChainSource } from '../chain/bitcoind.js';
+import { addrDescriptor } from '../chain/descriptor.js';
 import { decodeHeader, encodeHeader, nullInputTx, REGTEST_BITS } from '../chain/devchain/blocks.js';
 import { decodeTx } from '../chain/verify.js';
 import { addressFromScript } from '../crypto/taproot.js';
@@ -252,12 +253,18 @@ export function esploraCase(w: ChainWorld, rng: Prng): FuzzCase {
 
 function rpcResults(w: ChainWorld): Record<string, (params: unknown[]) => unknown> {
   return {
-    getblockchaininfo: () => ({ chain: 'regtest', blocks: HEIGHT, bestblockhash: w.tipHash }),
+    getnetworkinfo: () => ({ version: 280100, subversion: '/Satoshi:28.1.0/' }),
+    getblockchaininfo: () => ({ chain: 'regtest', blocks: HEIGHT, headers: HEIGHT, bestblockhash: w.tipHash, initialblockdownload: false, pruned: false }),
     getblockhash: () => w.tipHash,
+    getbestblockhash: () => w.tipHash,
     getblockheader: (p) => (p[1] === false ? w.headerHex : { hash: w.tipHash, height: HEIGHT, time: TIME, confirmations: 1, previousblockhash: w.prevHash }),
     getrawtransaction: () => ({ txid: w.txid, hex: w.txHex, blockhash: w.tipHash, confirmations: 1, blocktime: TIME }),
     gettxout: () => ({ bestblock: w.tipHash, confirmations: 1, value: 0.0015 }),
-    scantxoutset: () => ({ success: true, unspents: [{ txid: w.txid, vout: 0, scriptPubKey: w.script, amount: 0.0015, height: HEIGHT }] }),
+    listwallets: () => ['metanode'],
+    getwalletinfo: () => ({ walletname: 'metanode', private_keys_enabled: false, descriptors: true }),
+    listdescriptors: () => ({ wallet_name: 'metanode', descriptors: [{ desc: addrDescriptor(w.address), timestamp: TIME, active: false }] }),
+    listunspent: () => [{ txid: w.txid, vout: 0, address: w.address, scriptPubKey: w.script, amount: 0.0015, confirmations: 1 }],
+    gettransaction: () => ({ txid: w.txid, hex: w.txHex, confirmations: 1, blockhash: w.tipHash, blockheight: HEIGHT, blocktime: TIME }),
     estimatesmartfee: () => ({ feerate: 0.0001, blocks: 2 }),
     sendrawtransaction: () => w.txid,
   };
@@ -268,7 +275,13 @@ const BITCOIND_CALLS: Record<string, { methods: string[]; call: (c: ChainSource,
   getBlockHeaderByHeight: { methods: ['getblockhash', 'getblockheader', 'getblockheader-raw'], call: (c) => c.getBlockHeaderByHeight(HEIGHT) },
   getTx: { methods: ['getrawtransaction', 'getblockheader', 'getblockheader-raw'], call: (c, w) => c.getTx(w.txid) },
   getOutSpend: { methods: ['gettxout'], call: (c, w) => c.getOutSpend(w.txid, 0) },
-  getAddressUtxos: { methods: ['scantxoutset', 'getblockhash', 'getblockheader'], call: (c, w) => c.getAddressUtxos(w.address) },
+  getAddressUtxos: {
+    methods: ['listunspent', 'gettransaction'],
+    call: async (c, w) => {
+      await c.watchAddresses!([{ address: w.address, since: 0 }]);
+      return c.getAddressUtxos(w.address);
+    },
+  },
   getFeeRate: { methods: ['estimatesmartfee'], call: (c) => c.getFeeRate(2) },
   broadcast: { methods: ['sendrawtransaction'], call: (c, w) => c.broadcast(w.txHex) },
 };
@@ -327,12 +340,18 @@ export function bitcoindCorruption(method: string, w: ChainWorld, rng: Prng, id:
       ['bad-bestblock', ok({ bestblock: 'x', confirmations: 1, value: 0.0015 })],
       ['string-result', ok('unspent')],
     ],
-    scantxoutset: [
-      ['success-type', ok({ success: 'yes', unspents: [] })],
-      ['other-script', ok({ success: true, unspents: [{ txid: w.txid, vout: 0, scriptPubKey: '0014' + '00'.repeat(20), amount: 0.0015, height: HEIGHT }] })],
-      ['bad-amount', ok({ success: true, unspents: [{ txid: w.txid, vout: 0, scriptPubKey: w.script, amount: -0.1, height: HEIGHT }] })],
-      ['bad-height', ok({ success: true, unspents: [{ txid: w.txid, vout: 0, scriptPubKey: w.script, amount: 0.0015, height: -5 }] })],
-      ['drop-unspents', ok({ success: true })],
+    listunspent: [
+      ['other-script', ok([{ txid: w.txid, vout: 0, address: w.address, scriptPubKey: '0014' + '00'.repeat(20), amount: 0.0015, confirmations: 1 }])],
+      ['bad-amount', ok([{ txid: w.txid, vout: 0, address: w.address, scriptPubKey: w.script, amount: -0.1, confirmations: 1 }])],
+      ['amount-not-in-tx', ok([{ txid: w.txid, vout: 0, address: w.address, scriptPubKey: w.script, amount: 0.0009, confirmations: 1 }])],
+      ['no-such-output', ok([{ txid: w.txid, vout: 3, address: w.address, scriptPubKey: w.script, amount: 0.0015, confirmations: 1 }])],
+      ['not-a-list', ok({ txid: w.txid })],
+    ],
+    gettransaction: [
+      ['other-tx-hex', ok({ txid: w.txid, hex: w.otherTxHex, confirmations: 1, blockhash: w.tipHash, blockheight: HEIGHT, blocktime: TIME })],
+      ['txid-mismatch', ok({ txid: w.otherTxid, hex: w.txHex, confirmations: 1, blockhash: w.tipHash, blockheight: HEIGHT, blocktime: TIME })],
+      ['confirmed-without-block', ok({ txid: w.txid, hex: w.txHex, confirmations: 1 })],
+      ['drop-hex', ok({ txid: w.txid, confirmations: 0 })],
     ],
     estimatesmartfee: [
       ['negative', ok({ feerate: -0.0001, blocks: 2 })],
@@ -355,7 +374,7 @@ export function bitcoindCase(w: ChainWorld, rng: Prng): FuzzCase {
   const { methods, call } = BITCOIND_CALLS[name]!;
   const target = rng.pick(methods);
   let lastId = 0;
-  const bad = bitcoindCorruption(target, w, rng, () => lastId, name === 'getBlockHeaderByHeight' || name === 'getAddressUtxos');
+  const bad = bitcoindCorruption(target, w, rng, () => lastId, name === 'getBlockHeaderByHeight');
   const results = rpcResults(w);
   return {
     target: 'bitcoind',
@@ -373,7 +392,7 @@ export function bitcoindCase(w: ChainWorld, rng: Prng): FuzzCase {
             const f = results[req.method];
             return f ? json({ result: f(req.params), error: null, id: req.id }) : json({ result: null, error: { code: -32601, message: 'Method not found' }, id: req.id });
           },
-          () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', timeoutMs: 2_000 }), w),
+          () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', wallet: 'metanode', timeoutMs: 2_000 }), w),
         ),
       ),
   };
@@ -415,7 +434,7 @@ export async function chainWorldProblems(w: ChainWorld): Promise<string[]> {
           const req = JSON.parse(body) as { id: number; method: string; params: unknown[] };
           return json({ result: results[req.method]!(req.params), error: null, id: req.id });
         },
-        () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p' }), w),
+        () => call(new BitcoindChainSource({ url: 'http://127.0.0.1:18443', network: 'regtest', user: 'u', password: 'p', wallet: 'metanode' }), w),
       );
     } catch (e) {
       problems.push(`bitcoind ${name}: ${e instanceof Error ? e.message : String(e)}`);

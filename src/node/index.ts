@@ -67,7 +67,8 @@ export interface RunningNode {
 function chainConfig(config: Config): ChainConfig {
   const c = config.chain;
   if (c.source === 'bitcoind') {
-    return { kind: 'bitcoind', network: config.network, url: c.bitcoind.url!, user: c.bitcoind.user, password: c.bitcoind.password, cookieFile: c.bitcoind.cookieFile };
+    const b = c.bitcoind;
+    return { kind: 'bitcoind', network: config.network, url: b.url!, user: b.user, password: b.password, cookieFile: b.cookieFile, wallet: b.wallet };
   }
   return { kind: 'esplora', url: c.esploraUrl!, network: config.network };
 }
@@ -101,6 +102,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     throw e;
   }
   const chain = createChainSource(chainConfig(config));
+  try {
+    await chain.ready?.(); // Bitcoin Core: version, network, pruning, the wallet (refused with one line per missing piece)
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   const roundMs = cronPeriodMs(config.schedule.signing);
   const metrics = createMetrics();
 

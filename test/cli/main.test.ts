@@ -142,14 +142,16 @@ test('every --help example uses only options its command (or the program) has', 
 
 test('devnet --data-dir reaches the devnet wherever it is written (it is also a program-wide option)', async () => {
   const seen: unknown[] = [];
-  for (const argv of [['devnet', '--data-dir', '/tmp/dn-a', '--until-paid', '2'], ['--data-dir', '/tmp/dn-b', 'devnet', '--resume']]) {
+  for (const argv of [['devnet', '--data-dir', '/tmp/dn-a', '--until-paid', '2'], ['--data-dir', '/tmp/dn-b', 'devnet', '--resume', '--chain', 'bitcoind']]) {
     const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {}, cwd: tmp }, () => {});
     const devnet = program.commands.find((c) => c.name() === 'devnet')!;
     devnet.action((o: DevnetFlags, c: Command) => void seen.push(devnetOptions(o, c.optsWithGlobals())));
     await program.parseAsync(argv, { from: 'user' });
   }
   assert.deepEqual(seen, [
-    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-a', fresh: undefined, untilPaid: 2, basePort: undefined, blockIntervalMs: undefined, config: undefined },
-    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-b', fresh: false, untilPaid: undefined, basePort: undefined, blockIntervalMs: undefined, config: undefined },
+    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-a', fresh: undefined, untilPaid: 2, basePort: undefined, blockIntervalMs: undefined, chain: 'esplora', config: undefined },
+    { nodes: undefined, durationSec: undefined, dataDir: '/tmp/dn-b', fresh: false, untilPaid: undefined, basePort: undefined, blockIntervalMs: undefined, chain: 'bitcoind', config: undefined },
   ]);
+  const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {}, cwd: tmp }, () => {});
+  await assert.rejects(program.parseAsync(['devnet', '--chain', 'electrum'], { from: 'user' }), /argument 'electrum' is invalid. Allowed choices are esplora, bitcoind/);
 });

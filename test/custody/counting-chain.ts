@@ -68,6 +68,9 @@ export function countingChain(inner: ChainSource): CountingChain {
         }
       }),
     broadcast: (hex) => count('broadcast', () => inner.broadcast(hex)),
+    // A wallet-backed source is told about addresses before they are read (not counted: the
+    // tests count reads, and importing is the adapter's own business).
+    ...(inner.watchAddresses ? { watchAddresses: (list: Parameters<NonNullable<ChainSource['watchAddresses']>>[0]) => inner.watchAddresses!(list) } : {}),
     getFeeRate: (t) => count('getFeeRate', () => inner.getFeeRate(t)),
   };
   const count = <T>(name: string, f: () => Promise<T>): Promise<T> => {

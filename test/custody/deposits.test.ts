@@ -2,22 +2,25 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevchain, type RunningDevchain } from '../../src/chain/devchain/index.js';
 import { DevchainClient } from '../../src/chain/devchain/client.js';
-import { EsploraChainSource } from '../../src/chain/esplora.js';
+import type { ChainSource } from '../../src/chain/types.js';
 import { DepositWatcher, depositMigrations } from '../../src/custody/deposits.js';
 import { openDb } from '../../src/store/db.js';
 import { p2trKey, p2wpkhKey, spend } from '../chain/wallet.js';
 import { countingChain } from './counting-chain.js';
+import { ADAPTERS, coreProxy, coreSource } from '../chain/core-proxy.js';
 
 const brief = (ev: { type: string; deposit: { txid: string; address: string } }[]) => ev.map((e) => [e.type, e.deposit.address, e.deposit.txid]);
 
-describe('DepositWatcher', () => {
+// The same behaviour through either adapter: Esplora's address index, or Bitcoin Core's
+// watch-only wallet (addresses imported as they are watched; mempool included).
+for (const adapter of ADAPTERS) describe(`DepositWatcher (${adapter.name})`, () => {
   let dc: RunningDevchain;
   let dev: DevchainClient;
-  let chain: EsploraChainSource;
+  let chain: ChainSource;
   before(async () => {
     dc = await startDevchain({ network: 'regtest' });
     dev = new DevchainClient(dc.url);
-    chain = new EsploraChainSource({ baseUrl: dc.url, network: 'regtest' });
+    chain = adapter.make(dc, 'deposits');
   });
   after(() => dc.close());
 
@@ -285,5 +288,56 @@ describe('DepositWatcher', () => {
     assert.throws(() => new DepositWatcher({ chain, mempoolRescanMs: -1 }), /mempoolRescanMs must be a non-negative integer/);
     assert.throws(() => new DepositWatcher({ chain, mempoolRescanMs: 1.5 }), /mempoolRescanMs must be a non-negative integer/);
     assert.throws(() => new DepositWatcher({ chain, readConcurrency: 0 }), /readConcurrency must be an integer from 1 to 256/);
+  });
+});
+
+describe("DepositWatcher on Bitcoin Core's wallet", () => {
+  let dc: RunningDevchain;
+  before(async () => {
+    dc = await startDevchain({ network: 'regtest' });
+  });
+  after(() => dc.close());
+
+  it('a restart imports nothing twice; an address watched later is imported alone, with the time it was first watched', async () => {
+    const proxy = await coreProxy(dc);
+    try {
+      const db = openDb(':memory:', depositMigrations);
+      let clock = 1_700_000_000_000;
+      const [a, b, c] = [120, 121, 122].map(p2trKey);
+      const fa = dc.chain.faucet(a.address, 21_000n);
+      const w = new DepositWatcher({ chain: coreSource(dc, { url: proxy.url, wallet: 'restart' }), db, minConfirmations: 1, now: () => clock });
+      w.watch(a.address, { kind: 'deposit', requestId: 'req-a' });
+      w.watch(b.address, { kind: 'vault', epoch: 1 });
+      assert.deepEqual(brief(await w.poll()), [['seen', a.address, fa.txid]], 'a deposit already in the mempool is found by the import');
+      assert.deepEqual(proxy.methods.filter((m) => m === 'importdescriptors' || m === 'createwallet'), ['createwallet', 'importdescriptors']);
+      assert.equal(proxy.methods.filter((m) => m === 'listunspent').length, 1, 'one listunspent of the wallet serves every address read of a pass');
+      const wallet = dc.rpc.core.wallets.get('restart')!;
+      assert.deepEqual([...wallet.descriptors.values()].map((d) => [d.address, d.timestamp]).sort(), [a.address, b.address].map((x) => [x, 1_700_000_000]).sort());
+      dc.chain.mine(1);
+      clock += 60_000;
+      assert.deepEqual(brief(await w.poll()), [['confirmed', a.address, fa.txid]]);
+
+      // Restart: a new adapter (it knows nothing) and a watcher loaded from the database.
+      proxy.methods.length = 0;
+      clock += 60_000;
+      const w2 = new DepositWatcher({ chain: coreSource(dc, { url: proxy.url, wallet: 'restart' }), db, minConfirmations: 1, now: () => clock });
+      dc.chain.mine(1);
+      assert.deepEqual(await w2.poll(), []);
+      assert.deepEqual(w2.list().map((d) => [d.txid, d.status, d.confirmations]), [[fa.txid, 'confirmed', 2]]);
+      assert.ok(proxy.methods.includes('listdescriptors'), 'the wallet is asked what it watches');
+      assert.ok(!proxy.methods.includes('importdescriptors'), 'nothing imported twice');
+      assert.ok(!proxy.methods.includes('createwallet'), 'the wallet is not created again');
+
+      w2.watch(c.address, { kind: 'deposit', requestId: 'req-c' });
+      clock += 5_000;
+      await w2.poll();
+      const imports = proxy.methods.filter((m) => m === 'importdescriptors').length;
+      assert.equal(imports, 1);
+      assert.equal(wallet.descriptors.size, 3);
+      assert.equal([...wallet.descriptors.values()].find((d) => d.address === c.address)!.timestamp, Math.floor((1_700_000_000_000 + 120_000) / 1000));
+      db.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { devnetCommand } from '../../src/cli/commands/devnet.js';
 import { renderSummary } from '../../src/devnet/summary.js';
 import { verifyTaprootKeySpends } from './verify-tx.js';
 import { processesMentioning } from '../support/processes.js';
+import { FAST_DEVNET_OVERRIDES } from './fast.js';
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 
@@ -25,13 +26,7 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
       basePort: 47650,
       blockIntervalMs: 1_000,
       keygenUntilMs: 25_000,
-      // Fast schedules (the e2e tests' pace): keygen every 5 s, 10-second rounds, quick pings.
-      overrides: {
-        chain: { pollMs: 300 },
-        schedule: { keygen: '*/5 * * * * *', signing: '*/10 * * * * *', regroup: '59 59 23 * * *' },
-        p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000 },
-        custody: { replicationDelayMs: 500 },
-      },
+      overrides: FAST_DEVNET_OVERRIDES,
       transfers: 2,
       untilPaid: 1,
       durationSec: 140,

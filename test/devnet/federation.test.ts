@@ -48,13 +48,21 @@ test('config layers: base, overrides, wiring, per-node; arrays replace', () => {
   const cfg = nodeConfig(
     { keystore: { scryptN: 1024, passphraseFile: '/x' }, p2p: { listen: ['/ip4/0.0.0.0/tcp/1'], pingIntervalMs: 3000 }, schedule: { signing: 'a' } },
     { p2p: { pingIntervalMs: 500, listen: ['/ip4/1.2.3.4/tcp/9'] }, schedule: { signing: 'b' } },
-    { dir: '/d/node-1', p2pPort: 2, httpPort: 3, stake: { txid: 'aa', vout: 0 }, bootstrap: ['x'], esploraUrl: 'http://127.0.0.1:1', keygenUntil: new Date(0) },
+    { dir: '/d/node-1', p2pPort: 2, httpPort: 3, stake: { txid: 'aa', vout: 0 }, bootstrap: ['x'], chain: { source: 'esplora', esploraUrl: 'http://127.0.0.1:1' }, keygenUntil: new Date(0) },
     { schedule: { signing: 'c' } },
   );
   assert.deepEqual(cfg.keystore, { scryptN: 1024, dir: '/d/node-1/keys', passphraseEnv: 'METANODE_PASSPHRASE' });
   assert.deepEqual(cfg.p2p, { listen: ['/ip4/127.0.0.1/tcp/2'], pingIntervalMs: 500, bootstrap: ['x'] });
   assert.deepEqual(cfg.schedule, { signing: 'c', keygenUntil: '1970-01-01T00:00:00.000Z' });
   assert.deepEqual(cfg.http, { host: '127.0.0.1', port: 3 });
+  assert.deepEqual(cfg.chain, { source: 'esplora', esploraUrl: 'http://127.0.0.1:1' });
+  const core = nodeConfig(
+    { chain: { source: 'esplora', esploraUrl: 'http://127.0.0.1:1', pollMs: 500 } },
+    undefined,
+    { dir: '/d/node-2', p2pPort: 4, httpPort: 5, stake: { txid: 'bb', vout: 0 }, bootstrap: [], chain: { source: 'bitcoind', bitcoind: { url: 'http://127.0.0.1:1', cookieFile: '/d/devchain/.cookie', wallet: 'metanode-node-2' } }, keygenUntil: new Date(0) },
+    undefined,
+  );
+  assert.deepEqual(core.chain, { source: 'bitcoind', esploraUrl: 'http://127.0.0.1:1', pollMs: 500, bitcoind: { url: 'http://127.0.0.1:1', cookieFile: '/d/devchain/.cookie', wallet: 'metanode-node-2' } });
 });
 
 test('agreedKey: only after keygen_until, every running node locked on the same key, none in keygen', () => {

@@ -57,6 +57,16 @@ export const devchainMigrations: Migration[] = [
       CREATE TABLE devchain_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
+  {
+    // The Bitcoin Core wallets the devchain's JSON-RPC serves (core-wallet.ts).
+    id: 'devchain-002-core-wallets',
+    sql: `
+      CREATE TABLE devchain_wallets (name TEXT PRIMARY KEY, private_keys INTEGER NOT NULL, blank INTEGER NOT NULL);
+      CREATE TABLE devchain_wallet_descriptors (wallet TEXT NOT NULL, descriptor TEXT NOT NULL, timestamp INTEGER NOT NULL, imported_at_height INTEGER NOT NULL,
+        PRIMARY KEY (wallet, descriptor));
+      CREATE TABLE devchain_wallet_txs (wallet TEXT NOT NULL, txid TEXT NOT NULL, hex TEXT NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (wallet, txid));
+    `,
+  },
 ];
 
 const NULLDATA_BURN = new Uint8Array([0x6a, 0x08, ...new TextEncoder().encode('devchain')]);
@@ -119,6 +129,13 @@ export class DevChain {
   }
   mempoolTxids(): string[] {
     return [...this.mempool];
+  }
+  inMempool(txid: string): boolean {
+    return this.mempool.includes(txid);
+  }
+  /** The SQLite write-through (null in memory); the Core wallets of the RPC server keep theirs there too. */
+  database(): Db | null {
+    return this.db;
   }
 
   txStatus(txid: string): DevTxStatus {

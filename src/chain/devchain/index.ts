@@ -1,12 +1,17 @@
-// Starts the devchain: state (in memory, or SQLite under dataDir), the HTTP server on loopback,
-// and optionally a block timer. Also the standalone entry point behind `metanode devchain`.
+// Starts the devchain: state (in memory, or SQLite under dataDir), the HTTP server on loopback
+// (Esplora REST, and Bitcoin Core JSON-RPC behind a cookie), and optionally a block timer. Also
+// the standalone entry point behind `metanode devchain`.
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DevChain } from './chain.js';
+import { CoreRpc, type CoreRpcOptions } from './core-rpc.js';
 import { createDevchainServer } from './server.js';
 import { MetanodeError } from '../../util/errors.js';
 
 export { DevChain, devchainMigrations } from './chain.js';
+export { CoreRpc, type CoreRpcOptions } from './core-rpc.js';
 export type { DevBlock, DevCoin, DevTx, DevTxStatus } from './chain.js';
 export { TxReject } from './validate.js';
 
@@ -17,12 +22,16 @@ export interface DevchainOptions {
   /** Mine one block (with the mempool) every this many ms; 0 or absent: only on /dev/mine. */
   blockIntervalMs?: number;
   network: 'regtest';
+  /** How the Bitcoin Core JSON-RPC behaves (version, txindex, pruning, wallets); see core-rpc.ts. */
+  core?: CoreRpcOptions;
 }
 
 export interface RunningDevchain {
   url: string;
   port: number;
   chain: DevChain;
+  /** Bitcoin Core JSON-RPC at `url`: the credentials it requires, and the cookie file holding them (with a dataDir). */
+  rpc: { user: string; password: string; cookieFile?: string; core: CoreRpc };
   close(): Promise<void>;
 }
 
@@ -30,7 +39,12 @@ export async function startDevchain(opts: DevchainOptions): Promise<RunningDevch
   if (opts.network !== 'regtest') throw new MetanodeError('INVALID_CONFIG', `devchain simulates regtest only, not ${String(opts.network)}`);
   const host = opts.host ?? '127.0.0.1';
   const chain = new DevChain({ dbPath: opts.dataDir ? join(opts.dataDir, 'devchain.sqlite') : undefined });
-  const server = createDevchainServer(chain);
+  const core = new CoreRpc(chain, opts.core);
+  // Like bitcoind: a fresh cookie per start, "__cookie__:<random>", in the data directory (0600).
+  const password = randomBytes(32).toString('hex');
+  const cookieFile = opts.dataDir ? join(opts.dataDir, '.cookie') : undefined;
+  if (cookieFile) writeFileSync(cookieFile, `__cookie__:${password}`, { mode: 0o600 });
+  const server = createDevchainServer(chain, { rpc: core, credentials: `__cookie__:${password}` });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -41,6 +55,7 @@ export async function startDevchain(opts: DevchainOptions): Promise<RunningDevch
     });
   } catch (e) {
     chain.close();
+    if (cookieFile) rmSync(cookieFile, { force: true });
     throw new MetanodeError('INVALID_CONFIG', `devchain cannot listen on ${host}:${opts.port ?? 0}: ${(e as Error).message}`);
   }
   const port = (server.address() as AddressInfo).port;
@@ -60,12 +75,14 @@ export async function startDevchain(opts: DevchainOptions): Promise<RunningDevch
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     chain,
+    rpc: { user: '__cookie__', password, ...(cookieFile ? { cookieFile } : {}), core },
     close() {
       closed ??= (async () => {
         if (timer) clearInterval(timer);
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         chain.close();
+        if (cookieFile) rmSync(cookieFile, { force: true });
       })();
       return closed;
     },
@@ -75,7 +92,10 @@ export async function startDevchain(opts: DevchainOptions): Promise<RunningDevch
 /** `metanode devchain --port N [--data-dir D] [--block-interval-ms M]`: runs until SIGINT/SIGTERM. */
 export async function runDevchainCommand(opts: { port?: number; dataDir?: string; blockIntervalMs?: number; host?: string }): Promise<void> {
   const dc = await startDevchain({ ...opts, network: 'regtest' });
-  process.stdout.write(`devchain (regtest) listening on ${dc.url} at height ${dc.chain.height()}${opts.dataDir ? `, data in ${opts.dataDir}` : ', in memory'}\n`);
+  process.stdout.write(
+    `devchain (regtest) listening on ${dc.url} at height ${dc.chain.height()}${opts.dataDir ? `, data in ${opts.dataDir}` : ', in memory'}` +
+      `; Bitcoin Core JSON-RPC at the same URL, ${dc.rpc.cookieFile ? `cookie ${dc.rpc.cookieFile}` : `user ${dc.rpc.user} password ${dc.rpc.password}`}\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

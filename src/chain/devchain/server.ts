@@ -1,6 +1,8 @@
 // The devchain over HTTP: the Esplora REST API (as served by mempool.space / Blockstream electrs)
 // for the subset ChainSource uses, plus /dev/* endpoints that drive the simulation. Every request
 // body is validated; a rejected transaction is HTTP 400 with Bitcoin Core's reason string.
+// With a CoreRpc, POST / and POST /wallet/<name> are Bitcoin Core's JSON-RPC (core-rpc.ts), behind
+// HTTP basic auth with the cookie credentials, as bitcoind serves it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
@@ -8,6 +10,7 @@ import { addressToScript, scriptToAddress, type ScriptKind } from '../network.js
 import { isMetanodeError } from '../../util/errors.js';
 import type { DevChain, DevTx } from './chain.js';
 import { TxReject } from './validate.js';
+import type { CoreRpc } from './core-rpc.js';
 
 const MAX_BODY = 2_000_000;
 
@@ -32,9 +35,17 @@ const faucetBody = z.object({ address: z.string().min(1), sats: z.union([z.numbe
 const clockBody = z.object({ advanceSeconds: z.number().int().min(0).max(100 * 365 * 86400) }).strict();
 const reorgBody = z.object({ depth: z.number().int().min(1), dropTxs: z.boolean().optional(), drop: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(10_000).optional() }).strict();
 
-export function createDevchainServer(chain: DevChain): Server {
+export interface CoreRpcEndpoint {
+  rpc: CoreRpc;
+  /** "user:password" the JSON-RPC requires (the cookie's content). */
+  credentials: string;
+}
+
+export function createDevchainServer(chain: DevChain, core?: CoreRpcEndpoint): Server {
   return createServer((req, res) => {
-    handle(chain, req, res).catch((e) => {
+    const path = new URL(req.url ?? '/', 'http://devchain').pathname;
+    const served = core && req.method === 'POST' && (path === '/' || path.startsWith('/wallet/')) ? handleRpc(core, path, req, res) : handle(chain, req, res);
+    served.catch((e) => {
       if (e instanceof HttpError) return send(res, e.status, e.message);
       if (e instanceof TxReject) return send(res, 400, e.reason);
       if (isMetanodeError(e, 'INVALID_INPUT')) return send(res, 400, e.message);
@@ -49,6 +60,36 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   const text = isText ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
   res.writeHead(status, { 'content-type': isText ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+const rpcRequest = z.object({ method: z.string(), params: z.array(z.unknown()).optional(), id: z.unknown().optional() });
+
+/** Bitcoin Core's JSON-RPC: 401 without the credentials, one request per POST. */
+async function handleRpc(core: CoreRpcEndpoint, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const expected = 'Basic ' + Buffer.from(core.credentials).toString('base64');
+  if (req.headers.authorization !== expected) {
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="jsonrpc"', 'content-length': 0 });
+    return void res.end();
+  }
+  let wallet: string | null = null;
+  if (path.startsWith('/wallet/')) {
+    try {
+      wallet = decodeURIComponent(path.slice('/wallet/'.length));
+    } catch {
+      throw new HttpError(400, 'bad wallet name');
+    }
+  }
+  const text = await readBody(req);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return send(res, 500, { result: null, error: { code: -32700, message: 'Parse error' }, id: null });
+  }
+  const r = rpcRequest.safeParse(parsed);
+  if (!r.success) return send(res, 400, { result: null, error: { code: -32600, message: 'Invalid Request object' }, id: null });
+  const out = core.rpc.handle(wallet, { method: r.data.method, params: r.data.params ?? [], id: r.data.id ?? null });
+  send(res, out.status, out.body);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

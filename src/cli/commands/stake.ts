@@ -43,7 +43,7 @@ export function chainSourceFromConfig(config: Config): Promise<ChainSource> {
     }
     const { BitcoindChainSource } = await import('../../chain/bitcoind.js');
     const b = config.chain.bitcoind;
-    return new BitcoindChainSource({ url: b.url!, network: config.network, user: b.user, password: b.password, cookieFile: b.cookieFile });
+    return new BitcoindChainSource({ url: b.url!, network: config.network, user: b.user, password: b.password, cookieFile: b.cookieFile, wallet: b.wallet });
   })();
 }
 
