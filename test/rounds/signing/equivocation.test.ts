@@ -124,3 +124,19 @@ test('a forged relay (a message its named author never signed) is ignored and na
   }
   assert.ok(readTimeline(h.dbs.get('peerA')!, ROUND_ID).entries.some((e) => e.phase === 'ceremony' && e.decision === 'ignore' && /not a valid signed message/.test(e.reason ?? '')));
 });
+
+test('a round-message signature binds the sender, round, type and body (key order does not matter); a forged or replayed one fails', () => {
+  const h = new Harness();
+  const vs = h.participants().find((x) => x.peerId === BAD)!.verifyingShare;
+  const ctx = { network: 'regtest' as const, epoch: h.ks.key.epoch, peerId: BAD, round: ROUND_ID };
+  const signed = h.signAs(BAD, MSG.checksum, { checksum: 'aa'.repeat(32), excluded: [] }) as Record<string, unknown>;
+  assert.ok(verifyPayload(vs, ctx, MSG.checksum, signed));
+  assert.ok(verifyPayload(vs, ctx, MSG.checksum, { excluded: [], sig: signed.sig, checksum: 'aa'.repeat(32) }), 'canonical body');
+  assert.ok(!verifyPayload(vs, ctx, MSG.checksum, { ...signed, checksum: 'bb'.repeat(32) }), 'other body');
+  assert.ok(!verifyPayload(vs, { ...ctx, round: ROUND_ID + 1 }, MSG.checksum, signed), 'replayed into another round');
+  assert.ok(!verifyPayload(vs, { ...ctx, peerId: 'peerC' }, MSG.checksum, signed), 'claimed by another peer');
+  assert.ok(!verifyPayload(vs, ctx, MSG.ack, signed), 'other type');
+  const other = h.participants().find((x) => x.peerId === 'peerC')!.verifyingShare;
+  assert.ok(!verifyPayload(other, ctx, MSG.checksum, signed), 'another key');
+  assert.ok(!verifyPayload(vs, ctx, MSG.checksum, { ...signed, sig: undefined }), 'unsigned');
+});
