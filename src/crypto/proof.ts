@@ -38,11 +38,34 @@ function contextBytes(ctx: TssProofContext): Uint8Array | null {
   return out;
 }
 
-function challenge(R: Uint8Array, Y: Uint8Array, ctx: Uint8Array): bigint {
-  return Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash(TAG, R, Y, ctx))));
+function challenge(R: Uint8Array, Y: Uint8Array, ctx: Uint8Array, tag = TAG, msg: Uint8Array = new Uint8Array(0)): bigint {
+  return Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash(tag, R, Y, ctx, msg))));
 }
 
 export function createTssProof(share: KeyShare, ctx: TssProofContext): string {
+  return proveWith(TAG, share, ctx, new Uint8Array(0));
+}
+
+/**
+ * The same Schnorr scheme under its own tag with a 32-byte message digest in the challenge: the
+ * sender's signature on one custody-round message, checked against its public verifying share.
+ * Two such signatures on different messages of one (round, type, attempt) are transferable proof
+ * of equivocation: any node verifies them the same way.
+ */
+const MSG_TAG = 'metanode/round-msg';
+
+export function signRoundMessage(share: KeyShare, ctx: TssProofContext, digest: Uint8Array): string {
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) fail('INVALID_INPUT', 'round-message digest must be 32 bytes');
+  return proveWith(MSG_TAG, share, ctx, digest);
+}
+
+/** True iff `sig` is the holder of `verifyingShare` signing `digest` in this context. Never throws. */
+export function verifyRoundMessage(verifyingShare: string, ctx: TssProofContext, digest: Uint8Array, sig: string): boolean {
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) return false;
+  return checkWith(MSG_TAG, verifyingShare, ctx, sig, digest);
+}
+
+function proveWith(tag: string, share: KeyShare, ctx: TssProofContext, msg: Uint8Array): string {
   const x = tryScalar(share?.signingShare);
   if (x === null) fail('KEYSTORE', 'signing share is not a valid scalar');
   const c8 = contextBytes(ctx);
@@ -50,16 +73,20 @@ export function createTssProof(share: KeyShare, ctx: TssProofContext): string {
   const Y = Point.BASE.multiply(x).toBytes(true);
   // Nonce from fresh randomness hashed with the secret and context (hedged, as in BIP340).
   const rand = crypto.getRandomValues(new Uint8Array(32));
-  let k = Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash(TAG + '/nonce', rand, Fn.toBytes(x), c8))));
+  let k = Fn.create(BigInt('0x' + bytesToHex(schnorr.utils.taggedHash(tag + '/nonce', rand, Fn.toBytes(x), c8, msg))));
   if (k === 0n) k = 1n; // probability 2^-256; keeps multiply() in range
   const R = Point.BASE.multiply(k).toBytes(true);
-  const s = Fn.add(k, Fn.mul(challenge(R, Y, c8), x));
+  const s = Fn.add(k, Fn.mul(challenge(R, Y, c8, tag, msg), x));
   k = 0n;
   return bytesToHex(R) + bytesToHex(Fn.toBytes(s));
 }
 
 /** True iff `proof` proves knowledge of the discrete log of `verifyingShare` in this context. Never throws. */
 export function verifyTssProof(verifyingShare: string, ctx: TssProofContext, proof: string): boolean {
+  return checkWith(TAG, verifyingShare, ctx, proof, new Uint8Array(0));
+}
+
+function checkWith(tag: string, verifyingShare: string, ctx: TssProofContext, proof: string, msg: Uint8Array): boolean {
   try {
     const Y = tryPoint(verifyingShare);
     const c8 = contextBytes(ctx);
@@ -67,7 +94,7 @@ export function verifyTssProof(verifyingShare: string, ctx: TssProofContext, pro
     const R = tryPoint(proof.slice(0, 66));
     const s = tryScalar(proof.slice(66), true);
     if (!R || s === null) return false;
-    const c = challenge(hexToBytes(proof.slice(0, 66)), hexToBytes(verifyingShare), c8);
+    const c = challenge(hexToBytes(proof.slice(0, 66)), hexToBytes(verifyingShare), c8, tag, msg);
     // s*G - c*Y == R
     const lhs = s === 0n ? Y.multiplyUnsafe(Fn.neg(c)) : c === 0n ? Point.BASE.multiplyUnsafe(s) : Point.BASE.mulAddUnsafe(s, Y, Fn.neg(c));
     return lhs.equals(R);

@@ -12,6 +12,7 @@ import { chainStakeChecker } from '../p2p/stake-checker.js';
 import { P2pNetwork } from '../p2p/network.js';
 import { defaultRegistry } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
+import { signOutgoing } from '../rounds/signing/signed.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
 import { getTransfer } from '../custody/transfers.js';
@@ -202,7 +203,11 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       floodCount: config.testing.floodCount,
       roundMs,
       now,
-      publish: (type, payload, at) => network.publish(type, payload, at),
+      // Its extra messages (a second proposal) carry its own signature, as a real attacker's would.
+      publish: async (type, payload, at) => {
+        const share = await manager.loadShare(at.epoch);
+        return network.publish(type, share ? signOutgoing(share, { network: config.network, epoch: at.epoch, peerId, round: at.round }, type, payload) : payload, at);
+      },
       publishRaw: (topic, bytes) => network.publishRaw(topic, bytes),
       subscribe: (type, handler) => network.subscribe(type, handler),
       log: log.child({ module: 'byzantine' }),

@@ -13,6 +13,7 @@ import { DEFAULT_TIMEOUTS, type Participant, type RoundTimeouts } from '../round
 import { finishRound, startRound } from '../rounds/roundlog.js';
 import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
+import { signOutgoing } from '../rounds/signing/signed.js';
 import { stakedMembers, type StakedMember } from './peers.js';
 
 /**
@@ -118,14 +119,15 @@ export class SigningRunner {
         db: ctx.db,
         now: ctx.now,
         publish: (type, payload) => {
-          const p = outgoing(ctx, type, payload, undefined, { epoch: cur.key.epoch, round: roundId });
-          if (p === null) return;
+          const out = outgoing(ctx, type, payload, undefined, { epoch: cur.key.epoch, round: roundId });
+          if (out === null) return;
+          const p = signOutgoing(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }, type, out);
           ctx.network.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
         },
         broadcastTx: (hex) => ctx.chain.broadcast(hex),
         // Silence is not proof of misbehaviour (a crash, a partition, a loaded host): the silent
         // member is named and retried around, and left out only for blocklist.silentMinutes.
-        // Provable faults (invalid share, checksum outlier, equivocation) get blocklist.hours.
+        // Provable faults (invalid share against an agreed list, equivocation) get blocklist.hours.
         block: (peer, code, reason) => {
           ctx.network.block(peer, code, reason, code === 'TIMEOUT' ? ctx.config.blocklist.silentMinutes / 60 : undefined);
         },

@@ -32,7 +32,49 @@ export const roundLogMigrations: Migration[] = [
       );
     `,
   },
+  // Proof of equivocation kept with the round: the two different messages (bodies with their
+  // author's signature) one peer signed for the same slot of the round.
+  {
+    id: 'roundlog-002-evidence',
+    sql: `
+      CREATE TABLE round_evidence (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        round_id  INTEGER NOT NULL,
+        time      INTEGER NOT NULL,
+        peer      TEXT NOT NULL,
+        type      TEXT NOT NULL,
+        slot      TEXT NOT NULL,
+        first     TEXT NOT NULL,
+        second    TEXT NOT NULL,
+        UNIQUE (round_id, peer, slot)
+      );
+    `,
+  },
 ];
+
+export interface EvidenceRow {
+  roundId: number;
+  time: number;
+  peer: string;
+  type: string;
+  slot: string;
+  first: Record<string, unknown>;
+  second: Record<string, unknown>;
+}
+
+/** Keeps the evidence (idempotent per round, peer and slot). */
+export function appendEvidence(db: Db, e: EvidenceRow): void {
+  db.prepare('INSERT INTO round_evidence (round_id, time, peer, type, slot, first, second) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+    e.roundId, e.time, e.peer, e.type, e.slot, JSON.stringify(e.first), JSON.stringify(e.second),
+  );
+}
+
+export function readEvidence(db: Db, roundId: number): EvidenceRow[] {
+  const rows = db.prepare('SELECT * FROM round_evidence WHERE round_id = ? ORDER BY seq').all(roundId) as Array<{
+    round_id: number; time: number; peer: string; type: string; slot: string; first: string; second: string;
+  }>;
+  return rows.map((r) => ({ roundId: r.round_id, time: r.time, peer: r.peer, type: r.type, slot: r.slot, first: JSON.parse(r.first), second: JSON.parse(r.second) }));
+}
 
 /** One step of a round as seen by this node. `peer` is whom the step concerns (sender or self). */
 export interface LogEntry {

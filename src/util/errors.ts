@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'DOUBLE_SIGN'
   | 'PROTOCOL_VIOLATION'
   | 'CHECKSUM_MISMATCH'
+  | 'EQUIVOCATION'
   | 'TRANSFER_CONFLICT'
   // operator tools (CLI -> node HTTP API)
   | 'NODE_UNREACHABLE'

@@ -245,8 +245,8 @@ describe('database checks', () => {
     try {
       const row = (time: number, peer: string, decision: string, reason: string) => ({ roundId: 1, phase: 'proposal', time, peer, decision, reason });
       const honest = [
-        { view: view('n1', { roundLog: [row(1_500, 'bad', 'culprit', 'PROTOCOL_VIOLATION: second, different sign proposal in one round')] }), logFile: join(dir, 'n1.log') },
-        { view: view('n2', { roundLog: [row(9_000, 'bad', 'culprit', 'PROTOCOL_VIOLATION: second, different sign proposal in one round')] }), logFile: join(dir, 'n2.log') },
+        { view: view('n1', { roundLog: [row(1_500, 'bad', 'culprit', 'EQUIVOCATION: signed two different sign.proposal messages for sign.proposal')] }), logFile: join(dir, 'n1.log') },
+        { view: view('n2', { roundLog: [row(9_000, 'bad', 'culprit', 'EQUIVOCATION: signed two different sign.proposal messages for sign.proposal')] }), logFile: join(dir, 'n2.log') },
       ];
       writeFileSync(join(dir, 'n1.log'), [JSON.stringify({ time: 1_200, msg: 'message rejected', from: 'bad', reason: 'not-json' }), 'not json', JSON.stringify({ time: 1_300, msg: 'message rejected', from: 'other', reason: 'oversized' })].join('\n'));
       const f = { culprit: 'bad', culpritName: 'n3', from: 1_000, to: 2_000, actions: 1 };

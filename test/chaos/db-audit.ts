@@ -320,7 +320,7 @@ export const EVIDENCE: Record<string, Evidence> = {
     describe: 'proposal ignored as a different document',
     roundLog: (r, c) => r.peer === c && r.phase === 'proposal' && r.decision === 'ignore' && r.reason === 'different-document',
   },
-  equivocate: { source: 'round-log', describe: 'culprit PROTOCOL_VIOLATION (second proposal)', roundLog: (r, c) => r.peer === c && r.decision === 'culprit' && /^PROTOCOL_VIOLATION: second/.test(r.reason ?? '') },
+  equivocate: { source: 'round-log', describe: 'culprit EQUIVOCATION (two signed proposals)', roundLog: (r, c) => r.peer === c && r.decision === 'culprit' && /^EQUIVOCATION: signed two different/.test(r.reason ?? '') },
   'invalid-share': { source: 'round-log', describe: 'culprit INVALID_SIGNATURE_SHARE', roundLog: (r, c) => r.peer === c && r.decision === 'culprit' && /^INVALID_SIGNATURE_SHARE/.test(r.reason ?? '') },
   'copied-proof': { source: 'round-log', describe: 'culprit INVALID_TSS_PROOF', roundLog: (r, c) => r.peer === c && r.decision === 'culprit' && /^INVALID_TSS_PROOF/.test(r.reason ?? '') },
   replay: { source: 'rejections', describe: 'gossip rejected from-mismatch (a replayed envelope of another author)', rejection: (x) => x === 'from-mismatch' },

@@ -270,11 +270,6 @@ async function entriesOf(n: TestNode, id: number, peer: TestNode) {
   return (await timeline(n, id)).entries.filter((e) => e.peer === peer.peerId);
 }
 
-/** Rounds (on node n) whose summary names `peer` as a culprit, most recent first. */
-async function roundsNaming(n: TestNode, peer: TestNode): Promise<RoundSummary[]> {
-  return (await rounds(n)).filter((r) => r.culprits.includes(peer.peerId));
-}
-
 // ---- scenarios --------------------------------------------------------------------------------
 
 test('three confirmed transfers are paid by one signed tx with payouts, rewards and change', { timeout: PAY_MS + 120_000 }, async () => {
@@ -415,41 +410,35 @@ test('a peer copying another peer\'s tss_proof is rejected (INVALID_TSS_PROOF), 
   }
 });
 
-test('a checksum mismatch aborts the round, names and blocks the outlier; the next round pays', { timeout: SCENARIO_MS }, async () => {
+test('a differing checksum without evidence: its sender is set aside, never named or blocked, and the round pays', { timeout: SCENARIO_MS }, async () => {
+  // One signed checksum that differs from everyone's proves nothing (an equivocator could have
+  // shown an honest member other signing sets): the others go on without the member.
   const t0 = Date.now();
   const outlier = S[7]!;
-  outlier.faults.outgoing = (type, payload) => (type === 'sign.checksum' ? { checksum: bytesToHex(schnorr.utils.randomSecretKey()) } : payload);
+  outlier.faults.outgoing = (type, payload) => (type === 'sign.checksum' ? { ...(payload as object), checksum: bytesToHex(schnorr.utils.randomSecretKey()) } : payload);
   try {
     const honest = live().filter((n) => n !== outlier && n !== S[6]);
-    // Needed: a round the outlier reached the checksum phase in. Every honest node aborts it,
-    // naming the outlier; a later round pays. A round the outlier sat out pays at once: then
-    // another transfer drives another round.
-    const { aborted, txid } = await untilScenario('checksum mismatch', async () => {
+    // Needed: a paying round the outlier reached the checksum phase in. A round the outlier sat
+    // out pays without it at once: then another transfer drives another round.
+    const { round, txid } = await untilScenario('differing checksum', async () => {
       const { reqs } = await requestTransfers(S[4]!, [55_000n]);
       const txid = await waitPaid(honest, reqs);
-      const per = await Promise.all(honest.map(async (n) => (await roundsNaming(n, outlier)).find((r) => r.status === 'aborted')));
-      if (!per.some((r) => r)) return undefined;
-      assert.ok(per.every((r) => r && r.roundId === per[0]!.roundId), `every honest node aborted one round naming the outlier: ${JSON.stringify(per.map((r) => r?.roundId))}`);
-      return { aborted: per[0]!, txid };
+      const { round } = await agreedRound(honest, txid, { lagging: 'allowed' });
+      let setAsideRows = 0;
+      for (const n of honest) {
+        const tl = await timeline(n, round.roundId);
+        setAsideRows += tl.entries.filter((e) => e.decision === 'set-aside' && e.peer === outlier.peerId && /^CHECKSUM_MISMATCH/.test(e.reason ?? '')).length;
+      }
+      return setAsideRows > 0 ? { round, txid } : undefined;
     });
     for (const n of honest) {
-      const tl = await timeline(n, aborted.roundId);
-      assert.equal(tl.round!.status, 'aborted');
-      assert.deepEqual(tl.round!.culprits, [outlier.peerId], `${n.name}: the outlier is the one culprit`);
-      assert.equal(tl.round!.reason, 'threshold-set checksum mismatch');
-      assert.equal(tl.round!.txid, undefined);
-      const named = tl.entries.find((e) => e.decision === 'culprit' && e.peer === outlier.peerId);
-      assert.equal(named?.phase, 'checksum');
-      assert.match(named!.reason!, /^CHECKSUM_MISMATCH/);
-      assert.ok(tl.entries.some((e) => e.decision === 'abort' && e.phase === 'checksum'));
-      assert.ok(!tl.entries.some((e) => e.phase === 'ceremony'), `${n.name}: nothing signed in the aborted round`);
-      assert.ok(blocked(n, outlier), `${n.name} blocked the outlier`);
+      const tl = await timeline(n, round.roundId);
+      assert.ok(!(tl.round?.culprits ?? []).includes(outlier.peerId), `${n.name}: the outlier is not named`);
+      assert.ok(!tl.entries.some((e) => e.decision === 'culprit' && e.peer === outlier.peerId), `${n.name}: no culprit row for the outlier`);
+      assert.ok(!blocked(n, outlier), `${n.name} did not block the outlier`);
     }
-    const { round } = await agreedRound(honest, txid, { lagging: 'allowed' });
-    assert.ok(round.roundId > aborted.roundId);
-    assert.ok(!round.thresholdSet!.includes(outlier.peerId));
     await verifySignatures(txid);
-    console.log(`checksum mismatch: round ${aborted.roundId} aborted naming ${outlier.name}; round ${round.roundId} paid; ${Date.now() - t0} ms`);
+    console.log(`differing checksum: round ${round.roundId} paid without ${outlier.name}; ${Date.now() - t0} ms`);
   } finally {
     outlier.faults.outgoing = undefined;
   }

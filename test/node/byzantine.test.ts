@@ -9,6 +9,7 @@ import { SeenCache } from '../../src/p2p/seen-cache.js';
 import { validateMessage } from '../../src/p2p/validate.js';
 import { PING_MAX_BYTES, PING_TOPIC, PING_TYPE, checkPing, pingPayloadSchema } from '../../src/p2p/messages/ping.js';
 import { PROTOCOL_VERSION, type Envelope } from '../../src/p2p/envelope.js';
+import { bodyDigest } from '../../src/rounds/signing/signed.js';
 import { MSG, SIGNING_TOPIC, registerSigningMessageTypes, type ProposalPayload, type SharePayload } from '../../src/rounds/signing/messages.js';
 import { readTimeline } from '../../src/rounds/roundlog.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -87,7 +88,7 @@ describe('Byzantine transformations', () => {
   });
 
   it('replay: only envelopes two or more rounds old; own ones are ignored as stale, others\' rejected as forged', () => {
-    const env = (from: string, round: number): Envelope => ({ version: PROTOCOL_VERSION, network: 'regtest', epoch: 1, round, type: MSG.checksum, from, payload: { checksum: 'ee'.repeat(32) } });
+    const env = (from: string, round: number): Envelope => ({ version: PROTOCOL_VERSION, network: 'regtest', epoch: 1, round, type: MSG.checksum, from, payload: { checksum: 'ee'.repeat(32), excluded: [], sig: 'ab'.repeat(65) } });
     const recorded = [env(SELF, 495), env(OTHER, 497), env(OTHER, 498), env(SELF, 499), env(OTHER, 500)];
     const picked = pickReplays(recorded, 500, 5);
     assert.deepEqual(picked.map((e) => [e.from, e.round]), [[OTHER, 498], [OTHER, 497], [SELF, 495]]);
@@ -119,7 +120,7 @@ function byzantineIn(mode: ByzantineSetting, bad: string, rand = seeded(mode)) {
     floodCount: 5,
     roundMs: 60_000,
     now: () => h.now,
-    publish: async (type, payload) => h.inject({ from: bad, type, payload }),
+    publish: async (type, payload) => h.inject({ from: bad, type, payload: h.signAs(bad, type, payload) }),
     publishRaw: async (topic, bytes) => void raw.push({ topic, bytes }),
     subscribe: (type, fn) => {
       handlers.set(type, [...(handlers.get(type) ?? []), fn]);
@@ -169,14 +170,14 @@ describe('Byzantine modes in a round: honest nodes name the culprit', () => {
     }
   });
 
-  it('equivocate: the second proposal names the sender PROTOCOL_VIOLATION and it is blocked', async () => {
+  it('equivocate: the second signed proposal is proof: the sender is named EQUIVOCATION and blocked', async () => {
     const { timelines, h, b } = await roundWith('equivocate');
     assert.equal(b.byz.actions['equivocate'], 1);
     assert.equal(h.wire.filter((m) => m.from === 'peerA' && m.type === MSG.proposal).length, 2);
     for (const { peer, tl } of timelines) {
       const e = tl.entries.find((x) => x.decision === 'culprit' && x.peer === 'peerA');
-      assert.match(e?.reason ?? '', /^PROTOCOL_VIOLATION: second, different sign proposal/, peer);
-      assert.ok(h.blocked.get(peer)!.some((x) => x.peer === 'peerA' && x.code === 'PROTOCOL_VIOLATION'));
+      assert.match(e?.reason ?? '', /^EQUIVOCATION: signed two different sign.proposal/, peer);
+      assert.ok(h.blocked.get(peer)!.some((x) => x.peer === 'peerA' && x.code === 'EQUIVOCATION'));
     }
   });
 
@@ -211,13 +212,14 @@ describe('Byzantine modes in a round: honest nodes name the culprit', () => {
     const { h, b } = await roundWith('flood');
     const own = h.wire.filter((m) => m.from === 'peerA' && m.type === MSG.candidate);
     assert.equal(own.length, 5, 'the candidate went out floodCount times');
-    assert.ok(own.every((m) => JSON.stringify(m.payload) === JSON.stringify(own[0]!.payload)));
+    // the same body each time (each copy carries its own signature over it)
+    assert.ok(own.every((m) => bodyDigest(m.type, m.payload) === bodyDigest(own[0]!.type, own[0]!.payload)));
     assert.ok((b.byz.actions['flood'] ?? 0) >= 4);
   });
 
   it('replay: nothing to replay in the first round; envelopes of earlier rounds go out in a later one', () => {
     const b = byzantineIn('replay', SELF);
-    const checksum = { checksum: 'ee'.repeat(32) };
+    const checksum = { checksum: 'ee'.repeat(32), excluded: [], sig: 'ab'.repeat(65) };
     b.byz.outgoing(MSG.checksum, checksum, { epoch: 1, round: 10 });
     assert.equal(b.raw.length, 0);
     b.byz.outgoing(MSG.checksum, checksum, { epoch: 1, round: 11 });

@@ -45,8 +45,18 @@ const cases: { type: string; spec: { schema: ZodType<unknown>; maxBytes: number 
   {
     type: MSG.commit,
     spec: SIGNING_MESSAGE_SPECS[MSG.commit],
-    make: (p) => ({ attempt: 0, signers: ['a'], commitments: [nonce(p)] }),
-    max: { attempt: 1000, signers: Array(256).fill('y'.repeat(128)), commitments: Array(2000).fill(nonce(wire)) },
+    make: (p) => ({ attempt: 0, signers: ['a'], commitments: [nonce(p)], sig: 'ab'.repeat(65) }),
+    max: { attempt: 1000, signers: Array(256).fill('y'.repeat(128)), commitments: Array(2000).fill(nonce(wire)), sig: 'ab'.repeat(65) },
+  },
+  {
+    // The largest relay carries the largest commit (equivocation evidence goes out one message per relay).
+    type: MSG.relay,
+    spec: SIGNING_MESSAGE_SPECS[MSG.relay],
+    make: (p) => ({ peer: 'a', type: MSG.commit, payload: { attempt: 0, signers: ['a'], commitments: [nonce(p)], sig: 'ab'.repeat(65) }, sig: 'ab'.repeat(65) }),
+    max: {
+      peer: 'y'.repeat(128), type: MSG.commit, sig: 'ab'.repeat(65),
+      payload: { attempt: 1000, signers: Array(256).fill('y'.repeat(128)), commitments: Array(2000).fill(nonce(wire)), sig: 'ab'.repeat(65) },
+    },
   },
 ];
 

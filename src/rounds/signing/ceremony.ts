@@ -2,11 +2,17 @@
 // ROAST-style retries inside the round.
 //
 // Attempt k's signers are the first t peers of the seniority-ordered pool (threshold set, then
-// the rest of the eligible signing set) that have not been named in this round. A signer that
-// sends a malformed commitment or an invalid share, or stays silent past the stage timeout, is
-// named and blocked, and attempt k+1 starts with fresh nonces, as long as t unnamed peers remain.
-// Every node in the pool runs this logic (signers and standbys), so all of them reach the same
-// verdicts from the same broadcast messages.
+// the rest of the eligible signing set) that have not been named or set aside in this round.
+// Stages: commit (each signer's signed nonce commitments), ack (each signer signs the digests of
+// the commit messages it holds, one per signer), share. A signer releases its share only when
+// every signer's ack equals its own: then the whole threshold set holds one commitment list, and
+// an invalid share against it is the sender's own fault (named and blocked). An ack that differs
+// is never blamed by itself: we relay the commit we hold from the disputed signer; if that signer
+// signed two different commits, the pair is proof and names it (round.ts). A signer whose ack
+// still differs at the deadline is set aside for the round, unnamed and unblocked. A malformed
+// commitment (the sender's own signed message) or silence in the commit or share stage names the
+// signer. Attempt k+1 starts with fresh nonces while t usable peers remain. Every node in the
+// pool runs this logic (signers and standbys) on the same broadcast messages.
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { Transaction } from '@scure/btc-signer';
@@ -16,9 +22,12 @@ import {
 import { assembleSignedTx, type Candidate } from '../../custody/candidate.js';
 import { isMetanodeError } from '../../util/errors.js';
 import { blame, finish, isCulprit, note, participant, publish, type Ctx } from './ctx.js';
-import { MSG, type CommitPayload, type FinalPayload, type SharePayload } from './messages.js';
+import { MSG, type AckPayload, type CommitPayload, type FinalPayload, type SharePayload } from './messages.js';
 import type { AttemptState } from './types.js';
 import { commitmentDigest } from './sessions.js';
+import { bodyDigest } from './signed.js';
+import { relaySlot } from './relay.js';
+import { setAside } from './ctx.js';
 
 export function targetsOf(doc: Candidate): SigningTarget[] {
   return doc.inputs.map((i, idx) => ({ message: doc.sighashes[idx]!, ...(i.tweak ? { tweak: i.tweak } : {}) }));
@@ -42,16 +51,28 @@ export function signersFor(c: Ctx): string[] {
   return c.s.pool.filter((p) => !isCulprit(c, p)).slice(0, c.s.cfg.threshold);
 }
 
-export function startAttempt(c: Ctx, attempt: number): void {
+/**
+ * Attempt numbers follow from the signers, not from a local counter: attempt k is the one whose
+ * last signer stands at pool index t - 1 + k (k pool members before it are left out). Nodes that
+ * leave out the same peers in a different order of events still meet in the same attempt, and
+ * every retry leaves out at least one signer, so a node never reuses an attempt number (and so
+ * never signs two commit messages for one slot).
+ */
+export function startAttempt(c: Ctx): void {
   const signers = signersFor(c);
   if (signers.length < c.s.cfg.threshold) {
     const culprits = c.s.culprits.map((x) => x.peer);
     finish(c, 'aborted', 'ceremony', `fewer than ${c.s.cfg.threshold} unnamed signers left`, { code: 'ABORTED', culprits });
     return;
   }
+  const attempt = c.s.pool.indexOf(signers[signers.length - 1]!) - (c.s.cfg.threshold - 1);
+  if (c.s.attempt && attempt <= c.s.attempt.attempt) {
+    finish(c, 'aborted', 'ceremony', `no new signer set after attempt ${c.s.attempt.attempt}`, { code: 'ABORTED', culprits: c.s.culprits.map((x) => x.peer) });
+    return;
+  }
   const a: AttemptState = {
     attempt, signers, stage: 'commit', deadline: c.now + stageMs(c, c.s.cfg.timeouts.commitMs),
-    nonces: null, ownCommitted: false, ownShared: false, lists: null, shares: {},
+    nonces: null, ownCommitted: false, ownShared: false, lists: null, digests: null, shares: {},
   };
   c.s.attempt = a;
   c.s.phase = 'ceremony';
@@ -104,9 +125,57 @@ function maybeFinishCommits(c: Ctx): void {
     return retry(c);
   }
   a.lists = lists;
+  a.digests = a.signers.map((p) => bodyDigest(MSG.commit, got[p]));
+  a.stage = 'ack';
+  a.deadline = c.now + stageMs(c, c.s.cfg.timeouts.shareMs);
+  c.s.deadline = a.deadline;
+  const self = c.s.cfg.self;
+  if (a.ownCommitted) {
+    const ack: AckPayload = { attempt: a.attempt, signers: a.signers, digests: a.digests };
+    (c.s.acks[a.attempt] ??= {})[self] = ack;
+    publish(c, MSG.ack, ack);
+    note(c, 'ceremony', 'sent', { peer: self, reason: 'commitment-list ack' });
+  }
+  for (const [from, m] of Object.entries(c.s.acks[a.attempt] ?? {})) {
+    if (from === self) continue;
+    handleAck(c, from, m, false);
+    if (c.s.attempt !== a || c.s.phase !== 'ceremony' || a.stage !== 'ack') return;
+  }
+  maybeRelease(c);
+}
+
+/** Records a signer's ack; a digest that differs from ours gets the commit we hold relayed. */
+export function handleAck(c: Ctx, from: string, m: AckPayload, fresh: boolean): void {
+  if (fresh) (c.s.acks[m.attempt] ??= {})[from] ??= m;
+  const a = c.s.attempt;
+  if (!a || c.s.phase !== 'ceremony' || m.attempt !== a.attempt || !a.digests) return;
+  if (!a.signers.includes(from)) return void note(c, 'ceremony', 'ignore', { peer: from, reason: 'not-a-signer' });
+  if (m.signers.join(',') !== a.signers.join(',')) return void note(c, 'ceremony', 'ignore', { peer: from, reason: 'signer-set-mismatch' });
+  const differ = a.signers.filter((_, j) => m.digests[j] !== a.digests![j]);
+  if (differ.length) {
+    note(c, 'ceremony', 'ack-differs', { peer: from, reason: `holds other commitments of ${differ.join(',')}` });
+    for (const p of differ) relaySlot(c, p, `${MSG.commit}|${a.attempt}`);
+    // The ack itself too: if its author told others otherwise, the pair names it.
+    relaySlot(c, from, `${MSG.ack}|${a.attempt}`);
+    return;
+  }
+  note(c, 'ceremony', 'accept', { peer: from, reason: 'commitment-list ack' });
+  maybeRelease(c);
+}
+
+/** Every signer acked our list: the list is agreed; release our share and check theirs. */
+function maybeRelease(c: Ctx): void {
+  const a = c.s.attempt;
+  if (!a || c.s.phase !== 'ceremony' || a.stage !== 'ack' || !a.digests || !a.lists) return;
+  const acks = c.s.acks[a.attempt] ?? {};
+  const mine = a.digests.join(',');
+  const signers = a.signers.join(',');
+  if (!a.signers.every((p) => acks[p] && acks[p]!.signers.join(',') === signers && acks[p]!.digests.join(',') === mine)) return;
+  const lists = a.lists;
   a.stage = 'share';
   a.deadline = c.now + stageMs(c, c.s.cfg.timeouts.shareMs);
   c.s.deadline = a.deadline;
+  note(c, 'ceremony', 'agreed', { digest: bodyDigest(MSG.ack, { digests: a.digests }), reason: 'every signer acked one commitment list' });
   const self = c.s.cfg.self;
   if (a.ownCommitted && a.nonces && !c.s.cooldown) {
     const doc = c.s.doc!;
@@ -172,15 +241,26 @@ function maybeAggregate(c: Ctx): void {
   finish(c, 'completed', 'ceremony', `signed ${doc.inputs.length} inputs in attempt ${a.attempt}`);
 }
 
-function retry(c: Ctx): void {
+export function retry(c: Ctx): void {
   const a = c.s.attempt!;
   if (a.nonces) a.nonces = null; // never reused: the next attempt commits afresh
-  startAttempt(c, a.attempt + 1);
+  startAttempt(c);
 }
 
 export function ceremonyTick(c: Ctx): void {
   const a = c.s.attempt;
   if (!a || c.s.phase !== 'ceremony' || c.now < a.deadline) return;
+  if (a.stage === 'ack') {
+    // No agreement on the commitment list and no equivocation surfaced: the signers whose ack is
+    // missing or differs from ours are set aside (one of them may be honest and shown another
+    // list, or waiting on a commit withheld from it); nobody is named on our view alone.
+    const acks = c.s.acks[a.attempt] ?? {};
+    const mine = a.digests!.join(',');
+    const off = a.signers.filter((p) => p !== c.s.cfg.self && acks[p]?.digests.join(',') !== mine);
+    for (const p of off) setAside(c, 'ceremony', p, 'TIMEOUT', `no ack of our commitment list in attempt ${a.attempt}`);
+    if (off.length === 0) return void finish(c, 'aborted', 'ceremony', `own ack missing in attempt ${a.attempt}`, { code: 'TIMEOUT', culprits: [] });
+    return retry(c);
+  }
   const missing =
     a.stage === 'commit'
       ? a.signers.filter((p) => !(c.s.commits[a.attempt] ?? {})[p])

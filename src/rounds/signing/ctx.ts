@@ -22,11 +22,16 @@ export function cloneState(st: RoundState): RoundState {
     signingSets: { ...st.signingSets },
     checksums: { ...st.checksums },
     commits: perAttempt(st.commits),
+    acks: perAttempt(st.acks),
     sharesIn: perAttempt(st.sharesIn),
     accepted: [...st.accepted],
     pool: [...st.pool],
     thresholdSet: [...st.thresholdSet],
     culprits: [...st.culprits],
+    setAside: [...st.setAside],
+    slots: { ...st.slots },
+    equivocations: [...st.equivocations],
+    relayed: [...st.relayed],
     signingPeers: [...st.signingPeers],
     attempt: st.attempt ? { ...st.attempt, shares: { ...st.attempt.shares }, lists: st.attempt.lists ? { ...st.attempt.lists } : null } : null,
   };
@@ -45,16 +50,34 @@ export function participant(c: Ctx, peerId: string): Participant | undefined {
   return c.s.cfg.participants.find((p) => p.peerId === peerId);
 }
 
+/** Named or set aside: takes no further part in this round. */
 export function isCulprit(c: Ctx, peerId: string): boolean {
+  return c.s.culprits.some((x) => x.peer === peerId) || c.s.setAside.some((x) => x.peer === peerId);
+}
+
+/** Named on evidence (or for its own silence). */
+export function isNamed(c: Ctx, peerId: string): boolean {
   return c.s.culprits.some((x) => x.peer === peerId);
 }
 
-/** Names a culprit once, asks the driver to block it, and logs why. Never names self. */
+/**
+ * Names a culprit once, asks the driver to block it, and logs why. Never names self. Callers name
+ * a peer only on what every honest node checks the same way: a message the peer signed (a second,
+ * different one for a slot; an invalid share against a list every signer acked) or its silence.
+ */
 export function blame(c: Ctx, phase: string, peer: string, code: ErrorCode, reason: string): void {
-  if (peer === c.s.cfg.self || isCulprit(c, peer)) return;
+  if (peer === c.s.cfg.self || isNamed(c, peer)) return;
   c.s.culprits.push({ peer, code, reason });
+  c.s.setAside = c.s.setAside.filter((x) => x.peer !== peer);
   c.out.push({ kind: 'block', peer, code, reason });
   note(c, phase, 'culprit', { peer, reason: `${code}: ${reason}`, culprits: [peer] });
+}
+
+/** Leaves a peer out of the rest of this round without naming or blocking it (no proof). */
+export function setAside(c: Ctx, phase: string, peer: string, code: ErrorCode, reason: string): void {
+  if (peer === c.s.cfg.self || isCulprit(c, peer)) return;
+  c.s.setAside.push({ peer, code, reason });
+  note(c, phase, 'set-aside', { peer, reason: `${code}: ${reason}` });
 }
 
 export function publish(c: Ctx, type: string, payload: unknown): void {

@@ -7,7 +7,7 @@
 import type { Db } from '../../store/db.js';
 import type { ErrorCode } from '../../util/errors.js';
 import { errorMessage } from '../../util/errors.js';
-import { appendLogs, finishRound, startRound, type LogEntry } from '../roundlog.js';
+import { appendEvidence, appendLogs, finishRound, startRound, type EvidenceRow, type LogEntry } from '../roundlog.js';
 import { recordBroadcast } from '../../custody/transfers.js';
 import { guardSignedSession } from './sessions.js';
 import { startSigningRound, stepSigningRound } from './round.js';
@@ -108,6 +108,7 @@ export class SigningRoundDriver {
   private apply(outbox: OutMsg[], log: LogEntry[]): void {
     const { db } = this.ports;
     const extra: LogEntry[] = [];
+    const evidence: EvidenceRow[] = [];
     const roundId = this.st.cfg.roundId;
     let refused: string | null = null;
     for (const o of outbox) {
@@ -123,6 +124,8 @@ export class SigningRoundDriver {
         this.ports.publish(o.type, o.payload);
       } else if (o.kind === 'block') {
         this.ports.block(o.peer, o.code, o.reason);
+      } else if (o.kind === 'evidence') {
+        evidence.push({ roundId, time: this.ports.now(), ...o.evidence });
       } else if (o.kind === 'broadcast-tx') {
         const c = o.candidate;
         try {
@@ -143,7 +146,10 @@ export class SigningRoundDriver {
         this.broadcastPromises.push(p);
       }
     }
-    appendLogs(db, [...log, ...extra]);
+    db.transaction(() => {
+      appendLogs(db, [...log, ...extra]);
+      for (const e of evidence) appendEvidence(db, e);
+    })();
     if (refused !== null) {
       this.step({ kind: 'session-refused', now: this.ports.now(), reason: refused });
       return;

@@ -1,5 +1,6 @@
 // Step 2 of the round: the sign proposal <sha512_256(doc), sha512_256(peer_id || doc), tss_proof>,
-// at most one per peer per round, and step 3's check of a received proposal.
+// at most one per peer per round (a second, different one is equivocation: round.ts), and step
+// 3's check of a received proposal.
 import { sha512_256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { Candidate } from '../../custody/candidate.js';
@@ -15,11 +16,6 @@ export function peerDocHash(peerId: string, docHex: string): string {
 
 export function makeProposal(peerId: string, doc: Candidate, tssProof: string): ProposalPayload {
   return { h0: doc.docHash, h1: peerDocHash(peerId, doc.doc), tssProof };
-}
-
-/** A second proposal from a peer in the same round is a protocol violation unless identical. */
-export function isSecondProposal(prev: ProposalPayload | undefined, next: ProposalPayload): boolean {
-  return prev !== undefined && (prev.h0 !== next.h0 || prev.h1 !== next.h1 || prev.tssProof !== next.tssProof);
 }
 
 /**

@@ -8,24 +8,27 @@
 // when every peer it waits for has spoken, or at its deadline.
 import { chooseCandidate, roundAnchor, summarize, type Candidate, type CandidateSummary } from '../../custody/candidate.js';
 import { selectThresholdSet } from './threshold-set.js';
-import { thresholdSetChecksum, compareChecksums } from './checksum.js';
-import { checkProposal, isSecondProposal, makeProposal } from './proposal.js';
+import { thresholdSetChecksum } from './checksum.js';
+import { checkProposal, makeProposal } from './proposal.js';
 import { checkSigningSet } from './signing-set.js';
 import { seesSigningQuorum } from './cooldown.js';
-import { ceremonyTick, checkFinal, handleCommit, handleShare, startAttempt } from './ceremony.js';
-import { blame, bySeniority, cloneState, finish, isCulprit, note, participant, publish, type Ctx } from './ctx.js';
+import { ceremonyTick, checkFinal, handleAck, handleCommit, handleShare, retry, startAttempt } from './ceremony.js';
+import { blame, bySeniority, cloneState, finish, isCulprit, isNamed, note, participant, publish, setAside, type Ctx } from './ctx.js';
 import {
-  MSG, SIGNING_SCHEMAS, isSigningMessageType, type CandidatePayload, type ChecksumPayload, type CommitPayload, type FinalPayload,
-  type ProposalPayload, type SharePayload, type SigningSetPayload,
+  MSG, SIGNING_SCHEMAS, isSigningMessageType, type AckPayload, type CandidatePayload, type ChecksumPayload, type CommitPayload, type FinalPayload,
+  type ProposalPayload, type RelayPayload, type SharePayload, type SigningSetPayload,
 } from './messages.js';
+import { bodyDigest, slotOf, verifyPayload } from './signed.js';
+import { relaySlot, sigCtx } from './relay.js';
 import type { RoundConfig, RoundDeps, RoundEvent, RoundState, StepResult } from './types.js';
 import { errorMessage, isMetanodeError } from '../../util/errors.js';
 
 function emptyState(cfg: RoundConfig, now: number): RoundState {
   return {
     cfg, phase: 'candidate', outcome: 'running', startedAt: now, deadline: now + cfg.timeouts.candidateMs,
-    own: null, doc: null, candidates: {}, proposals: {}, signingSets: {}, checksums: {}, commits: {}, sharesIn: {},
-    accepted: [], pool: [], thresholdSet: [], checksum: null, attempt: null, culprits: [], signingPeers: [], cooldown: false,
+    own: null, doc: null, candidates: {}, proposals: {}, signingSets: {}, checksums: {}, commits: {}, acks: {}, sharesIn: {},
+    accepted: [], pool: [], thresholdSet: [], checksum: null, attempt: null, culprits: [], setAside: [], slots: {}, equivocations: [], relayed: [],
+    signingPeers: [], cooldown: false,
     result: null, abort: null, chosen: null, endReason: null,
   };
 }
@@ -119,25 +122,50 @@ function onMessage(c: Ctx, from: string, type: string, raw: unknown): void {
   const sender = participant(c, from);
   if (!sender) return void note(c, phaseOf(type), 'ignore', { peer: from, reason: 'not-a-participant' });
   if (type === MSG.final) return onFinal(c, from, parsed.data as FinalPayload);
+  // An unsigned or wrongly signed message proves nothing and is not acted on (not blamed either:
+  // only a signature makes a message evidence).
+  if (!verifyPayload(sender.verifyingShare, sigCtx(c, from), type, parsed.data)) return void note(c, phaseOf(type), 'ignore', { peer: from, reason: 'bad-signature' });
+  if (type === MSG.relay) return onRelay(c, from, parsed.data as RelayPayload);
+  admit(c, from, type, parsed.data as Record<string, unknown>, false);
+}
+
+/** A peer's signed message passed on by another: as good as receiving it from its author. */
+function onRelay(c: Ctx, relayer: string, m: RelayPayload): void {
+  const author = m.peer;
+  if (author === c.s.cfg.self) return;
+  const p = participant(c, author);
+  // The relay schema already checked the payload against its type's schema.
+  if (!p || !verifyPayload(p.verifyingShare, sigCtx(c, author), m.type, m.payload)) {
+    return void note(c, phaseOf(m.type), 'ignore', { peer: relayer, reason: `relayed ${m.type} of ${author} is not a valid signed message` });
+  }
+  admit(c, author, m.type, m.payload as Record<string, unknown>, true);
+}
+
+/**
+ * Every signed message passes here. The first body a peer signs for a slot is kept; the same body
+ * again is a duplicate; a different body is proof of equivocation.
+ */
+function admit(c: Ctx, from: string, type: string, payload: Record<string, unknown>, relayed: boolean): void {
+  const slot = slotOf(type, payload);
+  const key = `${from}|${slot}`;
+  const digest = bodyDigest(type, payload);
+  const prev = c.s.slots[key];
+  if (prev) {
+    if (prev.digest !== digest) equivocation(c, from, type, slot, prev.payload, payload);
+    return;
+  }
+  c.s.slots[key] = { type, payload, digest };
   if (isCulprit(c, from)) return void note(c, phaseOf(type), 'ignore', { peer: from, reason: 'named-in-this-round' });
+  if (relayed) note(c, phaseOf(type), 'relayed', { peer: from, digest });
   switch (type) {
     case MSG.candidate: {
-      if (c.s.candidates[from]) return;
-      c.s.candidates[from] = parsed.data as CandidatePayload;
+      c.s.candidates[from] = payload as CandidatePayload;
       note(c, 'candidate', 'received', { peer: from, ...(c.s.candidates[from]!.docHash ? { digest: c.s.candidates[from]!.docHash! } : {}) });
       if (c.s.phase === 'candidate') maybeEndCandidate(c, false);
       return;
     }
     case MSG.proposal: {
-      const m = parsed.data as ProposalPayload;
-      const prev = c.s.proposals[from];
-      if (isSecondProposal(prev, m)) {
-        blame(c, 'proposal', from, 'PROTOCOL_VIOLATION', 'second, different sign proposal in one round');
-        c.s.accepted = c.s.accepted.filter((p) => p !== from);
-        return;
-      }
-      if (prev) return;
-      c.s.proposals[from] = m;
+      c.s.proposals[from] = payload as ProposalPayload;
       if (c.s.phase === 'proposal') {
         processProposal(c, from);
         maybeEndProposal(c, false);
@@ -147,21 +175,66 @@ function onMessage(c: Ctx, from: string, type: string, raw: unknown): void {
       return;
     }
     case MSG.signingSet: {
-      if (c.s.signingSets[from]) return;
-      c.s.signingSets[from] = parsed.data as SigningSetPayload;
+      c.s.signingSets[from] = payload as SigningSetPayload;
       if (c.s.phase === 'signing-set') maybeEndSigningSet(c, false);
       return;
     }
     case MSG.checksum: {
-      if (c.s.checksums[from]) return;
-      c.s.checksums[from] = parsed.data as ChecksumPayload;
+      // A sender's latest checksum is the one that leaves out the most equivocators.
+      const m = payload as ChecksumPayload;
+      const held = c.s.checksums[from];
+      if (held && (held.excluded ?? []).length >= m.excluded.length) return;
+      c.s.checksums[from] = m;
       if (c.s.phase === 'checksum') maybeEndChecksum(c, false);
       return;
     }
     case MSG.commit:
-      return handleCommit(c, from, parsed.data as CommitPayload, true);
+      return handleCommit(c, from, payload as CommitPayload, true);
+    case MSG.ack:
+      return handleAck(c, from, payload as AckPayload, true);
     case MSG.share:
-      return handleShare(c, from, parsed.data as SharePayload, true);
+      return handleShare(c, from, payload as SharePayload, true);
+  }
+}
+
+/**
+ * Two different signed bodies for one slot: both are kept as evidence (round log), passed on so
+ * every honest node holds the proof, the author is named and blocked, and the round goes on
+ * without it from wherever it stands.
+ */
+function equivocation(c: Ctx, peer: string, type: string, slot: string, first: Record<string, unknown>, second: Record<string, unknown>): void {
+  const phase = phaseOf(type);
+  if (!c.s.equivocations.some((e) => e.peer === peer)) {
+    const evidence = { peer, type, slot, first, second };
+    c.s.equivocations.push(evidence);
+    c.out.push({ kind: 'evidence', evidence });
+    note(c, phase, 'equivocation', { peer, digest: `${bodyDigest(type, first)}/${bodyDigest(type, second)}`, reason: `two different signed ${type} for ${slot}` });
+    relaySlot(c, peer, slot, [first, second]);
+  }
+  if (isNamed(c, peer)) return;
+  blame(c, phase, peer, 'EQUIVOCATION', `signed two different ${type} messages for ${slot}`);
+  withoutCulprit(c, peer);
+}
+
+/** Carries on after a peer is named mid-round: whoever waited for it stops waiting. */
+function withoutCulprit(c: Ctx, peer: string): void {
+  c.s.accepted = c.s.accepted.filter((p) => p !== peer);
+  switch (c.s.phase) {
+    case 'candidate': return maybeEndCandidate(c, false);
+    case 'proposal': return maybeEndProposal(c, false);
+    case 'signing-set': return maybeEndSigningSet(c, false);
+    case 'checksum': {
+      // Without the culprit the rest may already agree (the ceremony leaves it out). If honest
+      // members still differ, the threshold set came from what the culprit showed each of them
+      // (e.g. its two signing sets): choose again without it.
+      maybeEndChecksum(c, false);
+      const differs = c.s.phase === 'checksum' && c.s.pool.some((p) => p !== c.s.cfg.self && !isCulprit(c, p) && c.s.checksums[p] && c.s.checksums[p]!.checksum !== c.s.checksum);
+      if (differs && decideThresholdSet(c)) maybeEndChecksum(c, false);
+      return;
+    }
+    case 'ceremony':
+      if (c.s.attempt?.signers.includes(peer)) retry(c);
+      return;
   }
 }
 
@@ -171,6 +244,7 @@ function phaseOf(type: string): string {
     case MSG.proposal: return 'proposal';
     case MSG.signingSet: return 'signing-set';
     case MSG.checksum: return 'checksum';
+    case MSG.relay: return 'relay';
     default: return 'ceremony';
   }
 }
@@ -313,6 +387,18 @@ function maybeEndSigningSet(c: Ctx, timedOut: boolean): void {
   const waiting = c.s.accepted.filter((p) => p !== c.s.cfg.self && !isCulprit(c, p) && !c.s.signingSets[p]);
   if (waiting.length && !timedOut) return;
   if (waiting.length) note(c, 'signing-set', 'timeout', { reason: `no signing set from ${waiting.join(',')}` });
+  if (!decideThresholdSet(c)) return;
+  c.s.phase = 'checksum';
+  c.s.deadline = c.now + c.s.cfg.timeouts.checksumMs;
+  maybeEndChecksum(c, false);
+}
+
+/**
+ * Step 4 from the signing sets held now, leaving out every peer named so far, and step 5's
+ * checksum of the result (sent again whenever a newly named peer changes what is left out).
+ * Returns false when the round ended here.
+ */
+function decideThresholdSet(c: Ctx): boolean {
   const participants = new Set(c.s.cfg.participants.map((p) => p.peerId));
   const valid: Record<string, string[]> = {};
   for (const [from, m] of Object.entries(c.s.signingSets)) {
@@ -330,44 +416,57 @@ function maybeEndSigningSet(c: Ctx, timedOut: boolean): void {
     seniority: c.s.cfg.participants.map((p) => p.peerId).filter((p) => !isCulprit(c, p)),
     proofs,
   });
-  if (!r) return finish(c, 'aborted', 'signing-set', 'no mutually visible group of t peers', { code: 'ABORTED', culprits: c.s.culprits.map((x) => x.peer) });
+  if (!r) {
+    finish(c, 'aborted', 'signing-set', 'no mutually visible group of t peers', { code: 'ABORTED', culprits: c.s.culprits.map((x) => x.peer) });
+    return false;
+  }
   for (const p of r.pruned) note(c, 'signing-set', 'prune', { peer: p, reason: 'non-unique tss_proof', culprits: [p] });
   c.s.pool = r.ordered;
   c.s.thresholdSet = r.thresholdSet;
   note(c, 'signing-set', 'decided', { reason: `threshold set ${r.thresholdSet.join(',')}; pool ${r.ordered.join(',')}` });
-  if (!r.ordered.includes(c.s.cfg.self)) return finish(c, 'skipped', 'signing-set', 'not in the threshold set or its pool');
+  if (!r.ordered.includes(c.s.cfg.self)) {
+    finish(c, 'skipped', 'signing-set', 'not in the threshold set or its pool');
+    return false;
+  }
   const checksum = thresholdSetChecksum(c.s.cfg.roundId, c.s.doc!.docHash, r.thresholdSet);
+  const excluded = c.s.culprits.map((x) => x.peer).sort();
+  const prev = c.s.checksums[c.s.cfg.self];
   c.s.checksum = checksum;
-  c.s.checksums[c.s.cfg.self] = { checksum };
-  publish(c, MSG.checksum, { checksum } satisfies ChecksumPayload);
-  note(c, 'checksum', 'sent', { peer: c.s.cfg.self, digest: checksum });
-  c.s.phase = 'checksum';
-  c.s.deadline = c.now + c.s.cfg.timeouts.checksumMs;
-  maybeEndChecksum(c, false);
+  if (prev && prev.checksum === checksum && prev.excluded.join(',') === excluded.join(',')) return true;
+  const mine: ChecksumPayload = { checksum, excluded };
+  c.s.checksums[c.s.cfg.self] = mine;
+  publish(c, MSG.checksum, mine);
+  note(c, 'checksum', 'sent', { peer: c.s.cfg.self, digest: checksum, ...(excluded.length ? { reason: `without ${excluded.join(',')}` } : {}) });
+  return true;
 }
 
+/**
+ * Step 5. Every pool member's latest checksum must equal ours. A differing one is not blamed: it
+ * may come from an honest peer that was shown another message by an equivocator. We pass on the
+ * signing sets we decided from (so an equivocation behind the split surfaces on every node) and
+ * wait; at the deadline the members that still differ are set aside (not named, not blocked) and
+ * the silent ones named for their silence, and the ceremony runs with whoever is left.
+ */
 function maybeEndChecksum(c: Ctx, timedOut: boolean): void {
-  const waiting = c.s.pool.filter((p) => !c.s.checksums[p] && !isCulprit(c, p));
-  if (waiting.length && !timedOut) return;
-  const received: Record<string, string> = {};
-  for (const p of c.s.pool) if (c.s.checksums[p] && !isCulprit(c, p)) received[p] = c.s.checksums[p]!.checksum;
-  const cmp = compareChecksums(received, c.s.cfg.self);
-  if (cmp.outliers.length) {
-    // Only a minority against a clear majority that includes us is blamed; when we are the
-    // minority, or the split is even, the round aborts without naming anyone.
-    const selfOutlier = cmp.outliers.includes(c.s.cfg.self);
-    const culprits = cmp.majority === null || selfOutlier ? [] : cmp.outliers;
-    for (const p of culprits) blame(c, 'checksum', p, 'CHECKSUM_MISMATCH', 'threshold-set checksum differs from the majority');
-    const others = cmp.outliers.filter((p) => p !== c.s.cfg.self).concat(selfOutlier ? cmp.agreeing : []);
-    const reason = selfOutlier
-      ? `own threshold-set checksum is in the minority (majority: ${others.join(',')})`
-      : cmp.majority === null
-        ? `threshold-set checksums split evenly (differing: ${others.join(',')})`
-        : 'threshold-set checksum mismatch';
-    return finish(c, 'aborted', 'checksum', reason, { code: 'CHECKSUM_MISMATCH', culprits });
+  if (c.s.phase !== 'checksum') return;
+  const self = c.s.cfg.self;
+  const live = c.s.pool.filter((p) => p !== self && !isCulprit(c, p));
+  const waiting = live.filter((p) => !c.s.checksums[p]);
+  const differing = live.filter((p) => c.s.checksums[p] && c.s.checksums[p]!.checksum !== c.s.checksum);
+  if (differing.length) {
+    for (const [p, m] of Object.entries(c.s.signingSets)) if (p !== self && !isCulprit(c, p)) relaySlot(c, p, slotOf(MSG.signingSet, m as Record<string, unknown>));
+    for (const p of differing) relaySlot(c, p, slotOf(MSG.checksum, c.s.checksums[p] as Record<string, unknown>));
   }
+  if ((waiting.length || differing.length) && !timedOut) return;
+  for (const p of differing) setAside(c, 'checksum', p, 'CHECKSUM_MISMATCH', 'threshold-set checksum differs from ours; no evidence against it');
   // Silent pool members are left out of the ceremony (named, so no attempt waits on them).
   for (const p of waiting) blame(c, 'checksum', p, 'TIMEOUT', 'no threshold-set checksum');
-  note(c, 'checksum', 'agreed', { digest: c.s.checksum!, reason: `${cmp.agreeing.length} matching` });
-  startAttempt(c, 0);
+  const agreeing = c.s.pool.filter((p) => !isCulprit(c, p));
+  if (agreeing.length < c.s.cfg.threshold) {
+    return finish(c, 'aborted', 'checksum', `threshold-set checksums agree among ${agreeing.length} of ${c.s.cfg.threshold} needed (differing: ${differing.join(',')})`, {
+      code: 'CHECKSUM_MISMATCH', culprits: c.s.culprits.map((x) => x.peer),
+    });
+  }
+  note(c, 'checksum', 'agreed', { digest: c.s.checksum!, reason: `${agreeing.length} matching` });
+  startAttempt(c);
 }

@@ -8,7 +8,7 @@ import type { Candidate, CandidateRestriction, CandidateSummary } from '../../cu
 import type { LogEntry } from '../roundlog.js';
 import type { ErrorCode } from '../../util/errors.js';
 import type {
-  CandidatePayload, ChecksumPayload, CommitPayload, FinalPayload, ProposalPayload, SharePayload, SigningSetPayload,
+  AckPayload, CandidatePayload, ChecksumPayload, CommitPayload, FinalPayload, ProposalPayload, SharePayload, SigningSetPayload,
 } from './messages.js';
 
 export type Phase = 'candidate' | 'proposal' | 'signing-set' | 'checksum' | 'ceremony' | 'done';
@@ -92,17 +92,41 @@ export interface Culprit {
   reason: string;
 }
 
+/** The first signed message a peer sent for one slot (see signed.ts slotOf). */
+export interface SlotEntry {
+  type: string;
+  /** The payload as received, with its author's `sig`. */
+  payload: Record<string, unknown>;
+  /** bodyDigest(type, payload). */
+  digest: string;
+}
+
+/** Proof of equivocation: two different bodies one peer signed for the same slot. */
+export interface Equivocation {
+  peer: string;
+  type: string;
+  slot: string;
+  first: Record<string, unknown>;
+  second: Record<string, unknown>;
+}
+
 export interface AttemptState {
   attempt: number;
   /** Peer ids of this attempt's signers, in seniority order. */
   signers: string[];
-  stage: 'commit' | 'share';
+  /**
+   * commit: collecting nonce commitments; ack: own list is complete and valid, waiting until every
+   * signer's ack names the same list; share: the list is agreed, shares are released and checked.
+   */
+  stage: 'commit' | 'ack' | 'share';
   deadline: number;
   nonces: SigningNonces | null;
   ownCommitted: boolean;
   ownShared: boolean;
   /** Commitment lists keyed by FROST identifier (what src/crypto/signing.ts wants). */
   lists: Record<string, NonceCommitment[]> | null;
+  /** Per signer (signer order): digest of the commit message held from it, once the list is complete. */
+  digests: string[] | null;
   /** Verified shares keyed by FROST identifier. */
   shares: Record<string, string[]>;
 }
@@ -122,6 +146,7 @@ export interface RoundState {
   signingSets: Record<string, SigningSetPayload>;
   checksums: Record<string, ChecksumPayload>;
   commits: Record<number, Record<string, CommitPayload>>;
+  acks: Record<number, Record<string, AckPayload>>;
   sharesIn: Record<number, Record<string, SharePayload>>;
   /** Proposals accepted (own signing set), self first. */
   accepted: string[];
@@ -130,8 +155,19 @@ export interface RoundState {
   thresholdSet: string[];
   checksum: string | null;
   attempt: AttemptState | null;
-  /** Peers named in this round; they take no further part in it. */
+  /** Peers named in this round on evidence (or for their own silence); they take no further part in it. */
   culprits: Culprit[];
+  /**
+   * Peers left out of the rest of this round without proof against them (their statement of what
+   * they hold disagrees with ours and no equivocation surfaced): never blocked, never named.
+   */
+  setAside: Culprit[];
+  /** First signed message per `${peer}|${slot}`. */
+  slots: Record<string, SlotEntry>;
+  /** Proven equivocations (both signed messages), in the order found. */
+  equivocations: Equivocation[];
+  /** `${peer}|${slot}` keys whose message this node has relayed. */
+  relayed: string[];
   /** Peers reported (from pings) in the signing state for this round. */
   signingPeers: string[];
   cooldown: boolean;
@@ -158,7 +194,9 @@ export type OutMsg =
    */
   | { kind: 'guard-session'; roundId: number; attempt: number; digest: string; /** commitmentDigest of own nonce commitments */ commitments: string[] }
   | { kind: 'broadcast-tx'; txid: string; hex: string; candidate: Candidate }
-  | { kind: 'block'; peer: string; code: ErrorCode; reason: string };
+  | { kind: 'block'; peer: string; code: ErrorCode; reason: string }
+  /** Keep both signed messages of an equivocation in the round log. */
+  | { kind: 'evidence'; evidence: Equivocation };
 
 export interface StepResult {
   state: RoundState;

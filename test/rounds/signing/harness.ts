@@ -17,6 +17,7 @@ import { transferMigrations, trackTransfer } from '../../../src/custody/transfer
 import { signedSessionMigrations } from '../../../src/rounds/signing/sessions.js';
 import { SigningRoundDriver, defaultRoundDeps } from '../../../src/rounds/signing/driver.js';
 import { DEFAULT_TIMEOUTS, type Participant, type RoundConfig, type RoundDeps } from '../../../src/rounds/signing/types.js';
+import { signOutgoing } from '../../../src/rounds/signing/signed.js';
 
 export interface KeySet {
   key: EpochKey;
@@ -80,14 +81,28 @@ export interface Sent {
   from: string;
   type: string;
   payload: unknown;
+  /** Only these peers receive it (default: everyone else). */
+  to?: string[];
+  /** Already forwarded once (gossip model). */
+  forwarded?: boolean;
 }
 
 export interface HarnessOptions {
   n?: number;
   /** Per node: the view it builds from (default: standardView for everyone). */
   viewFor?: (peer: string, ks: KeySet) => CandidateView;
-  /** Rewrite or drop (return null) a node's outgoing message. */
+  /** Rewrite or drop (return null) a node's outgoing message (before the node signs it). */
   outFilter?: (m: Sent) => unknown | null;
+  /**
+   * Send different bodies to different peers (each signed by the sender, as a Byzantine node with
+   * its own key would): return the parts, or undefined to send the message normally.
+   */
+  split?: (m: Sent) => Array<{ to: string[]; payload: unknown }> | undefined;
+  /**
+   * Gossip forwarding as gossipsub does it: a message sent to some peers reaches the rest one hop
+   * later (after what is already queued).
+   */
+  forward?: boolean;
   /** Per node: override the tss_proof it puts in its proposal. */
   proofFor?: (peer: string, proofs: Record<string, string>) => string;
   /** Per node: override the proof verifier. */
@@ -156,11 +171,15 @@ export class Harness {
           now: () => this.now,
           publish: (type, payload) => {
             const m = { from: peer, type, payload };
+            const sign = (p: unknown) => this.signAs(peer, type, p);
+            const parts = this.opts.split?.(m);
+            if (parts) {
+              for (const part of parts) this.inject({ from: peer, type, payload: sign(part.payload), to: part.to });
+              return;
+            }
             const out = this.opts.outFilter ? this.opts.outFilter(m) : payload;
             if (out === null) return;
-            const sent = { from: peer, type, payload: out };
-            this.wire.push(sent);
-            this.queue.push(sent);
+            this.inject({ from: peer, type, payload: sign(out) });
           },
           broadcastTx: async (hex) => {
             this.broadcasts.get(peer)!.push(hex);
@@ -182,7 +201,11 @@ export class Harness {
     for (let i = 0; i < maxSteps; i++) {
       const m = this.queue.shift();
       if (m) {
-        for (const [peer, d] of this.drivers) if (peer !== m.from) d.message(m.from, m.type, structuredClone(m.payload));
+        for (const [peer, d] of this.drivers) if (peer !== m.from && (!m.to || m.to.includes(peer))) d.message(m.from, m.type, structuredClone(m.payload));
+        if (m.to && this.opts.forward && !m.forwarded) {
+          const rest = [...this.drivers.keys()].filter((p) => p !== m.from && !m.to!.includes(p));
+          if (rest.length) this.queue.push({ ...m, to: rest, forwarded: true });
+        }
         continue;
       }
       const live = [...this.drivers.values()].filter((d) => !d.done);
@@ -199,7 +222,12 @@ export class Harness {
     await Promise.all([...this.drivers.values()].map((d) => d.settled()));
   }
 
-  /** Puts an extra message on the wire as if `from` had published it. */
+  /** A body signed with `peer`'s share for this round, as that node would send it. */
+  signAs(peer: string, type: string, payload: unknown): unknown {
+    return signOutgoing(this.ks.shares[peer]!, { network: 'regtest', epoch: this.ks.key.epoch, peerId: peer, round: ROUND_ID }, type, payload);
+  }
+
+  /** Puts an extra message on the wire as if `from` had published it (sign it with signAs first). */
   inject(m: Sent): void {
     this.wire.push(m);
     this.queue.push(m);

@@ -8,9 +8,9 @@ import { MessageRegistry } from '../../../src/p2p/registry.js';
 import {
   MSG, SIGNING_TOPIC, registerSigningMessageTypes, proposalPayloadSchema, commitPayloadSchema, candidatePayloadSchema,
 } from '../../../src/rounds/signing/messages.js';
-import { checkProposal, isSecondProposal, makeProposal, peerDocHash } from '../../../src/rounds/signing/proposal.js';
+import { checkProposal, makeProposal, peerDocHash } from '../../../src/rounds/signing/proposal.js';
 import { checkSigningSet } from '../../../src/rounds/signing/signing-set.js';
-import { compareChecksums, thresholdSetChecksum } from '../../../src/rounds/signing/checksum.js';
+import { thresholdSetChecksum } from '../../../src/rounds/signing/checksum.js';
 import { afterSigning, canSign, NO_COOLDOWN, seesSigningQuorum } from '../../../src/rounds/signing/cooldown.js';
 import { startSigningRound, stepSigningRound } from '../../../src/rounds/signing/round.js';
 import { DEFAULT_TIMEOUTS, type RoundConfig } from '../../../src/rounds/signing/types.js';
@@ -23,12 +23,14 @@ test('every message type registers on the signing topic; payload schemas are str
   registerSigningMessageTypes((t, s) => reg.register(t, s));
   registerSigningMessageTypes((t, s) => reg.register(t, s)); // idempotent
   assert.deepEqual(reg.typesOnTopic(SIGNING_TOPIC).sort(), Object.values(MSG).sort());
-  const ok = { h0: 'aa'.repeat(32), h1: 'bb'.repeat(32), tssProof: 'cc'.repeat(64) };
+  const ok = { h0: 'aa'.repeat(32), h1: 'bb'.repeat(32), tssProof: 'cc'.repeat(64), sig: 'dd'.repeat(65) };
   assert.ok(proposalPayloadSchema.safeParse(ok).success);
+  const { sig: _unsigned, ...unsigned } = ok;
+  assert.ok(!proposalPayloadSchema.safeParse(unsigned).success, 'every round message but the final carries its sender\'s signature');
   assert.ok(!proposalPayloadSchema.safeParse({ ...ok, extra: 1 }).success);
   assert.ok(!proposalPayloadSchema.safeParse({ ...ok, h0: 'AA'.repeat(32) }).success);
-  assert.ok(!commitPayloadSchema.safeParse({ attempt: 0, signers: ['a'], commitments: [{ identifier: 'aa'.repeat(32), hiding: '04' + 'aa'.repeat(32), binding: '02' + 'aa'.repeat(32) }] }).success);
-  assert.ok(candidatePayloadSchema.safeParse({ docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [] }).success);
+  assert.ok(!commitPayloadSchema.safeParse({ attempt: 0, signers: ['a'], commitments: [{ identifier: 'aa'.repeat(32), hiding: '04' + 'aa'.repeat(32), binding: '02' + 'aa'.repeat(32) }], sig: 'dd'.repeat(65) }).success);
+  assert.ok(candidatePayloadSchema.safeParse({ docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [], sig: 'dd'.repeat(65) }).success);
 });
 
 test('proposal: <sha512_256(doc), sha512_256(peer_id || doc), tss_proof> and its checks', () => {
@@ -46,9 +48,6 @@ test('proposal: <sha512_256(doc), sha512_256(peer_id || doc), tss_proof> and its
   assert.deepEqual(checkProposal(parts[0]!, p, doc, () => false), { result: 'reject', reason: 'invalid-tss-proof' });
   const other: Candidate = { ...doc, docHash: 'ff'.repeat(32) };
   assert.deepEqual(checkProposal(parts[0]!, p, other, yes), { result: 'ignore', reason: 'different-document' });
-  assert.equal(isSecondProposal(undefined, p), false);
-  assert.equal(isSecondProposal(p, { ...p }), false);
-  assert.equal(isSecondProposal(p, { ...p, tssProof: 'cd'.repeat(64) }), true);
 });
 
 test('signing set checks', () => {
@@ -60,16 +59,12 @@ test('signing set checks', () => {
   assert.deepEqual(checkSigningSet('D', { members: ['A', 'B', 'C'] }, parts, 3), { result: 'reject', reason: 'sender-not-in-own-set' });
 });
 
-test('checksum comparison names the minority', () => {
+test('the threshold-set checksum binds round, document and ordered set', () => {
   const x = thresholdSetChecksum(1, 'aa'.repeat(32), ['A', 'B', 'C']);
-  const y = thresholdSetChecksum(1, 'aa'.repeat(32), ['A', 'B', 'D']);
-  assert.notEqual(x, y);
+  assert.notEqual(x, thresholdSetChecksum(1, 'aa'.repeat(32), ['A', 'B', 'D']));
+  assert.notEqual(x, thresholdSetChecksum(1, 'aa'.repeat(32), ['B', 'A', 'C']));
   assert.notEqual(x, thresholdSetChecksum(2, 'aa'.repeat(32), ['A', 'B', 'C']));
-  assert.deepEqual(compareChecksums({ A: x, B: x, C: x, D: y }, 'A'), { majority: x, outliers: ['D'], agreeing: ['A', 'B', 'C'] });
-  assert.deepEqual(compareChecksums({ A: x, B: x }, 'A'), { majority: x, outliers: [], agreeing: ['A', 'B'] });
-  const tie = compareChecksums({ A: x, B: x, C: y, D: y }, 'A');
-  assert.equal(tie.majority, null);
-  assert.deepEqual(tie.outliers, ['C', 'D']);
+  assert.notEqual(x, thresholdSetChecksum(1, 'bb'.repeat(32), ['A', 'B', 'C']));
 });
 
 test('cooldown until the next round epoch', () => {
@@ -108,7 +103,7 @@ test('malformed peer messages are rejected with the sender named, never thrown',
   assert.deepEqual(r1.state.culprits.map((c) => [c.peer, c.code]), [['peerB', 'INVALID_MESSAGE']]);
   assert.deepEqual(r1.outbox, [{ kind: 'block', peer: 'peerB', code: 'INVALID_MESSAGE', reason: `malformed ${MSG.proposal}` }]);
   // unknown sender: ignored, not blamed
-  const r2 = stepSigningRound(r1.state, deps, { kind: 'message', now: 3, from: 'stranger', type: MSG.candidate, payload: { docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [] } });
+  const r2 = stepSigningRound(r1.state, deps, { kind: 'message', now: 3, from: 'stranger', type: MSG.candidate, payload: { docHash: null, anchorHeight: 0, feeRate: 1, transferIds: [], refunds: [], sig: 'dd'.repeat(65) } });
   assert.deepEqual(r2.outbox, []);
   assert.equal(r2.log[0]!.reason, 'not-a-participant');
   // the original state is untouched (transitions are pure)
@@ -118,7 +113,7 @@ test('malformed peer messages are rejected with the sender named, never thrown',
 test('driver.envelope routes only this round\'s signing messages', () => {
   const h = new Harness().start();
   const d = h.drivers.get('peerA')!;
-  const env = { version: 1, network: 'regtest', epoch: h.ks.key.epoch, round: ROUND_ID, type: MSG.checksum, from: 'peerB', payload: { checksum: 'aa'.repeat(32) } };
+  const env = { version: 1, network: 'regtest', epoch: h.ks.key.epoch, round: ROUND_ID, type: MSG.checksum, from: 'peerB', payload: h.signAs('peerB', MSG.checksum, { checksum: 'aa'.repeat(32), excluded: [] }) };
   assert.equal(d.envelope({ ...env, round: ROUND_ID + 1 }), false);
   assert.equal(d.envelope({ ...env, epoch: 99 }), false);
   assert.equal(d.envelope({ ...env, network: 'mainnet' }), false);
