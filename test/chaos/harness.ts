@@ -194,10 +194,14 @@ async function inject(c: Ctx, fault: Fault, rec: FaultRecord): Promise<void> {
 /** The deepest a reorg fault goes below the tip to find a block holding a custody tx. */
 const MAX_REORG_DEPTH = 8;
 
-/** Custody txs (those with the MNC1 commitment output) in the blocks within MAX_REORG_DEPTH of the tip, newest block first. */
+/**
+ * Custody txs (those with the MNC1 commitment output) in the blocks within MAX_REORG_DEPTH of the
+ * tip, newest block first. Blocks less than two below the tip are left out: the nodes (polling
+ * every 300 ms, slower under load) must have seen the tx confirmed for the fault to test anything.
+ */
 export function custodyBlocks(dc: DevChain): Array<{ height: number; txids: string[] }> {
   const out: Array<{ height: number; txids: string[] }> = [];
-  for (let h = dc.height(); h > 0 && h > dc.height() - MAX_REORG_DEPTH; h--) {
+  for (let h = dc.height() - 2; h > 0 && h > dc.height() - MAX_REORG_DEPTH; h--) {
     const txids = dc.blockAt(h)!.txids.filter((id) => dc.tx(id)?.p.outputs.some((o) => commitmentRoundId(bytesToHex(o.script)) !== null));
     if (txids.length) out.push({ height: h, txids });
   }
