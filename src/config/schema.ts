@@ -173,6 +173,8 @@ const p2pSchema = z
     bootstrap: z.array(maddr('bootstrap')).default([]),
     bootstrapGraceMs: int(0, 3_600_000).default(30_000),
     pingIntervalMs: int(100, 600_000).default(3_000),
+    /** Doppelganger protection: ping intervals to listen for our own peer id before pinging or signing; 0 = off. */
+    doppelgangerIntervals: int(0, 100).default(3),
     peerTimeoutMs: int(100, 3_600_000).default(10_000),
     maxConnections: int(1, 10_000).default(64),
   })

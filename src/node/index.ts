@@ -26,7 +26,8 @@ import { createApiServer } from '../api/index.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
-import { EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
+import { EXIT_DOPPELGANGER, EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
+import { lockDataDir } from './lock.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
@@ -57,7 +58,7 @@ export interface RunningNode {
   multiaddrs: string[];
   ctx: NodeContext;
   stop(): Promise<void>;
-  /** Resolves with an exit code when the node stops by itself (65: share inconsistency). */
+  /** Resolves with an exit code when the node stops by itself (65: share inconsistency, 76: doppelganger). */
   done: Promise<number | void>;
 }
 
@@ -73,18 +74,26 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   const log = opts.log ?? createLogger({ level: config.log.level });
   const now = opts.now ?? Date.now;
   const startedAt = now();
-  const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false, opts.passphrase);
-  if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
-  const privateKey = await keystore.loadIdentity();
-  const peerId = peerIdFromPrivateKey(privateKey as never).toString();
-  const db = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations);
-  const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, now);
+  // One process per data directory: a second start fails here, naming the holder's PID.
+  const lock = lockDataDir(config.dataDir);
+  let opening: ReturnType<typeof openDb> | undefined;
+  let opened;
   try {
+    const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false, opts.passphrase);
+    if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
+    const privateKey = await keystore.loadIdentity();
+    const peerId = peerIdFromPrivateKey(privateKey as never).toString();
+    const db = (opening = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations));
+    const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, now);
     await manager.reconcile();
+    opened = { keystore, privateKey, peerId, db, manager };
   } catch (e) {
-    db.close();
+    opening?.close();
+    lock.release();
     throw e;
   }
+  const { privateKey, peerId, manager } = opened;
+  const db = opened.db;
   const chain = createChainSource(chainConfig(config));
   const roundMs = cronPeriodMs(config.schedule.signing);
   const metrics = createMetrics();
@@ -139,6 +148,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     clock: () => ({ epoch: pingEpoch, round: roundOf({ roundMs }, now()) }),
     now,
     pingIntervalMs: config.p2p.pingIntervalMs,
+    silent: config.p2p.doppelgangerIntervals > 0,
     peerTimeoutMs: config.p2p.peerTimeoutMs,
     blocklistHours: config.blocklist.hours,
     maxSkewMs: config.clock.maxSkewMs,
@@ -216,6 +226,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       // it has not read yet would build a different candidate for the same anchor.
       chainView.tip = tip;
       chainView.reachable = true;
+      chainView.answeredAt = now();
       delete chainView.error;
       await reconcileCustodyTxs(db, chain, now());
       await learnPayments();
@@ -320,8 +331,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   );
 
   let starting = true;
+  /** True during the doppelganger window after start. */
+  let listening = config.p2p.doppelgangerIntervals > 0;
   const api = createApiServer({
-    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting }),
+    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting, isListening: () => listening, shareHeld: () => shareCache !== null && shareCache.epoch === currentEpoch() }),
     metrics,
     host: config.http.host,
     port: config.http.port,
@@ -348,6 +361,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     byzantine?.stop();
     await network.stop().catch(() => {});
     db.close();
+    lock.release();
     log.info('node stopped');
   };
 
@@ -379,7 +393,26 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       }, Math.max(1000, config.p2p.pingIntervalMs)),
     );
     for (const t of timers) t.unref?.();
-    scheduler.startCron();
+    // Doppelganger protection: hearing a ping signed with our key that we did not send means a
+    // second instance runs with our identity; both would sign. Stop, with the no-restart code.
+    network.on('doppelganger', (d) => {
+      log.fatal({ ...d, exitCode: EXIT_DOPPELGANGER }, 'another instance runs with this peer id: stopping; stop the other one before starting this one again');
+      void stop().then(() => resolveDone(EXIT_DOPPELGANGER));
+    });
+    // Silent until the window has passed: no pings, no rounds, no ceremonies.
+    const joinFederation = () => {
+      if (stopped) return;
+      listening = false;
+      network.startPinging();
+      scheduler.startCron();
+    };
+    const windowMs = config.p2p.doppelgangerIntervals * config.p2p.pingIntervalMs;
+    if (windowMs > 0) {
+      log.info({ windowMs }, 'listening for another instance with this peer id before taking part');
+      const t = setTimeout(joinFederation, windowMs);
+      t.unref?.();
+      timers.push(t);
+    } else joinFederation();
     starting = false;
     log.info({ peerId, api: url, addrs: network.multiaddrs(), roundMs }, 'metanode started');
     return {

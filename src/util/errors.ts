@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'KEYSTORE'
   | 'SHARE_INCONSISTENCY'
+  | 'DATADIR_LOCKED' // another process holds the data directory's lock
+  | 'DOPPELGANGER' // another instance is running with this node's peer id
   | 'TIMEOUT'
   | 'ABORTED'
   // custody round (src/rounds/signing, src/custody/transfers)

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CONFIG, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
+import { EXIT_CONFIG, EXIT_DOPPELGANGER, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
 
 const unit = readFileSync('systemd/metanode.service', 'utf8');
 const directives = new Map<string, string[]>();
@@ -16,7 +16,7 @@ const one = (k: string) => directives.get(k)?.at(-1);
 
 test('the unit does not restart on the exit codes the node uses for share inconsistency and bad config', () => {
   assert.equal(one('Restart'), 'on-failure');
-  assert.deepEqual(one('RestartPreventExitStatus')!.split(/\s+/).map(Number).sort(), [EXIT_SHARE_INCONSISTENCY, EXIT_CONFIG].sort());
+  assert.deepEqual(one('RestartPreventExitStatus')!.split(/\s+/).map(Number).sort(), [EXIT_SHARE_INCONSISTENCY, EXIT_DOPPELGANGER, EXIT_CONFIG].sort());
 });
 
 test('the unit is sandboxed and leaves W+X memory allowed for V8', () => {

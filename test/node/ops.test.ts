@@ -16,6 +16,7 @@ import { createLogger } from '../../src/util/log.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { parsePrometheusText } from '../api/prometheus-text.js';
 import { closedPort } from '../support/ports.js';
+import { EXIT_DATADIR_LOCKED } from '../../src/cli/exit-codes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'metanode-ops-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -65,6 +66,20 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
     const body = JSON.parse(health.text);
     assert.equal(body.status, 'unhealthy');
     assert.ok(body.reasons.some((r: string) => r.startsWith('chain unreachable')), health.text);
+    // Isolated, unstaked: every reason is named, and seeing nobody does not mean needing nobody.
+    assert.ok(body.reasons.includes('no stake configured (stake.txid, stake.vout)'), health.text);
+    assert.ok(body.reasons.includes('0 connections to staked peers, below f+1 = 1'), health.text);
+
+    // One instance per data directory: a second start is refused at once, naming our PID.
+    await assert.rejects(startNode(config, { log: createLogger({ level: 'silent' }) }), (e: Error) => {
+      assert.match(e.message, /^DATADIR_LOCKED: data directory .* is in use by another metanode \(PID \d+\)/);
+      assert.ok(e.message.includes(`(PID ${process.pid})`), e.message);
+      return true;
+    });
+    let err = '';
+    const startIo: CliIo = { stdout: () => {}, stderr: (t) => void (err += t), env: {}, cwd: tmp };
+    assert.equal(await main(['--config', cfgFile, 'start'], startIo), EXIT_DATADIR_LOCKED);
+    assert.match(err, /in use by another metanode \(PID \d+\)/);
 
     const bad = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
     assert.equal(bad.status, 400);
