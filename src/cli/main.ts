@@ -10,7 +10,7 @@ import { NETWORKS, type Config, type Network } from '../config/schema.js';
 import type { PassphrasePrompt } from '../keystore/index.js';
 import { dbPathOf } from '../node/datadir.js';
 import { errorMessage, isMetanodeError } from '../util/errors.js';
-import { packageVersion } from '../util/version.js';
+import { versionLine } from '../util/version.js';
 import { createApiClient, type ApiClient } from './client.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { render, toJsonText, type View } from './print.js';
@@ -111,7 +111,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   const program = new Command('metanode');
   program
     .description('Threshold-signing custody node: staked operators co-sign Taproot transactions with FROST')
-    .version(packageVersion())
+    .version(versionLine())
     .option('-c, --config <path>', `config file (YAML or JSON); default $METANODE_CONFIG, else <data dir>/${DATADIR_CONFIG}, else ${DEFAULT_CONFIG}`)
     .option('-d, --data-dir <path>', "the node's data directory (overrides dataDir in the config)")
     .option('--passphrase-file <path>', 'keystore passphrase file, mode 0600 (overrides keystore.passphraseFile)')

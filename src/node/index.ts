@@ -2,7 +2,7 @@
 // watcher, epoch manager, signing and ceremony runners, scheduler and the loopback HTTP API.
 import '../util/polyfill.js';
 import { join } from 'node:path';
-import { packageVersion } from '../util/version.js';
+import { buildCommit, packageVersion } from '../util/version.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Config } from '../config/schema.js';
 import { openKeystoreFromConfig, type ResolvedPassphrase } from '../keystore/index.js';
@@ -166,6 +166,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     pingEpoch = cur?.record.epoch ?? 0;
   };
   await refreshShare();
+  const shareHeld = () => shareCache !== null && shareCache.epoch === currentEpoch();
 
   const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, mempoolRescanMs: config.chain.mempoolRescanMs, now });
   const nodeMetrics = registerNodeMetrics(
@@ -176,6 +177,21 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
       transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }).map((t) => t.state),
       blocklistSize: () => network.blocklist.list().length,
+      build: { version: packageVersion(), commit: buildCommit() },
+      chainTip: () => chainView.tip,
+      chainAnsweredAt: () => chainView.answeredAt,
+      epoch: currentEpoch,
+      committee: () => {
+        const r = manager.current()?.record;
+        return r ? { size: r.committee.length, threshold: r.threshold } : null;
+      },
+      shareHeld,
+      stake: () => ({ valid: network.ownStakeVerdict()?.valid === true, checkedAt: network.ownStakeCheckedAt() }),
+      clockSkewMs: () => {
+        const s = network.clockSkewStatus();
+        return s.peers > 0 ? s.ownOffsetMs : null;
+      },
+      now,
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
   );
@@ -334,7 +350,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   /** True during the doppelganger window after start. */
   let listening = config.p2p.doppelgangerIntervals > 0;
   const api = createApiServer({
-    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting, isListening: () => listening, shareHeld: () => shareCache !== null && shareCache.epoch === currentEpoch() }),
+    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting, isListening: () => listening, shareHeld }),
     metrics,
     host: config.http.host,
     port: config.http.port,

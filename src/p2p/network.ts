@@ -131,6 +131,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private readonly addrBook = new Map<string, string[]>();
   private readonly timers: NodeJS.Timeout[] = [];
   private selfStake?: StakeVerdict;
+  private selfStakeAt?: number;
   private lastConnStatus?: ConnectionStatus;
   private started = false;
   private pinging: boolean;
@@ -522,6 +523,11 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     return this.selfStake;
   }
 
+  /** When our own stake was last judged (unix ms). */
+  ownStakeCheckedAt(): number | undefined {
+    return this.selfStakeAt;
+  }
+
   clockSkewStatus(): SkewStatus {
     return skewStatus(this.table.list().map((e) => e.clockOffsetMs), this.o.maxSkewMs ?? 2000);
   }
@@ -585,6 +591,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     const v = await this.stake.check(this.peerId, this.o.ownStake);
     if (!v.valid && (!this.selfStake || this.selfStake.valid)) this.log.error({ reason: v.reason, detail: v.detail }, 'own stake is not valid: peers will refuse this node');
     this.selfStake = v;
+    this.selfStakeAt = this.now();
   }
 
   private async maintain(): Promise<void> {

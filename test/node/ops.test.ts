@@ -94,6 +94,18 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
       metanode_deposit_sats: 'gauge',
       metanode_transfers: 'gauge',
       metanode_blocklist_size: 'gauge',
+      metanode_build_info: 'gauge',
+      metanode_chain_tip_height: 'gauge',
+      metanode_chain_tip_age_seconds: 'gauge',
+      metanode_chain_last_poll_age_seconds: 'gauge',
+      metanode_epoch: 'gauge',
+      metanode_committee_size: 'gauge',
+      metanode_threshold: 'gauge',
+      metanode_share_held: 'gauge',
+      metanode_stake_valid: 'gauge',
+      metanode_stake_check_age_seconds: 'gauge',
+      metanode_clock_skew_seconds: 'gauge',
+      metanode_clock_skew_known: 'gauge',
       metanode_ceremony_duration_seconds: 'histogram',
       metanode_p2p_connections: 'gauge',
       metanode_http_requests_total: 'counter',
@@ -106,6 +118,20 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
     }))
       assert.equal(type(name), t, name);
     assert.deepEqual(metrics.get('metanode_blocklist_size')!.samples.map((s) => s.value), [0]);
+    // An idle node has every series, with zero values (an absent series reads as a broken exporter).
+    for (const name of ['metanode_peers', 'metanode_rounds', 'metanode_transfers', 'metanode_ceremony_duration_seconds', 'metanode_epoch', 'metanode_share_held', 'metanode_stake_valid'])
+      assert.ok(metrics.get(name)!.samples.length > 0, `${name} has samples on an idle node`);
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      metrics.get(name.replace(/_count$/, ''))!.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    assert.equal(value('metanode_peers', { state: 'connected' }), 0);
+    assert.equal(value('metanode_rounds', { outcome: 'aborted' }), 0);
+    assert.equal(value('metanode_ceremony_duration_seconds_count', { kind: 'signing', outcome: 'aborted' }), 0);
+    assert.equal(value('metanode_ceremony_duration_seconds_count', { kind: 'keygen', outcome: 'failed' }), 0);
+    assert.equal(value('metanode_epoch'), 0);
+    assert.equal(value('metanode_stake_valid'), 0);
+    assert.equal(value('metanode_chain_last_poll_age_seconds'), -1);
+    assert.match(metrics.get('metanode_build_info')!.samples[0]!.labels.commit!, /^([0-9a-f]{40}|unknown)$/);
+    assert.equal(metrics.get('metanode_build_info')!.samples[0]!.labels.version, '0.1.0');
     assert.ok(metrics.get('libp2p_tcp_inbound_connections_total')!.samples.some((s) => s.labels.address?.startsWith('127.0.0.1:')));
     const req = metrics.get('metanode_http_requests_total')!.samples.find((s) => s.labels.route === 'submit' && s.labels.status === '400');
     assert.equal(req?.value, 1);
