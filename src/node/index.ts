@@ -183,8 +183,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       epoch: currentEpoch,
       committee: () => {
         const r = manager.current()?.record;
-        return r ? { size: r.committee.length, threshold: r.threshold } : null;
+        return r ? { size: r.committee.length, threshold: r.threshold, member: r.committee.some((m) => m.peerId === peerId) } : null;
       },
+      stakedPeers: () => ({ admitted: network.table.size, connected: network.connectionStatus()?.connectedStaked ?? 0 }),
       shareHeld,
       stake: () => ({ valid: network.ownStakeVerdict()?.valid === true, checkedAt: network.ownStakeCheckedAt() }),
       clockSkewMs: () => {

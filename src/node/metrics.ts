@@ -31,7 +31,9 @@ export interface NodeMetricSources {
   chainAnsweredAt(): number | undefined;
   /** Current epoch, 0 before the first key. */
   epoch(): number;
-  committee(): { size: number; threshold: number } | null;
+  committee(): { size: number; threshold: number; member: boolean } | null;
+  /** Staked peers in the peer table (admitted by a valid ping), and those we hold a connection to. */
+  stakedPeers(): { admitted: number; connected: number };
   shareHeld(): boolean;
   /** Own stake verdict and when it was reached (unix ms). */
   stake(): { valid: boolean; checkedAt: number | undefined };
@@ -98,6 +100,9 @@ export function registerNodeMetrics(metrics: Metrics, src: NodeMetricSources, on
   single('epoch', 'Current epoch (vault key generation); 0 before the first keygen', () => src.epoch());
   single('committee_size', 'Members of the current committee; 0 before the first keygen', () => src.committee()?.size ?? 0);
   single('threshold', 'Signatures the current key needs (t); 0 before the first keygen', () => src.committee()?.threshold ?? 0);
+  single('committee_member', '1 when this node is a member of the current committee', () => (src.committee()?.member ? 1 : 0));
+  single('staked_peers', 'Staked peers admitted to the peer table (a valid ping within peerTimeoutMs)', () => src.stakedPeers().admitted);
+  single('staked_peers_connected', 'Staked peers we hold a direct connection to (M-of-N: at least f+1 wanted)', () => src.stakedPeers().connected);
   single('share_held', '1 when this node holds its share of the current key', () => (src.shareHeld() ? 1 : 0));
   single('stake_valid', '1 when our own stake was last judged valid', () => (src.stake().valid ? 1 : 0));
   single('stake_check_age_seconds', 'Seconds since our own stake was last checked against the chain; -1 if never', () => {

@@ -45,7 +45,8 @@ test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ce
         chainTip: () => ({ height: 812, time: 1 }),
         chainAnsweredAt: () => 1_058_000,
         epoch: () => 4,
-        committee: () => ({ size: 7, threshold: 5 }),
+        committee: () => ({ size: 7, threshold: 5, member: true }),
+        stakedPeers: () => ({ admitted: 6, connected: 3 }),
         shareHeld: () => true,
         stake: () => ({ valid: false, checkedAt: 1_055_000 }),
         clockSkewMs: () => -250,
@@ -68,6 +69,9 @@ test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ce
     assert.deepEqual(one('metanode_committee_size'), [7]);
     assert.deepEqual(one('metanode_threshold'), [5]);
     assert.deepEqual(one('metanode_share_held'), [1]);
+    assert.deepEqual(one('metanode_committee_member'), [1]);
+    assert.deepEqual(one('metanode_staked_peers'), [6]);
+    assert.deepEqual(one('metanode_staked_peers_connected'), [3]);
     assert.deepEqual(one('metanode_stake_valid'), [0]);
     assert.deepEqual(one('metanode_stake_check_age_seconds'), [5]);
     assert.deepEqual(one('metanode_clock_skew_seconds'), [-0.25]);
