@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import { isLoopbackHost } from './loopback.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
 import { errorMessage } from '../util/errors.js';
+import { LOG_FORMATS } from '../util/log.js';
 
 export const NETWORKS = ['regtest', 'testnet', 'signet', 'mainnet'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -291,6 +292,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(LOG_LEVELS, { error: (iss) => `expected one of ${LOG_LEVELS.join('|')}, got ${describe(iss.input)}` }).default('info'),
+        /** auto: journal under systemd (JOURNAL_STREAM), pretty on a terminal, else json (src/util/log.ts). */
+        format: z.enum(LOG_FORMATS, { error: (iss) => `expected one of ${LOG_FORMATS.join('|')}, got ${describe(iss.input)}` }).default('auto'),
       })
       .prefault({}),
     testing: testingSchema.optional(),

@@ -71,7 +71,7 @@ function chainConfig(config: Config): ChainConfig {
 }
 
 export async function startNode(config: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
-  const log = opts.log ?? createLogger({ level: config.log.level });
+  const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format });
   const now = opts.now ?? Date.now;
   const startedAt = now();
   // One process per data directory: a second start fails here, naming the holder's PID.

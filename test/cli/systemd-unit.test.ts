@@ -58,7 +58,10 @@ test('the unit has what the operator section promises: dedicated user, state dir
   assert.equal(one('NoNewPrivileges'), 'yes');
   assert.equal(one('Restart'), 'on-failure');
   assert.equal(one('LoadCredential'), 'passphrase:/etc/metanode/passphrase');
-  assert.match(one('ExecStart')!, /^\/usr\/bin\/node \/opt\/metanode\/bin\/metanode\.js --config \/etc\/metanode\/metanode\.yaml start$/);
+  // The build output, not TypeScript through tsx.
+  assert.match(one('ExecStart')!, /^\/usr\/bin\/node \/opt\/metanode\/dist\/src\/cli\/main\.js --config \/etc\/metanode\/metanode\.yaml start$/);
+  assert.equal(one('SyslogLevelPrefix'), 'yes');
+  assert.ok(directives.get('Environment')!.includes('METANODE_LOG_FORMAT=journal'));
   assert.ok(one('RestartPreventExitStatus')!.split(/\s+/).includes(String(EXIT_SHARE_INCONSISTENCY)));
 });
 
