@@ -19,6 +19,7 @@ export function exitCodeFor(e: unknown): number {
   if (isMetanodeError(e, 'INVALID_CONFIG')) return EXIT_CONFIG;
   if (isMetanodeError(e, 'SHARE_INCONSISTENCY')) return EXIT_SHARE_INCONSISTENCY;
   if (isMetanodeError(e, 'KEYSTORE')) return EXIT_CONFIG;
+  if (isMetanodeError(e, 'DATABASE_NEWER')) return EXIT_CONFIG;
   if (isMetanodeError(e, 'DATADIR_LOCKED')) return EXIT_DATADIR_LOCKED;
   if (isMetanodeError(e, 'DOPPELGANGER')) return EXIT_DOPPELGANGER;
   if (e instanceof UsageError) return EXIT_USAGE;

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'SHARE_INCONSISTENCY'
   | 'DATADIR_LOCKED' // another process holds the data directory's lock
   | 'DOPPELGANGER' // another instance is running with this node's peer id
+  | 'DATABASE_NEWER' // the database records migrations this code does not know
   | 'TIMEOUT'
   | 'ABORTED'
   // custody round (src/rounds/signing, src/custody/transfers)
