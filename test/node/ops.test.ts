@@ -155,7 +155,8 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
   // Stopped: the read commands answer from the data directory.
   let out = '';
   const io: CliIo = { stdout: (s) => void (out += s), stderr: () => {}, env: {}, cwd: tmp };
-  assert.equal(await main(['--config', cfgFile, '--offline', 'status', '--json'], io), 0);
+  // A stopped node's status is printed, and the exit code says it is not running.
+  assert.equal(await main(['--config', cfgFile, '--offline', 'status', '--json'], io), 1);
   const status = JSON.parse(out);
   assert.equal(status.peerId, node.peerId);
   assert.equal(status.state, 'stopped');
