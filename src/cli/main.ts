@@ -14,6 +14,7 @@ import { versionLine } from '../util/version.js';
 import { createApiClient, type ApiClient } from './client.js';
 import { EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { unblockCommand, renderUnblock } from './commands/unblock.js';
+import { backupCommand, changePassphraseCommand, restoreCommand } from './commands/lifecycle.js';
 import { configCheck, redactedConfig, renderConfigCheck, renderConfigShow } from './commands/config.js';
 import { render, toJsonText, type View } from './print.js';
 import { dataDirClient, fallbackClient } from './source.js';
@@ -311,7 +312,21 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       if (o.check && r.status?.valid !== true) setExit(EXIT_ERROR);
     });
 
-  cmd('keys', 'public key material of the vault key in force: group key, internal key, vault address, threshold, committee').action(
+  cmd('backup', "one 0600 archive of the node: an online SQLite backup and the keystore files (still sealed by the passphrase)")
+    .argument('<file>', 'archive to write (never overwritten)')
+    .action(async (file: string, _o, c: Command) => {
+      const g = globals(c);
+      print(g, await backupCommand(readConfig(g), resolve(io.cwd, file)), (r) => `backup of ${r.peerId} written to ${r.file} (database ${r.dbBytes} bytes, keys: ${r.keyFiles.join(', ')})`);
+    });
+
+  cmd('restore', 'restore a backup archive into a data directory that holds no node yet (the node stopped)')
+    .argument('<file>', 'archive written by `metanode backup`')
+    .action(async (file: string, _o, c: Command) => {
+      const g = globals(c);
+      print(g, restoreCommand(readConfig(g), resolve(io.cwd, file)), (r) => `restored ${r.peerId} into ${r.dataDir} (keys in ${r.keystoreDir}: ${r.keyFiles.join(', ')})`);
+    });
+
+  const keysCmd = cmd('keys', 'public key material of the vault key in force: group key, internal key, vault address, threshold, committee').action(
     async (_o, c: Command) => {
       const g = globals(c);
       const cfg = readConfig(g);
@@ -326,6 +341,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       }
       print(g, keys, (k) => renderKeys(k, localKeys(cfg)));
     },
+  );
+  helpExamples(
+    keysCmd
+      .command('change-passphrase')
+      .description('re-seal every key file under a new passphrase (the node stopped)')
+      .option('--new-passphrase-file <path>', 'file holding the new passphrase (mode 0600); default: asked twice on the terminal')
+      .copyInheritedSettings(program)
+      .action(async (o: { newPassphraseFile?: string }, c: Command) => {
+        const g = globals(c);
+        const r = await changePassphraseCommand(config(g), io.env, { newPassphraseFile: o.newPassphraseFile && resolve(io.cwd, o.newPassphraseFile), prompt: io.prompt });
+        print(g, r, (x) => `re-sealed ${x.resealed.length} key file(s) in ${x.keystoreDir}\n${x.note}`);
+      }),
   );
 
   cmd('verify-epoch', 'check that several nodes serve the same epoch record, signed by every committee member, with a self-consistent key')
