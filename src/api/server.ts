@@ -126,7 +126,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         } catch (e) {
           return { status: 503, body: { status: 'unhealthy', reasons: [`health check failed: ${errorMessage(e)}`] } };
         }
-        return { status: report.ok ? 200 : 503, body: { status: report.ok ? 'ok' : 'unhealthy', ...report } };
+        return { status: report.httpStatus, body: report };
       },
     },
     {

@@ -15,13 +15,36 @@ export type Awaitable<T> = T | Promise<T>;
 export interface HealthInputs {
   /** True until the node has finished starting (keystore open, chain reached once, p2p up). */
   starting?: boolean;
-  chain: { reachable: boolean; error?: string };
+  /** Doppelganger window: listening for another instance with our peer id, not yet taking part. */
+  listening?: boolean;
+  chain: {
+    reachable: boolean;
+    error?: string;
+    /** ms since the chain source last answered a full poll; null when it never has. */
+    lastAnswerAgeMs?: number | null;
+    /** The chain source must have answered within this (3 poll intervals, at least 10 s). */
+    freshnessMs?: number;
+    /** Our tip is behind the tip that more than half of our staked peers announce. */
+    behind?: boolean;
+  };
   /** Estimated offset of our clock against the peers' (median), null when unknown. */
   clock: { skewMs: number | null };
+  /** Our own stake: absent when the caller does not check it (older callers, tests of other parts). */
+  stake?: { configured: boolean; valid: boolean; reason?: string };
+  /**
+   * The committee in force, from the current epoch record: its size n sets f = floor((n-1)/3).
+   * null before the first key (no committee exists yet).
+   */
+  committee?: { size: number; member: boolean; shareHeld: boolean } | null;
+  /** At least f+1 staked peers announce a newer epoch than ours: we are catching up on epochs. */
+  epochsBehind?: boolean;
   peers: {
     /** Open connections to staked, admitted peers. */
     connectedStaked: number;
-    /** Staked operators known (including this node): n in f = floor((n-1)/3). */
+    /**
+     * Staked operators known (including this node). Used for f only before any committee
+     * exists; once there is one, the committee's size decides.
+     */
     federationSize: number;
     /** Within p2p.bootstrapGraceMs of start: too few connections is not yet unhealthy. */
     inBootstrapGrace?: boolean;

@@ -15,7 +15,7 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   start: ['metanode --config /etc/metanode/metanode.yaml start', 'METANODE_HTTP_PORT=9181 metanode --data-dir ./node1 start'],
   status: ['metanode status', 'metanode --data-dir /var/lib/metanode status --json   # also on a stopped node'],
-  peers: ['metanode peers', 'metanode peers --json | jq -r \'.[] | select(.stake.valid | not) | .peerId\''],
+  peers: ['metanode peers', 'metanode --data-dir /var/lib/metanode peers unblock 12D3KooW...   # with the node stopped', 'metanode peers --json | jq -r \'.[] | select(.stake.valid | not) | .peerId\''],
   rounds: ['metanode rounds -n 20', 'metanode rounds --before 28333300 --json', "metanode rounds --json | jq '.[] | select(.outcome==\"aborted\")'"],
   round: ['metanode round 28333334', 'metanode round 28333334 --json | jq \'.events[] | select(.decision=="culprit")\''],
   deposits: ['metanode deposits', 'metanode deposits --state confirmed --json'],
@@ -23,10 +23,13 @@ export const EXAMPLES: Record<string, string[]> = {
   epochs: ['metanode epochs', 'metanode epochs --json'],
   request: ['metanode request --amount 0.0015btc --payout bcrt1q... --refund bcrt1q... --expiry 24h'],
   stake: ['metanode stake', 'metanode stake --reward bc1q... --stake-address bc1q... --amount 0.02btc', 'metanode stake --check'],
-  keys: ['metanode keys', 'metanode keys --json | jq -r .vaultAddress'],
+  keys: ['metanode keys', 'metanode keys --json | jq -r .vaultAddress', 'metanode --config /etc/metanode/metanode.yaml keys change-passphrase   # node stopped'],
+  backup: ['metanode --config /etc/metanode/metanode.yaml backup /root/metanode-$(date +%F).backup'],
+  restore: ['metanode --data-dir /var/lib/metanode restore /root/metanode-2026-01-02.backup'],
   'verify-epoch': ['metanode verify-epoch --from http://127.0.0.1:9180 --from http://127.0.0.1:9181 --from http://127.0.0.1:9182'],
   devnet: ['metanode devnet --nodes 5 --until-paid 6', 'metanode devnet --duration 300 --json > summary.json', 'metanode devnet --resume'],
   devchain: ['metanode devchain --port 3002 --block-interval-ms 2000'],
+  config: ['metanode --config /etc/metanode/metanode.yaml config check', 'metanode config show --json | jq .http'],
 };
 
 export function examplesText(name: string): string {

@@ -7,12 +7,15 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, parseConfig, ConfigError, type CliOverrides } from '../config/load.js';
 import { NETWORKS, type Config, type Network } from '../config/schema.js';
-import type { PassphrasePrompt } from '../keystore/index.js';
+import { inspectKeystore, type PassphrasePrompt } from '../keystore/index.js';
 import { dbPathOf } from '../node/datadir.js';
 import { errorMessage, isMetanodeError } from '../util/errors.js';
-import { packageVersion } from '../util/version.js';
+import { versionLine } from '../util/version.js';
 import { createApiClient, type ApiClient } from './client.js';
-import { EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { unblockCommand, renderUnblock } from './commands/unblock.js';
+import { backupCommand, changePassphraseCommand, restoreCommand } from './commands/lifecycle.js';
+import { configCheck, redactedConfig, renderConfigCheck, renderConfigShow } from './commands/config.js';
 import { render, toJsonText, type View } from './print.js';
 import { dataDirClient, fallbackClient } from './source.js';
 import { terminalPrompt } from './prompt.js';
@@ -113,7 +116,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   const program = new Command('metanode');
   program
     .description('Threshold-signing custody node: staked operators co-sign Taproot transactions with FROST')
-    .version(packageVersion())
+    .version(versionLine())
     .option('-c, --config <path>', `config file (YAML or JSON); default $METANODE_CONFIG, else <data dir>/${DATADIR_CONFIG}, else ${DEFAULT_CONFIG}`)
     .option('-d, --data-dir <path>', "the node's data directory (overrides dataDir in the config)")
     .option('--passphrase-file <path>', 'keystore passphrase file, mode 0600 (overrides keystore.passphraseFile)')
@@ -154,7 +157,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     if (g.offline) return dataDirClient(readConfig(g));
     if (g.api ?? io.env.METANODE_API) return createApiClient(apiUrl(g, null), { timeoutMs: g.timeout });
     const c = readConfig(g);
-    return fallbackClient(createApiClient(apiUrl(g, c), { timeoutMs: g.timeout }), c, (why) => io.stderr(`note: ${why}\n`));
+    return fallbackClient(createApiClient(apiUrl(g, c), { timeoutMs: g.timeout }), c, (why) => io.stderr(`note: ${why}\n`), ownPeerId(c));
   };
   /** API only (writes, and commands that talk to a running node). */
   const client = (g: GlobalOpts): ApiClient => {
@@ -203,15 +206,53 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     setExit(await startCommand(config(globals(c)), { env: io.env, prompt: io.prompt }));
   });
 
-  cmd('status', "the node's status (a stopped node's from its data directory)").action(async (_o, c: Command) => {
+  cmd('status', "the node's status (a stopped node's from its data directory; exit 1 when it is not running)").action(async (_o, c: Command) => {
     const g = globals(c);
-    print(g, await read(g, statusCommand), view(statusView));
+    const s = await read(g, statusCommand);
+    print(g, s, view(statusView));
+    if (!s.running) setExit(EXIT_ERROR);
   });
 
-  cmd('peers', 'every known peer: state, seniority, last ping, stake and its verdict').action(async (_o, c: Command) => {
+  const peers = cmd('peers', 'every known peer: state, seniority, last ping, stake and its verdict').action(async (_o, c: Command) => {
     const g = globals(c);
     print(g, await read(g, peersCommand), list(peersView));
   });
+  helpExamples(
+    peers
+      .command('unblock')
+      .description("take a peer off this node's local blocklist (the node must be stopped: it keeps the list in memory)")
+      .argument('<peer>', 'peer id (from `metanode peers`)')
+      .copyInheritedSettings(program)
+      .action(async (peer: string, _o, c: Command) => {
+        const g = globals(c);
+        print(g, unblockCommand(readConfig(g), peer), renderUnblock);
+      }),
+  );
+
+  const configCmd = cmd('config', 'check or show the effective config (file, environment and flags; secrets redacted)');
+  helpExamples(
+    configCmd
+      .command('check')
+      .description('validate the config and the keystore it points to; exit 78 when unusable')
+      .copyInheritedSettings(program)
+      .action(async (_o, c: Command) => {
+        const g = globals(c);
+        const file = configPath(g.config, io, g.dataDir);
+        const r = configCheck(config(g), file ? resolve(io.cwd, file) : null);
+        print(g, r, renderConfigCheck);
+        if (!r.ok) setExit(EXIT_CONFIG);
+      }),
+  );
+  helpExamples(
+    configCmd
+      .command('show')
+      .description('print the effective config, defaults filled in, secrets redacted')
+      .copyInheritedSettings(program)
+      .action(async (_o, c: Command) => {
+        const g = globals(c);
+        print(g, redactedConfig(config(g)), renderConfigShow);
+      }),
+  );
 
   cmd('rounds', 'recent custody rounds, newest first')
     .option('-n, --limit <n>', 'how many (default 50)', positiveInt('--limit', 1000))
@@ -269,9 +310,25 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         { client: api },
       );
       print(g, r, renderStake);
+      // --check answers a question: exit 1 unless the stake is valid.
+      if (o.check && r.status?.valid !== true) setExit(EXIT_ERROR);
     });
 
-  cmd('keys', 'public key material of the vault key in force: group key, internal key, vault address, threshold, committee').action(
+  cmd('backup', "one 0600 archive of the node: an online SQLite backup and the keystore files (still sealed by the passphrase)")
+    .argument('<file>', 'archive to write (never overwritten)')
+    .action(async (file: string, _o, c: Command) => {
+      const g = globals(c);
+      print(g, await backupCommand(readConfig(g), resolve(io.cwd, file)), (r) => `backup of ${r.peerId} written to ${r.file} (database ${r.dbBytes} bytes, keys: ${r.keyFiles.join(', ')})`);
+    });
+
+  cmd('restore', 'restore a backup archive into a data directory that holds no node yet (the node stopped)')
+    .argument('<file>', 'archive written by `metanode backup`')
+    .action(async (file: string, _o, c: Command) => {
+      const g = globals(c);
+      print(g, restoreCommand(readConfig(g), resolve(io.cwd, file)), (r) => `restored ${r.peerId} into ${r.dataDir} (keys in ${r.keystoreDir}: ${r.keyFiles.join(', ')})`);
+    });
+
+  const keysCmd = cmd('keys', 'public key material of the vault key in force: group key, internal key, vault address, threshold, committee').action(
     async (_o, c: Command) => {
       const g = globals(c);
       const cfg = readConfig(g);
@@ -286,6 +343,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       }
       print(g, keys, (k) => renderKeys(k, localKeys(cfg)));
     },
+  );
+  helpExamples(
+    keysCmd
+      .command('change-passphrase')
+      .description('re-seal every key file under a new passphrase (the node stopped)')
+      .option('--new-passphrase-file <path>', 'file holding the new passphrase (mode 0600); default: asked twice on the terminal')
+      .copyInheritedSettings(program)
+      .action(async (o: { newPassphraseFile?: string }, c: Command) => {
+        const g = globals(c);
+        const r = await changePassphraseCommand(config(g), io.env, { newPassphraseFile: o.newPassphraseFile && resolve(io.cwd, o.newPassphraseFile), prompt: io.prompt });
+        print(g, r, (x) => `re-sealed ${x.resealed.length} key file(s) in ${x.keystoreDir}\n${x.note}`);
+      }),
   );
 
   cmd('verify-epoch', 'check that several nodes serve the same epoch record, signed by every committee member, with a self-consistent key')
@@ -335,6 +404,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   return program;
 }
 
+/** The data directory's own peer id (from the keystore's public metadata); null when unreadable. */
+function ownPeerId(c: Config): string | null {
+  try {
+    return inspectKeystore(c.keystore.dir).peerId;
+  } catch {
+    return null;
+  }
+}
+
 /** Optional API access for commands that also work offline (keys, stake). */
 function tryClient(make: () => ApiClient): ApiClient | undefined {
   try {
@@ -357,12 +435,30 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
+      if (wantsJson(argv)) io.stdout(toJsonText({ error: { code: 'USAGE', message: oneLine(e.message.replace(/^error: /, '')), exitCode: EXIT_USAGE } }) + '\n');
       return EXIT_USAGE;
+    }
+    const code = exitCodeFor(e);
+    if (wantsJson(argv)) {
+      // Under --json stdout carries JSON whatever happens: the error, its code and the exit code.
+      const err =
+        e instanceof ConfigError
+          ? { code: 'INVALID_CONFIG', message: e.issues.join('; '), issues: e.issues }
+          : isMetanodeError(e)
+            ? { code: e.code, message: oneLine(e.reason), ...(e.culprits.length ? { culprits: e.culprits } : {}) }
+            : { code: 'ERROR', message: oneLine(errorMessage(e)) };
+      io.stdout(toJsonText({ error: { ...err, exitCode: code } }) + '\n');
     }
     if (e instanceof ConfigError) io.stderr(e.issues.join('\n') + '\n');
     else io.stderr(`error: ${oneLine(isMetanodeError(e) ? e.message : errorMessage(e))}\n`);
-    return exitCodeFor(e);
+    return code;
   }
+}
+
+/** --json among the options (before a `--` that ends them). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Errors print on one line (a multi-line cause would hide the exit reason in logs). */

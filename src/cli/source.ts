@@ -61,19 +61,33 @@ export function dataDirClient(config: Config, opts: { now?: () => number } = {})
 /**
  * The node API, falling back to the data directory when the API cannot be reached and the data
  * directory holds a node database. `onFallback` is told once, so the CLI can say so on stderr.
+ * With `ownPeerId` (the data directory's identity), the answering node must be that one: another
+ * node on the configured port (another devnet, another operator's node) is never read as ours.
  */
-export function fallbackClient(api: ApiClient, config: Config, onFallback: (why: string) => void): ApiClient & { close(): void } {
+export function fallbackClient(api: ApiClient, config: Config, onFallback: (why: string) => void, ownPeerId?: string | null): ApiClient & { close(): void } {
   let local: (ApiClient & { close(): void }) | undefined;
+  let checked = !ownPeerId;
+  const toDataDir = (why: string, err: string): ApiClient & { close(): void } => {
+    if (!existsSync(dbPathOf(config))) throw new MetanodeError('NODE_UNREACHABLE', `${err} Nor is there a node database in ${config.dataDir} to read (has the node run there?).`);
+    onFallback(`${why}; reading the data directory ${config.dataDir}`);
+    return dataDirClient(config);
+  };
   const use = async <T>(call: (c: ApiClient) => Promise<T>): Promise<T> => {
     if (local) return call(local);
     try {
+      if (!checked) {
+        const answering = (await api.get<{ peerId?: string }>('/v1/status')).peerId;
+        if (answering !== ownPeerId) {
+          const why = `the node answering at ${api.baseUrl} is ${answering ?? 'unidentified'}, not this data directory's node ${ownPeerId}`;
+          local = toDataDir(why, `${why}: its answers would not be this node's.`);
+          return call(local);
+        }
+        checked = true;
+      }
       return await call(api);
     } catch (e) {
-      if (!isMetanodeError(e, 'NODE_UNREACHABLE')) throw e;
-      if (!existsSync(dbPathOf(config)))
-        throw new MetanodeError('NODE_UNREACHABLE', `${e.message.replace(/^NODE_UNREACHABLE: /, '')} Nor is there a node database in ${config.dataDir} to read (has the node run there?).`);
-      local = dataDirClient(config);
-      onFallback(`node API at ${api.baseUrl} not reachable; reading the data directory ${config.dataDir}`);
+      if (!isMetanodeError(e, 'NODE_UNREACHABLE') || local) throw e;
+      local = toDataDir(`node API at ${api.baseUrl} not reachable`, e.message.replace(/^NODE_UNREACHABLE: /, ''));
       return call(local);
     }
   };

@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import { isLoopbackHost } from './loopback.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
 import { errorMessage } from '../util/errors.js';
+import { LOG_FORMATS } from '../util/log.js';
 
 export const NETWORKS = ['regtest', 'testnet', 'signet', 'mainnet'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -177,6 +178,8 @@ const p2pSchema = z
     bootstrap: z.array(maddr('bootstrap')).default([]),
     bootstrapGraceMs: int(0, 3_600_000).default(30_000),
     pingIntervalMs: int(100, 600_000).default(3_000),
+    /** Doppelganger protection: ping intervals to listen for our own peer id before pinging or signing; 0 = off. */
+    doppelgangerIntervals: int(0, 100).default(3),
     peerTimeoutMs: int(100, 3_600_000).default(10_000),
     maxConnections: int(1, 10_000).default(64),
   })
@@ -299,6 +302,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(LOG_LEVELS, { error: (iss) => `expected one of ${LOG_LEVELS.join('|')}, got ${describe(iss.input)}` }).default('info'),
+        /** auto: journal under systemd (JOURNAL_STREAM), pretty on a terminal, else json (src/util/log.ts). */
+        format: z.enum(LOG_FORMATS, { error: (iss) => `expected one of ${LOG_FORMATS.join('|')}, got ${describe(iss.input)}` }).default('auto'),
       })
       .prefault({}),
     testing: testingSchema.optional(),

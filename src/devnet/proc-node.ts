@@ -1,15 +1,16 @@
-// One metanode as its own OS process (`node --import tsx src/cli/main.ts start --config <file>`),
+// One metanode as its own OS process (`node dist/src/cli/main.js start --config <file>` from the
+// build, `node --import tsx src/cli/main.ts ...` from the sources: the way this process runs),
 // for the devnet, the chaos harness and the multi-process benchmarks: spawn, wait for the HTTP
 // API, stop (SIGTERM, then SIGKILL), or send a raw signal. Output goes straight to the node's log
 // file (the child writes to the file descriptor itself, so a busy parent never stalls it).
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { ROOT, cliArgs } from '../util/paths.js';
 import { createApiClient, type ApiClient } from '../cli/client.js';
 
-export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+export { ROOT };
+
 /** SIGTERM first; a node that has not exited after this long gets SIGKILL. */
 export const STOP_GRACE_MS = 8_000;
 
@@ -104,7 +105,7 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
     const fd = openSync(logFile, 'a', 0o600);
     let c: ChildProcess;
     try {
-      c = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', '--config', spec.configFile], {
+      c = spawn(process.execPath, [...cliArgs(), 'start', '--config', spec.configFile], {
         cwd: ROOT,
         env: { ...process.env, ...spec.env, METANODE_PASSPHRASE: spec.passphrase },
         stdio: ['ignore', fd, fd],

@@ -1,4 +1,4 @@
-export { Keystore, inspectKeystore, IDENTITY_FILE, shareFileName } from './keystore.js';
+export { Keystore, inspectKeystore, listKeyFiles, IDENTITY_FILE, shareFileName } from './keystore.js';
 export type { KeystoreOptions, KeystoreInfo, InitResult } from './keystore.js';
 export { resolvePassphrase, resolvePassphraseWithSource, findPassphrase, obtainPassphrase, MIN_PASSPHRASE_LENGTH, CREDENTIAL_NAME } from './passphrase.js';
 export type { PassphraseSource, ResolvedPassphrase, PassphrasePrompt } from './passphrase.js';

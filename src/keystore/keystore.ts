@@ -55,7 +55,8 @@ function checkEpoch(epoch: number): void {
   if (!Number.isSafeInteger(epoch) || epoch < 0 || epoch > 999_999_999) throw new MetanodeError('INVALID_INPUT', `invalid epoch ${epoch}`);
 }
 
-function listKeyFiles(dir: string): string[] {
+/** The key files in `dir`: the identity and the shares. */
+export function listKeyFiles(dir: string): string[] {
   return readdirSync(dir).filter((n) => n === IDENTITY_FILE || SHARE_RE.test(n));
 }
 
@@ -235,6 +236,35 @@ export class Keystore {
         return m ? [Number(m[1])] : [];
       })
       .sort((a, b) => a - b);
+  }
+
+  /**
+   * Re-seals every key file under `newPassphrase` (fresh salt and nonce each). All files are
+   * decrypted first, so a wrong current passphrase changes nothing; each file is then replaced
+   * atomically. Resumable: a file that already opens with the new passphrase (an earlier run
+   * that stopped midway) is left as it is. Returns the files re-sealed.
+   */
+  async changePassphrase(newPassphrase: string): Promise<string[]> {
+    const names = listKeyFiles(this.dir);
+    const next = Keystore.open({ dir: this.dir, passphrase: newPassphrase, scryptN: this.#scryptN });
+    const plan: Array<{ file: string; kind: SealedKind; meta: Record<string, string | number>; plain: Buffer }> = [];
+    try {
+      for (const n of names) {
+        const file = join(this.dir, n);
+        const kind = parseSealed(readFileSync(file, 'utf8'), file).kind;
+        try {
+          plan.push({ file, kind, ...(await this.#read(file, kind)) });
+        } catch (e) {
+          // Already under the new passphrase (a resumed change)? Then nothing to do for it.
+          const done = await next.#read(file, kind).then((r) => (r.plain.fill(0), true)).catch(() => false);
+          if (!done) throw e;
+        }
+      }
+      for (const p of plan) await next.#write(p.file, p.kind, p.meta, p.plain);
+      return plan.map((p) => p.file);
+    } finally {
+      for (const p of plan) p.plain.fill(0);
+    }
   }
 
   async #write(file: string, kind: SealedKind, meta: Record<string, string | number>, plain: Uint8Array): Promise<void> {

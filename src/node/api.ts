@@ -2,6 +2,7 @@
 import type { NodeApi, NodeStatus, PeerView, TransferView, DepositView, HealthInputs } from '../api/types.js';
 import { depositViews, epochsView, peerViews, roundView, roundsView, transferViews } from './views.js';
 import { MetanodeError } from '../util/errors.js';
+import { faultTolerance } from '../p2p/connections.js';
 import type { NodeContext } from './context.js';
 import type { SigningRunner } from './signing-runner.js';
 
@@ -11,6 +12,19 @@ export interface NodeApiDeps {
   startedAt: number;
   version: string;
   isStarting(): boolean;
+  /** Doppelganger window after start. */
+  isListening(): boolean;
+  /** The share of the current epoch is loaded. */
+  shareHeld(): boolean;
+}
+
+/** The chain source must have answered within this many poll intervals (and at least 10 s). */
+export const CHAIN_FRESH_POLLS = 3;
+
+/** More than half of the admitted peers announce a tip above ours + 1. */
+function tipBehind(own: number | undefined, peerTips: number[]): boolean {
+  if (own === undefined || peerTips.length === 0) return false;
+  return peerTips.filter((t) => t > own + 1).length * 2 > peerTips.length;
 }
 
 export function createNodeApi(d: NodeApiDeps): NodeApi {
@@ -19,11 +33,31 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
     health(): HealthInputs {
       const skew = ctx.network.clockSkewStatus();
       const conn = ctx.network.connectionStatus();
-      const staked = ctx.network.table.size + (ctx.network.ownStakeVerdict()?.valid ? 1 : 0);
+      const own = ctx.network.ownStakeVerdict();
+      const staked = ctx.network.table.size + (own?.valid ? 1 : 0);
+      const peers = ctx.network.table.list();
+      const cur = ctx.manager.current();
+      const mine = ctx.manager.store.maxEpoch();
+      const committee = cur?.record.committee;
+      const stake = ctx.config.stake;
       return {
         starting: d.isStarting(),
-        chain: { reachable: ctx.chainView.reachable, ...(ctx.chainView.error ? { error: ctx.chainView.error } : {}) },
+        listening: d.isListening(),
+        chain: {
+          reachable: ctx.chainView.reachable,
+          ...(ctx.chainView.error ? { error: ctx.chainView.error } : {}),
+          lastAnswerAgeMs: ctx.chainView.answeredAt === undefined ? null : ctx.now() - ctx.chainView.answeredAt,
+          freshnessMs: Math.max(10_000, CHAIN_FRESH_POLLS * ctx.config.chain.pollMs),
+          behind: tipBehind(ctx.chainView.tip?.height, peers.map((p) => p.tip)),
+        },
         clock: { skewMs: skew.peers > 0 ? skew.ownOffsetMs : null },
+        stake: {
+          configured: stake.txid !== undefined,
+          valid: own?.valid === true,
+          ...(own && !own.valid ? { reason: `${own.reason}: ${own.detail}` } : own ? {} : { reason: 'not verified yet' }),
+        },
+        committee: committee ? { size: committee.length, member: committee.some((m) => m.peerId === ctx.peerId), shareHeld: d.shareHeld() } : null,
+        epochsBehind: peers.filter((p) => p.epoch > mine).length >= faultTolerance(committee?.length ?? peers.length + 1) + 1,
         peers: {
           connectedStaked: conn?.connectedStaked ?? 0,
           federationSize: Math.max(1, staked),

@@ -19,6 +19,8 @@ export interface ChainView {
   error?: string;
   /** sat/vB, rounded, from the chain source's estimate. */
   feeRate: number | null;
+  /** When the chain source last answered a full poll (unix ms). */
+  answeredAt?: number;
 }
 
 export interface NodeContext {

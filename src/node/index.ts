@@ -2,7 +2,7 @@
 // watcher, epoch manager, signing and ceremony runners, scheduler and the loopback HTTP API.
 import '../util/polyfill.js';
 import { join } from 'node:path';
-import { packageVersion } from '../util/version.js';
+import { buildCommit, packageVersion } from '../util/version.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Config } from '../config/schema.js';
 import { openKeystoreFromConfig, type ResolvedPassphrase } from '../keystore/index.js';
@@ -29,7 +29,8 @@ import { createApiServer } from '../api/index.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
-import { EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
+import { EXIT_DOPPELGANGER, EXIT_SHARE_INCONSISTENCY } from '../cli/exit-codes.js';
+import { lockDataDir } from './lock.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
@@ -61,7 +62,7 @@ export interface RunningNode {
   multiaddrs: string[];
   ctx: NodeContext;
   stop(): Promise<void>;
-  /** Resolves with an exit code when the node stops by itself (65: share inconsistency). */
+  /** Resolves with an exit code when the node stops by itself (65: share inconsistency, 76: doppelganger). */
   done: Promise<number | void>;
 }
 
@@ -75,38 +76,47 @@ function chainConfig(config: Config): ChainConfig {
 }
 
 export async function startNode(config: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
-  const log = opts.log ?? createLogger({ level: config.log.level });
+  const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format });
   const now = opts.now ?? Date.now;
   const startedAt = now();
-  const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false, opts.passphrase);
-  if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
-  const privateKey = await keystore.loadIdentity();
-  const peerId = peerIdFromPrivateKey(privateKey as never).toString();
-  const db = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations);
-  // The trust rules read the stake view of the network created below (only once sync or a
-  // ceremony runs, never during start-up repair).
-  const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, {
-    now,
-    policy: {
-      rules: () => ({ network: config.network, committeeMax: config.committee.max, threshold: config.committee.threshold, keygenUntil: config.schedule.keygenUntil?.getTime() ?? null }),
-      staked: () => committeePeers({ network, peerId, now, chainView }),
-    },
-    onShare: (e) =>
-      e.action === 'destroyed'
-        ? log.info({ epoch: e.epoch, reason: e.reason }, 'share destroyed')
-        : log.warn({ epoch: e.epoch, location: e.location, reason: e.reason }, 'share file quarantined (kept, not in use)'),
-  });
+  // One process per data directory: a second start fails here, naming the holder's PID.
+  const lock = lockDataDir(config.dataDir);
+  let opening: ReturnType<typeof openDb> | undefined;
+  let opened;
   try {
+    const keystore = openKeystoreFromConfig(config, opts.env ?? process.env, false, opts.passphrase);
+    if (!keystore.hasIdentity()) throw new MetanodeError('KEYSTORE', `no identity key in ${keystore.dir}: run \`metanode init\` first`);
+    const privateKey = await keystore.loadIdentity();
+    const peerId = peerIdFromPrivateKey(privateKey as never).toString();
+    const db = (opening = openDb(join(config.dataDir, 'node.sqlite'), nodeMigrations));
+    // The trust rules read the stake view of the network created below (only once sync or a
+    // ceremony runs, never during start-up repair).
+    const manager = new EpochManager(db, keystoreShareVault(keystore), peerId, {
+      now,
+      policy: {
+        rules: () => ({ network: config.network, committeeMax: config.committee.max, threshold: config.committee.threshold, keygenUntil: config.schedule.keygenUntil?.getTime() ?? null }),
+        staked: () => committeePeers({ network, peerId, now, chainView }),
+      },
+      onShare: (e) =>
+        e.action === 'destroyed'
+          ? log.info({ epoch: e.epoch, reason: e.reason }, 'share destroyed')
+          : log.warn({ epoch: e.epoch, location: e.location, reason: e.reason }, 'share file quarantined (kept, not in use)'),
+    });
     await manager.reconcile();
+    opened = { keystore, privateKey, peerId, db, manager };
   } catch (e) {
-    db.close();
+    opening?.close();
+    lock.release();
     throw e;
   }
+  const { privateKey, peerId, manager } = opened;
+  const db = opened.db;
   const chain = createChainSource(chainConfig(config));
   try {
     await chain.ready?.(); // Bitcoin Core: version, network, pruning, the wallet (refused with one line per missing piece)
   } catch (e) {
     db.close();
+    lock.release();
     throw e;
   }
   const roundMs = cronPeriodMs(config.schedule.signing);
@@ -162,6 +172,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     clock: () => ({ epoch: pingEpoch, round: roundOf({ roundMs }, now()) }),
     now,
     pingIntervalMs: config.p2p.pingIntervalMs,
+    silent: config.p2p.doppelgangerIntervals > 0,
     peerTimeoutMs: config.p2p.peerTimeoutMs,
     blocklistHours: config.blocklist.hours,
     maxSkewMs: config.clock.maxSkewMs,
@@ -179,6 +190,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     pingEpoch = cur?.record.epoch ?? 0;
   };
   await refreshShare();
+  const shareHeld = () => shareCache !== null && shareCache.epoch === currentEpoch();
 
   const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, mempoolRescanMs: config.chain.mempoolRescanMs, now });
   const nodeMetrics = registerNodeMetrics(
@@ -189,6 +201,22 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
       transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }, { finalityDepth: config.custody.finalityDepth, history: false }).map((t) => t.state),
       blocklistSize: () => network.blocklist.list().length,
+      build: { version: packageVersion(), commit: buildCommit() },
+      chainTip: () => chainView.tip,
+      chainAnsweredAt: () => chainView.answeredAt,
+      epoch: currentEpoch,
+      committee: () => {
+        const r = manager.current()?.record;
+        return r ? { size: r.committee.length, threshold: r.threshold, member: r.committee.some((m) => m.peerId === peerId) } : null;
+      },
+      stakedPeers: () => ({ admitted: network.table.size, connected: network.connectionStatus()?.connectedStaked ?? 0 }),
+      shareHeld,
+      stake: () => ({ valid: network.ownStakeVerdict()?.valid === true, checkedAt: network.ownStakeCheckedAt() }),
+      clockSkewMs: () => {
+        const s = network.clockSkewStatus();
+        return s.peers > 0 ? s.ownOffsetMs : null;
+      },
+      now,
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
   );
@@ -244,6 +272,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       // it has not read yet would build a different candidate for the same anchor.
       chainView.tip = tip;
       chainView.reachable = true;
+      chainView.answeredAt = now();
       delete chainView.error;
       await custodyTxs.poll(tip);
       await learnPayments(tip.height);
@@ -348,8 +377,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   );
 
   let starting = true;
+  /** True during the doppelganger window after start. */
+  let listening = config.p2p.doppelgangerIntervals > 0;
   const api = createApiServer({
-    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting }),
+    api: createNodeApi({ ctx, signing, startedAt, version: packageVersion(), isStarting: () => starting, isListening: () => listening, shareHeld }),
     metrics,
     host: config.http.host,
     port: config.http.port,
@@ -376,6 +407,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     byzantine?.stop();
     await network.stop().catch(() => {});
     db.close();
+    lock.release();
     log.info('node stopped');
   };
 
@@ -407,7 +439,26 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       }, Math.max(1000, config.p2p.pingIntervalMs)),
     );
     for (const t of timers) t.unref?.();
-    scheduler.startCron();
+    // Doppelganger protection: hearing a ping signed with our key that we did not send means a
+    // second instance runs with our identity; both would sign. Stop, with the no-restart code.
+    network.on('doppelganger', (d) => {
+      log.fatal({ ...d, exitCode: EXIT_DOPPELGANGER }, 'another instance runs with this peer id: stopping; stop the other one before starting this one again');
+      void stop().then(() => resolveDone(EXIT_DOPPELGANGER));
+    });
+    // Silent until the window has passed: no pings, no rounds, no ceremonies.
+    const joinFederation = () => {
+      if (stopped) return;
+      listening = false;
+      network.startPinging();
+      scheduler.startCron();
+    };
+    const windowMs = config.p2p.doppelgangerIntervals * config.p2p.pingIntervalMs;
+    if (windowMs > 0) {
+      log.info({ windowMs }, 'listening for another instance with this peer id before taking part');
+      const t = setTimeout(joinFederation, windowMs);
+      t.unref?.();
+      timers.push(t);
+    } else joinFederation();
     starting = false;
     log.info({ peerId, api: url, addrs: network.multiaddrs(), roundMs }, 'metanode started');
     return {

@@ -31,6 +31,7 @@ import { DirectMessenger, type DirectKindSpec } from './direct.js';
 import { createP2pMetrics, type P2pMetrics } from './metrics.js';
 import { Replicator } from './replication.js';
 import { topicName } from './topics.js';
+import { DoppelgangerWatch } from './doppelganger.js';
 
 export interface P2pNetworkOptions {
   network: Network;
@@ -56,6 +57,8 @@ export interface P2pNetworkOptions {
   clock?: () => { epoch: number; round: number };
   now?: () => number;
   pingIntervalMs?: number;
+  /** Start without pinging (doppelganger listening); startPinging() begins. Default false. */
+  silent?: boolean;
   peerTimeoutMs?: number;
   blocklistHours?: number;
   maxSkewMs?: number;
@@ -97,6 +100,8 @@ export interface P2pEvents {
   connections: [ConnectionStatus];
   'connections:low': [ConnectionStatus];
   'clock:skew': [SkewStatus];
+  /** A ping signed with our own key that this process did not send: another instance runs. */
+  doppelganger: [{ clock: number; epoch: number; round: number; via: string }];
 }
 
 /** Rejections that are the author's fault and earn a blocklist entry. */
@@ -129,8 +134,11 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private readonly addrBook = new Map<string, string[]>();
   private readonly timers: NodeJS.Timeout[] = [];
   private selfStake?: StakeVerdict;
+  private selfStakeAt?: number;
   private lastConnStatus?: ConnectionStatus;
   private started = false;
+  private pinging: boolean;
+  private readonly doppelganger: DoppelgangerWatch;
   private readonly now: () => number;
   private readonly o: P2pNetworkOptions;
 
@@ -138,9 +146,11 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     super();
     this.o = opts;
     this.now = opts.now ?? Date.now;
+    this.pinging = !opts.silent;
     this.privateKey = toPrivateKey(opts.privateKey);
     this.peerId = peerIdFromPrivateKey(this.privateKey as any).toString();
     this.log = (opts.log ?? silentLogger).child({ module: 'p2p' });
+    this.doppelganger = new DoppelgangerWatch(this.peerId, this.now());
     this.registry = opts.registry ?? defaultRegistry;
     this.metricsRegistry = opts.metricsRegistry ?? new Registry();
     this.metrics = createP2pMetrics(this.metricsRegistry);
@@ -367,6 +377,15 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       let verdict = out.verdict;
       const receivedAt = this.now();
       let pingEntry: PeerEntry | undefined;
+      if (verdict.result === 'accept' && out.envelope && out.envelope.type === PING_TYPE && from === this.peerId) {
+        // Our own identity: never admitted to our table; another instance if we did not send it.
+        const env = out.envelope as Envelope<PingPayload>;
+        if (this.doppelganger.isDoppelganger(env)) {
+          this.log.fatal({ clock: env.payload.clock, via: src.toString() }, 'DOPPELGANGER: a ping signed with this node\'s key that this process did not send');
+          this.emit('doppelganger', { clock: env.payload.clock, epoch: env.epoch, round: env.round, via: src.toString() });
+        }
+        verdict = ignore('own-peer-id');
+      }
       if (verdict.result === 'accept' && out.envelope) {
         if (out.envelope.type === PING_TYPE) {
           const j = await this.judgePing(out.envelope as Envelope<PingPayload>, receivedAt);
@@ -534,6 +553,11 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     return this.selfStake;
   }
 
+  /** When our own stake was last judged (unix ms). */
+  ownStakeCheckedAt(): number | undefined {
+    return this.selfStakeAt;
+  }
+
   clockSkewStatus(): SkewStatus {
     return skewStatus(this.table.list().map((e) => e.clockOffsetMs), this.o.maxSkewMs ?? 2000);
   }
@@ -561,8 +585,20 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
 
   // ---- periodic -------------------------------------------------------------------------------
 
+  /** Whether our pings go out (false while listening for a doppelganger). */
+  get isPinging(): boolean {
+    return this.pinging;
+  }
+
+  /** Ends the silent start: pings go out from now on. */
+  startPinging(): void {
+    if (this.pinging) return;
+    this.pinging = true;
+    void this.sendPing().catch((e) => this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'ping failed'));
+  }
+
   private async sendPing(): Promise<void> {
-    if (!this.host || !this.o.ownStake) return;
+    if (!this.host || !this.o.ownStake || !this.pinging) return;
     const clock = this.localClock();
     const st = this.o.status?.() ?? { state: 'idle' as NodeState, tip: 0 };
     let proof: string | undefined;
@@ -576,6 +612,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       .slice(0, 8);
     const payload: PingPayload = { status: 'ok', state: st.state, stake: this.o.ownStake, clock: this.now(), tip: st.tip, addrs };
     if (proof !== undefined) payload.tss_proof = proof;
+    this.doppelganger.noteSent(payload.clock, this.now());
     await this.publish(PING_TYPE, payload, clock);
   }
 
@@ -584,6 +621,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     const v = await this.stake.check(this.peerId, this.o.ownStake);
     if (!v.valid && (!this.selfStake || this.selfStake.valid)) this.log.error({ reason: v.reason, detail: v.detail }, 'own stake is not valid: peers will refuse this node');
     this.selfStake = v;
+    this.selfStakeAt = this.now();
   }
 
   private async maintain(): Promise<void> {

@@ -31,6 +31,9 @@ export type ErrorCode =
   | 'KEYSTORE'
   | 'SHARE_INCONSISTENCY'
   | 'ADOPTION_REFUSED' // an epoch record breaks a trust rule (src/epochs/adoption.ts); detail.rule, detail.retry
+  | 'DATADIR_LOCKED' // another process holds the data directory's lock
+  | 'DOPPELGANGER' // another instance is running with this node's peer id
+  | 'DATABASE_NEWER' // the database records migrations this code does not know
   | 'TIMEOUT'
   | 'ABORTED'
   // custody round (src/rounds/signing, src/custody/transfers)

@@ -172,7 +172,8 @@ test('/health: 200 when fine, 503 naming each failing reason', async () => {
 
 test('required connections is f+1, capped by the other operators', () => {
   assert.deepEqual([1, 2, 3, 4, 7, 10, 13].map(requiredConnections), [0, 1, 1, 2, 3, 4, 5]);
-  assert.equal(evaluateHealth({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }, { maxSkewMs: 1 }).ok, true);
+  // A node that sees nobody still needs somebody (issue 17: it used to require nobody).
+  assert.equal(evaluateHealth({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }, { maxSkewMs: 1 }).ok, false);
 });
 
 test('/metrics serves Prometheus text including request counters', async () => {

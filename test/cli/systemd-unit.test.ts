@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_CONFIG, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
+import { EXIT_CONFIG, EXIT_DOPPELGANGER, EXIT_SHARE_INCONSISTENCY } from '../../src/cli/exit-codes.js';
 
 const unit = readFileSync('systemd/metanode.service', 'utf8');
 const directives = new Map<string, string[]>();
@@ -16,7 +16,7 @@ const one = (k: string) => directives.get(k)?.at(-1);
 
 test('the unit does not restart on the exit codes the node uses for share inconsistency and bad config', () => {
   assert.equal(one('Restart'), 'on-failure');
-  assert.deepEqual(one('RestartPreventExitStatus')!.split(/\s+/).map(Number).sort(), [EXIT_SHARE_INCONSISTENCY, EXIT_CONFIG].sort());
+  assert.deepEqual(one('RestartPreventExitStatus')!.split(/\s+/).map(Number).sort(), [EXIT_SHARE_INCONSISTENCY, EXIT_DOPPELGANGER, EXIT_CONFIG].sort());
 });
 
 test('the unit is sandboxed and leaves W+X memory allowed for V8', () => {
@@ -58,7 +58,10 @@ test('the unit has what the operator section promises: dedicated user, state dir
   assert.equal(one('NoNewPrivileges'), 'yes');
   assert.equal(one('Restart'), 'on-failure');
   assert.equal(one('LoadCredential'), 'passphrase:/etc/metanode/passphrase');
-  assert.match(one('ExecStart')!, /^\/usr\/bin\/node \/opt\/metanode\/bin\/metanode\.js --config \/etc\/metanode\/metanode\.yaml start$/);
+  // The build output, not TypeScript through tsx.
+  assert.match(one('ExecStart')!, /^\/usr\/bin\/node \/opt\/metanode\/dist\/src\/cli\/main\.js --config \/etc\/metanode\/metanode\.yaml start$/);
+  assert.equal(one('SyslogLevelPrefix'), 'yes');
+  assert.ok(directives.get('Environment')!.includes('METANODE_LOG_FORMAT=journal'));
   assert.ok(one('RestartPreventExitStatus')!.split(/\s+/).includes(String(EXIT_SHARE_INCONSISTENCY)));
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { createMetrics } from '../../src/metrics.js';
-import { registerNodeMetrics } from '../../src/node/metrics.js';
+import { PEER_STATES, ROUND_OUTCOMES, TRANSFER_STATES, registerNodeMetrics } from '../../src/node/metrics.js';
 import { openDb } from '../../src/store/db.js';
 import { nodeMigrations } from '../../src/node/migrations.js';
 import { createHost } from '../../src/p2p/host.js';
@@ -41,6 +41,16 @@ test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ce
         ],
         transferStates: () => ['pending', 'paid', 'paid'],
         blocklistSize: () => 1,
+        build: { version: '9.8.7', commit: 'abcdef1' },
+        chainTip: () => ({ height: 812, time: 1 }),
+        chainAnsweredAt: () => 1_058_000,
+        epoch: () => 4,
+        committee: () => ({ size: 7, threshold: 5, member: true }),
+        stakedPeers: () => ({ admitted: 6, connected: 3 }),
+        shareHeld: () => true,
+        stake: () => ({ valid: false, checkedAt: 1_055_000 }),
+        clockSkewMs: () => -250,
+        now: () => 1_060_000,
       },
       (what) => errors.push(what),
     );
@@ -48,11 +58,28 @@ test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ce
     nm.ceremonyDuration.observe({ kind: 'signing', outcome: 'completed' }, 0.4);
     const f = parsePrometheusText(await m.text());
     const values = (name: string, label: string) => Object.fromEntries(f.get(name)!.samples.map((s) => [s.labels[label], s.value]));
-    assert.deepEqual(values('metanode_peers', 'state'), { idle: 1, blocked: 1 });
-    assert.deepEqual(values('metanode_rounds', 'outcome'), { aborted: 1, completed: 1 });
+    const zeros = (keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, 0]));
+    assert.deepEqual(values('metanode_peers', 'state'), { ...zeros(PEER_STATES), idle: 1, blocked: 1 });
+    assert.deepEqual(values('metanode_rounds', 'outcome'), { ...zeros(ROUND_OUTCOMES), aborted: 1, completed: 1 });
+    const one = (name: string) => f.get(name)!.samples.map((s) => s.value);
+    assert.deepEqual(one('metanode_chain_tip_height'), [812]);
+    assert.deepEqual(one('metanode_chain_tip_age_seconds'), [1_059]);
+    assert.deepEqual(one('metanode_chain_last_poll_age_seconds'), [2]);
+    assert.deepEqual(one('metanode_epoch'), [4]);
+    assert.deepEqual(one('metanode_committee_size'), [7]);
+    assert.deepEqual(one('metanode_threshold'), [5]);
+    assert.deepEqual(one('metanode_share_held'), [1]);
+    assert.deepEqual(one('metanode_committee_member'), [1]);
+    assert.deepEqual(one('metanode_staked_peers'), [6]);
+    assert.deepEqual(one('metanode_staked_peers_connected'), [3]);
+    assert.deepEqual(one('metanode_stake_valid'), [0]);
+    assert.deepEqual(one('metanode_stake_check_age_seconds'), [5]);
+    assert.deepEqual(one('metanode_clock_skew_seconds'), [-0.25]);
+    assert.deepEqual(one('metanode_clock_skew_known'), [1]);
+    assert.deepEqual(f.get('metanode_build_info')!.samples.map((s) => [s.labels, s.value]), [[{ version: '9.8.7', commit: 'abcdef1' }, 1]]);
     assert.deepEqual(values('metanode_deposits', 'state'), { confirmed: 2, 'vault-spent': 1 });
     assert.deepEqual(values('metanode_deposit_sats', 'state'), { confirmed: 160_000, 'vault-spent': 5 });
-    assert.deepEqual(values('metanode_transfers', 'state'), { pending: 1, paid: 2 });
+    assert.deepEqual(values('metanode_transfers', 'state'), { ...zeros(TRANSFER_STATES), pending: 1, paid: 2 });
     assert.deepEqual(f.get('metanode_blocklist_size')!.samples.map((s) => s.value), [1]);
     const h = f.get('metanode_ceremony_duration_seconds')!;
     assert.equal(h.type, 'histogram');
@@ -67,7 +94,7 @@ test('peers by state, rounds by outcome, deposits, transfers, blocklist size; ce
     const again = parsePrometheusText(await m.text());
     assert.deepEqual(again.get('metanode_peers')!.samples, []);
     assert.deepEqual(errors, ['peers']);
-    assert.equal(again.get('metanode_rounds')!.samples.length, 2);
+    assert.equal(again.get('metanode_rounds')!.samples.length, ROUND_OUTCOMES.length);
   } finally {
     db.close();
   }

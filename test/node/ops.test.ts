@@ -16,6 +16,7 @@ import { createLogger } from '../../src/util/log.js';
 import { main, type CliIo } from '../../src/cli/main.js';
 import { parsePrometheusText } from '../api/prometheus-text.js';
 import { closedPort } from '../support/ports.js';
+import { EXIT_DATADIR_LOCKED } from '../../src/cli/exit-codes.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'metanode-ops-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -65,6 +66,20 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
     const body = JSON.parse(health.text);
     assert.equal(body.status, 'unhealthy');
     assert.ok(body.reasons.some((r: string) => r.startsWith('chain unreachable')), health.text);
+    // Isolated, unstaked: every reason is named, and seeing nobody does not mean needing nobody.
+    assert.ok(body.reasons.includes('no stake configured (stake.txid, stake.vout)'), health.text);
+    assert.ok(body.reasons.includes('0 connections to staked peers, below f+1 = 1'), health.text);
+
+    // One instance per data directory: a second start is refused at once, naming our PID.
+    await assert.rejects(startNode(config, { log: createLogger({ level: 'silent' }) }), (e: Error) => {
+      assert.match(e.message, /^DATADIR_LOCKED: data directory .* is in use by another metanode \(PID \d+\)/);
+      assert.ok(e.message.includes(`(PID ${process.pid})`), e.message);
+      return true;
+    });
+    let err = '';
+    const startIo: CliIo = { stdout: () => {}, stderr: (t) => void (err += t), env: {}, cwd: tmp };
+    assert.equal(await main(['--config', cfgFile, 'start'], startIo), EXIT_DATADIR_LOCKED);
+    assert.match(err, /in use by another metanode \(PID \d+\)/);
 
     const bad = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
     assert.equal(bad.status, 400);
@@ -79,6 +94,21 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
       metanode_deposit_sats: 'gauge',
       metanode_transfers: 'gauge',
       metanode_blocklist_size: 'gauge',
+      metanode_build_info: 'gauge',
+      metanode_chain_tip_height: 'gauge',
+      metanode_chain_tip_age_seconds: 'gauge',
+      metanode_chain_last_poll_age_seconds: 'gauge',
+      metanode_epoch: 'gauge',
+      metanode_committee_size: 'gauge',
+      metanode_threshold: 'gauge',
+      metanode_share_held: 'gauge',
+      metanode_committee_member: 'gauge',
+      metanode_staked_peers: 'gauge',
+      metanode_staked_peers_connected: 'gauge',
+      metanode_stake_valid: 'gauge',
+      metanode_stake_check_age_seconds: 'gauge',
+      metanode_clock_skew_seconds: 'gauge',
+      metanode_clock_skew_known: 'gauge',
       metanode_ceremony_duration_seconds: 'histogram',
       metanode_p2p_connections: 'gauge',
       metanode_http_requests_total: 'counter',
@@ -91,6 +121,20 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
     }))
       assert.equal(type(name), t, name);
     assert.deepEqual(metrics.get('metanode_blocklist_size')!.samples.map((s) => s.value), [0]);
+    // An idle node has every series, with zero values (an absent series reads as a broken exporter).
+    for (const name of ['metanode_peers', 'metanode_rounds', 'metanode_transfers', 'metanode_ceremony_duration_seconds', 'metanode_epoch', 'metanode_share_held', 'metanode_stake_valid'])
+      assert.ok(metrics.get(name)!.samples.length > 0, `${name} has samples on an idle node`);
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      metrics.get(name.replace(/_count$/, ''))!.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    assert.equal(value('metanode_peers', { state: 'connected' }), 0);
+    assert.equal(value('metanode_rounds', { outcome: 'aborted' }), 0);
+    assert.equal(value('metanode_ceremony_duration_seconds_count', { kind: 'signing', outcome: 'aborted' }), 0);
+    assert.equal(value('metanode_ceremony_duration_seconds_count', { kind: 'keygen', outcome: 'failed' }), 0);
+    assert.equal(value('metanode_epoch'), 0);
+    assert.equal(value('metanode_stake_valid'), 0);
+    assert.equal(value('metanode_chain_last_poll_age_seconds'), -1);
+    assert.match(metrics.get('metanode_build_info')!.samples[0]!.labels.commit!, /^([0-9a-f]{40}|unknown)$/);
+    assert.equal(metrics.get('metanode_build_info')!.samples[0]!.labels.version, '0.1.0');
     assert.ok(metrics.get('libp2p_tcp_inbound_connections_total')!.samples.some((s) => s.labels.address?.startsWith('127.0.0.1:')));
     const req = metrics.get('metanode_http_requests_total')!.samples.find((s) => s.labels.route === 'submit' && s.labels.status === '400');
     assert.equal(req?.value, 1);
@@ -111,7 +155,8 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
   // Stopped: the read commands answer from the data directory.
   let out = '';
   const io: CliIo = { stdout: (s) => void (out += s), stderr: () => {}, env: {}, cwd: tmp };
-  assert.equal(await main(['--config', cfgFile, '--offline', 'status', '--json'], io), 0);
+  // A stopped node's status is printed, and the exit code says it is not running.
+  assert.equal(await main(['--config', cfgFile, '--offline', 'status', '--json'], io), 1);
   const status = JSON.parse(out);
   assert.equal(status.peerId, node.peerId);
   assert.equal(status.state, 'stopped');

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, redactSecrets, CENSOR } from '../../src/util/log.js';
+import { createLogger, redactSecrets, CENSOR, journalLine, prettyLine, resolveLogFormat, stdoutIsJournal, syslogPriority } from '../../src/util/log.js';
 
 function capture() {
   const lines: string[] = [];
@@ -84,4 +84,44 @@ test('no log call in src/ names a passphrase, share, nonce or private key', () =
   }
   assert.ok(calls > 30, `the scan found only ${calls} log calls`);
   assert.deepEqual(offending, []);
+});
+
+test('journald priority from the line format: <2> fatal, <3> error, <4> warn, <6> info, <7> debug and trace', () => {
+  const { lines, stream } = capture();
+  const log = createLogger({ level: 'trace', format: 'journal', destination: stream });
+  log.fatal('f');
+  log.error({ peer: 'p' }, 'e');
+  log.warn('w');
+  log.info('i');
+  log.debug('d');
+  log.trace('t');
+  assert.deepEqual(lines.map((l) => l.slice(0, 3)), ['<2>', '<3>', '<4>', '<6>', '<7>', '<7>']);
+  // Behind the prefix the line is the usual JSON (journald strips the prefix), secrets redacted.
+  const body = JSON.parse(lines[1]!.slice(3));
+  assert.equal(body.msg, 'e');
+  assert.equal(body.peer, 'p');
+  lines.length = 0;
+  log.warn({ passphrase: 'hunter2' }, 'x');
+  assert.ok(lines[0]!.startsWith('<4>{') && !lines[0]!.includes('hunter2'));
+  assert.equal(journalLine('not json'), '<6>not json');
+  assert.deepEqual([10, 20, 30, 40, 50, 60].map(syslogPriority), [7, 7, 6, 4, 3, 2]);
+});
+
+test('pretty format for terminals: time, level, module, message, fields; secrets still redacted', () => {
+  const { lines, stream } = capture();
+  const log = createLogger({ level: 'info', format: 'pretty', destination: stream }).child({ module: 'p2p' });
+  log.warn({ have: 1, need: 3, peer: 'a b', secretKey: 'zz' }, 'fewer connections');
+  assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  \[p2p\] fewer connections have=1 need=3 peer="a b" secretKey=\[redacted\]\n$/);
+  assert.equal(prettyLine('plain'), 'plain');
+});
+
+test('auto format: journal only when stdout is the stream systemd named, pretty on a terminal, else json', () => {
+  const stat = () => ({ dev: 12, ino: 345 });
+  assert.equal(stdoutIsJournal({ JOURNAL_STREAM: '12:345' }, stat), true);
+  // A shell that inherited JOURNAL_STREAM from a service has another stdout.
+  assert.equal(stdoutIsJournal({ JOURNAL_STREAM: '12:999' }, stat), false);
+  assert.equal(stdoutIsJournal({}, stat), false);
+  assert.equal(resolveLogFormat('auto', {}, true), 'pretty');
+  assert.equal(resolveLogFormat('auto', {}, false), 'json');
+  assert.equal(resolveLogFormat('journal', {}, true), 'journal');
 });
