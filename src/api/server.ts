@@ -75,6 +75,7 @@ export function toJson(value: unknown): string {
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_INPUT: 400,
   TRANSFER_CONFLICT: 409,
+  QUOTA_EXCEEDED: 429,
   CHAIN_UNAVAILABLE: 503,
   TIMEOUT: 503,
 };

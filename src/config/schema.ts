@@ -219,9 +219,18 @@ const custodySchema = z
   })
   .refine((c) => c.feeRateMin <= c.feeRateMax, { error: 'feeRateMin must not exceed feeRateMax', path: ['feeRateMin'] });
 
+// Per-origin quotas on transfer requests, and how long a request stays after it expires or is
+// paid. Every node of a federation should use the same values: a record over the hourly quota
+// is refused (without blame) by the nodes that count it so.
+const requestsSchema = z.strictObject({
+  maxOpenPerOrigin: int(1, 10_000_000).default(1_000),
+  maxPerHourPerOrigin: int(1, 10_000_000).default(600),
+  retainHours: num(0, 24 * 365).default(24),
+});
+
 const replicationSchema = z
   .strictObject({
-    limit: int(1, 10_000).default(10),
+    limit: int(1, 100).default(100),
     minSleepMs: int(0, 3_600_000).default(500),
     maxSleepMs: int(0, 3_600_000).default(2_000),
   })
@@ -284,6 +293,7 @@ export const configSchema = z
     committee: committeeSchema.prefault({}),
     schedule: scheduleSchema.prefault({}),
     custody: custodySchema.prefault({}),
+    requests: requestsSchema.prefault({}),
     replication: replicationSchema.prefault({}),
     http: httpSchema.prefault({}),
     log: z

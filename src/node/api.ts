@@ -76,7 +76,7 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
 
     rounds: (q) => roundsView(ctx.db, q),
     round: (id) => roundView(ctx.db, id),
-    transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.list({ limit: 10_000 }), ctx.now(), q),
+    transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.newestFirst(), ctx.now(), q),
     deposits: (q): DepositView[] => depositViews(ctx.deposits.list(), q),
     epochs: () => epochsView(ctx.manager.store),
 

@@ -215,12 +215,19 @@ export class SigningRunner {
     // key pay to the same deposit addresses and belong to this round.
     const sameKey = new Set(ctx.manager.store.all().filter((e) => e.record.outputKey === key.outputKey).map((e) => e.record.epoch));
     sameKey.add(key.epoch);
-    const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => sameKey.has(r.epoch));
-    for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vault = vaultAddress(key);
     // Up to our scanned tip, not just the anchor: the round may move to a peer-shared anchor
     // above ours (the candidate builder filters by whichever anchor it builds at).
     const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= maxAnchor);
+    // Only requests with funds at their deposit address can enter a transaction: the round reads
+    // those by id, so its work follows the deposits, not every request ever stored.
+    const cutoff = roundStart - ctx.config.custody.replicationDelayMs;
+    const funded = [...new Set(live.filter((d) => d.kind === 'deposit' && d.requestId !== undefined).map((d) => d.requestId!))];
+    const requests = funded
+      .map((id) => ctx.requests.get(id))
+      .filter((r): r is NonNullable<typeof r> => r !== undefined && r.timestamp < cutoff && sameKey.has(r.epoch))
+      .sort((a, b) => a.timestamp - b.timestamp || a.timestampIndex - b.timestampIndex || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vaultUtxos = live
       .filter((d) => d.kind === 'vault' && d.address === vault)
       .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight! }));

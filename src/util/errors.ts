@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'PROTOCOL_VIOLATION'
   | 'CHECKSUM_MISMATCH'
   | 'TRANSFER_CONFLICT'
+  | 'QUOTA_EXCEEDED' // a per-origin request quota; detail.quota names which
   // operator tools (CLI -> node HTTP API)
   | 'NODE_UNREACHABLE'
   | 'NODE_ERROR';

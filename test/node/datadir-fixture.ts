@@ -85,7 +85,7 @@ export async function writeNodeData(dataDir: string): Promise<Fixture> {
       depositAddressFor: (id, epoch) => (epoch === EPOCH.key.epoch ? depositAddress(EPOCH.key, id) : undefined),
       now: () => NOW - 5_000,
     });
-    const request = await requests.create({ id: 'ab'.repeat(16), amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND_ADDR, expiry: Math.floor(NOW / 1000) + 86_400 });
+    const request = await requests.create({ amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND_ADDR, expiry: Math.floor(NOW / 1000) + 86_400 });
     trackTransfer(db, request.id, NOW - 4_000);
 
     const tip = { height: 322, hash: '77'.repeat(32), time: Math.floor(NOW / 1000) };
