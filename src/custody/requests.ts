@@ -57,6 +57,7 @@ export const requestMigrations: Migration[] = [
       UPDATE transfer_requests SET origin = json_extract(record, '$.origin'), epoch = json_extract(record, '$.epoch'), expiry = json_extract(record, '$.expiry');
       CREATE INDEX transfer_requests_origin ON transfer_requests (origin, created_ts);
       CREATE INDEX transfer_requests_expiry ON transfer_requests (expiry);
+      CREATE INDEX transfer_requests_origin_expiry ON transfer_requests (origin, expiry);
     `,
   },
 ];

@@ -6,11 +6,24 @@
 // - a request leaves the store `retainMs` after it expired or was paid, unless funds are still at
 //   its deposit address (a deposit that arrives after expiry is refunded by a round first) or its
 //   payment is in flight.
-import type { DepositWatcher } from '../custody/deposits.js';
-import { ZERO_CURSOR, type Cursor, type RequestStore } from '../custody/requests.js';
+import type { Deposit, DepositWatcher } from '../custody/deposits.js';
+import { ZERO_CURSOR, type Cursor, type RequestStore, type TransferRequest } from '../custody/requests.js';
 import type { Db } from '../store/db.js';
 import { vaultAddress } from '../crypto/taproot.js';
 import type { EpochKey } from '../crypto/types.js';
+
+/**
+ * The requests a custody round can act on: those with funds at their deposit address (`live`
+ * deposits), created before `cutoffMs`, under one of `epochs`; read by id, so a round's work
+ * follows the deposits, not every request ever stored. In creation order.
+ */
+export function fundedRequests(requests: RequestStore, live: Deposit[], cutoffMs: number, epochs: Set<number>): TransferRequest[] {
+  const ids = new Set(live.filter((d) => d.kind === 'deposit' && d.requestId !== undefined).map((d) => d.requestId!));
+  return [...ids]
+    .map((id) => requests.get(id))
+    .filter((r): r is TransferRequest => r !== undefined && r.timestamp < cutoffMs && epochs.has(r.epoch))
+    .sort((a, b) => a.timestamp - b.timestamp || a.timestampIndex - b.timestampIndex || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 
 export interface RequestUpkeepOptions {
   db: Db;

@@ -1,6 +1,7 @@
 // Runs one custody signing round per round boundary (DESIGN §3): builds this node's view of the
 // chain and the request store as of the shared anchor height, starts the pure round machine
 // behind SigningRoundDriver, feeds it gossip, ping states and ticks, and stops at the round's end.
+import { fundedRequests } from './request-upkeep.js';
 import { createTssProof } from '../crypto/proof.js';
 import { depositAddress, scriptPubKeyFor, vaultAddress } from '../crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
@@ -219,14 +220,7 @@ export class SigningRunner {
     // Up to our scanned tip, not just the anchor: the round may move to a peer-shared anchor
     // above ours (the candidate builder filters by whichever anchor it builds at).
     const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= maxAnchor);
-    // Only requests with funds at their deposit address can enter a transaction: the round reads
-    // those by id, so its work follows the deposits, not every request ever stored.
-    const cutoff = roundStart - ctx.config.custody.replicationDelayMs;
-    const funded = [...new Set(live.filter((d) => d.kind === 'deposit' && d.requestId !== undefined).map((d) => d.requestId!))];
-    const requests = funded
-      .map((id) => ctx.requests.get(id))
-      .filter((r): r is NonNullable<typeof r> => r !== undefined && r.timestamp < cutoff && sameKey.has(r.epoch))
-      .sort((a, b) => a.timestamp - b.timestamp || a.timestampIndex - b.timestampIndex || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const requests = fundedRequests(ctx.requests, live, roundStart - ctx.config.custody.replicationDelayMs, sameKey);
     for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vaultUtxos = live
       .filter((d) => d.kind === 'vault' && d.address === vault)
