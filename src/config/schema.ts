@@ -175,6 +175,10 @@ const p2pSchema = z
     pingIntervalMs: int(100, 600_000).default(3_000),
     peerTimeoutMs: int(100, 3_600_000).default(10_000),
     maxConnections: int(1, 10_000).default(64),
+    // Gossip accepted per direct peer and topic (token bucket); the excess is dropped unrelayed
+    // and lowers that peer's gossipsub score.
+    gossipRatePerSec: int(1, 1_000_000).default(100),
+    gossipBurst: int(1, 10_000_000).default(1_000),
   })
   .refine((p) => p.peerTimeoutMs > p.pingIntervalMs, { error: 'peerTimeoutMs must be larger than pingIntervalMs', path: ['peerTimeoutMs'] });
 
@@ -237,12 +241,15 @@ const replicationSchema = z
   .refine((r) => r.minSleepMs <= r.maxSleepMs, { error: 'minSleepMs must not exceed maxSleepMs', path: ['minSleepMs'] });
 
 const httpSchema = z.strictObject({
-  // The API has an unauthenticated POST; it stays on loopback (put a reverse proxy in front otherwise).
+  // The API stays on loopback; writes need the bearer token in <dataDir>/api.token (src/api/auth.ts).
   host: str()
     .refine(isLoopbackHost, { error: (iss) => `must be a loopback address (127.0.0.1, ::1, localhost), got ${describe(iss.input)}` })
     .default('127.0.0.1'),
   port: int(0, 65_535).default(9180),
   bodyLimitBytes: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  // Writes (POST, with the bearer token of <dataDir>/api.token) accepted per second, and burst.
+  postRatePerSec: num(0.01, 100_000).default(10),
+  postBurst: int(1, 1_000_000).default(100),
 });
 
 /**

@@ -234,6 +234,9 @@ export class RequestStore {
     if (record.expiry * 1000 + this.retainExpiredMs <= this.now()) {
       throw new MetanodeError('INVALID_INPUT', `transfer request ${record.id} expired more than the retention period ago`, culprits, { reason: 'expired-long-ago', transient: false, refused: true });
     }
+    // Another delivery of the same record may have been stored while this one was validated
+    // (validation awaits); from here to the insert nothing awaits.
+    if (this.has(record.id)) return { status: 'duplicate' };
     const q = this.quotas;
     if (this.createdInHour(record.origin, record.timestamp) >= q.maxPerHourPerOrigin) throw this.quotaError('requests-per-hour', record.origin, q.maxPerHourPerOrigin, culprits);
     const pos = this.nextCursor();

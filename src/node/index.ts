@@ -23,6 +23,7 @@ import { createTssProof, verifyTssProof } from '../crypto/proof.js';
 import { identifierOf } from '../crypto/identifiers.js';
 import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
 import { createApiServer } from '../api/index.js';
+import { ensureApiToken } from '../api/auth.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
@@ -159,6 +160,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     graceMs: config.p2p.bootstrapGraceMs,
     committeeSize: (): number => manager.current()?.record.committee.length ?? network.table.size + 1,
     maxConnections: config.p2p.maxConnections,
+    gossipRate: { perSecond: config.p2p.gossipRatePerSec, burst: config.p2p.gossipBurst },
     replication: { store: requests, limit: config.replication.limit, minDelayMs: config.replication.minSleepMs, maxDelayMs: config.replication.maxSleepMs },
   });
   // The share used for our own pings' tss_proof; refreshed when the epoch changes.
@@ -340,6 +342,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     maxSkewMs: config.clock.maxSkewMs,
     bodyLimitBytes: config.http.bodyLimitBytes,
     logger: log,
+    auth: { token: ensureApiToken(config.dataDir).token, postRatePerSec: config.http.postRatePerSec, postBurst: config.http.postBurst },
   });
 
   let control: TestControl | undefined;

@@ -2,6 +2,7 @@
 // chain and the request store as of the shared anchor height, starts the pure round machine
 // behind SigningRoundDriver, feeds it gossip, ping states and ticks, and stops at the round's end.
 import { fundedRequests } from './request-upkeep.js';
+import { PeerBuffer } from '../util/peer-buffer.js';
 import { createTssProof } from '../crypto/proof.js';
 import { depositAddress, scriptPubKeyFor, vaultAddress } from '../crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
@@ -28,12 +29,14 @@ export function roundTimeouts(roundMs: number): RoundTimeouts {
 }
 
 const TICK_MS = 200;
+/** Early messages kept per sender and in all (a peer sends about ten per round). */
+const EARLY_PER_PEER = 100;
 const MAX_BUFFERED = 2_000;
 
 export class SigningRunner {
   private driver: SigningRoundDriver | null = null;
   /** Messages for a round this node has not started yet (peers' clocks run a little ahead). */
-  private early: Envelope[] = [];
+  private early = new PeerBuffer<Envelope>(EARLY_PER_PEER, MAX_BUFFERED);
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -52,7 +55,7 @@ export class SigningRunner {
     if (!isSigningMessageType(env.type)) return;
     if (this.driver && this.driver.envelope(env)) return;
     const local = roundOf(this.ctx, this.ctx.now());
-    if (env.round >= local && this.early.length < MAX_BUFFERED) this.early.push(env);
+    if (env.round >= local) this.early.push(env.from, env);
   }
 
   /** One round, started at `at`; resolves when the round is over (done or out of time). */
@@ -61,7 +64,7 @@ export class SigningRunner {
     const roundId = roundOf(ctx, at.getTime());
     const roundStart = roundId * ctx.roundMs;
     const roundEnd = roundStart + ctx.roundMs;
-    this.early = this.early.filter((e) => e.round >= roundId);
+    this.early.retain((e) => e.round >= roundId);
     const cur = await this.chooseEpoch();
     if (!cur) {
       ctx.log.debug({ roundId }, 'signing round: this node holds no share of a key with work to do');
@@ -151,8 +154,7 @@ export class SigningRunner {
       else ctx.activity.state = st.phase === 'ceremony' && st.attempt?.signers.includes(ctx.peerId) ? 'signing' : 'idle';
     };
     announce();
-    const buffered = this.early.filter((e) => e.round === roundId);
-    this.early = this.early.filter((e) => e.round !== roundId);
+    const buffered = this.early.take((e) => e.round === roundId);
     for (const env of buffered) driver.envelope(env);
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
