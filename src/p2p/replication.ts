@@ -148,7 +148,7 @@ export class Replicator {
     return (await this.pullPage(peerId)).inserted;
   }
 
-  /** One page from one peer; `more` when the page was full and the cursor moved (pull again). */
+  /** One page from one peer; `more` when the page was full, the cursor moved and something new came (pull again). */
   async pullPage(peerId: string): Promise<{ inserted: number; more: boolean }> {
     const asked: PullRequest = { after: this.cursor(peerId), limit: this.limit };
     const now = (this.o.now ?? Date.now)();
@@ -178,7 +178,9 @@ export class Replicator {
         this.o.metrics?.replicationRecords.inc({ outcome: 'invalid' });
         this.o.report(peerId, out.violation.reason, out.violation.detail);
       }
-      return { inserted: out.inserted, more: moved && !out.violation && !out.stalledOn && reply.records.length >= asked.limit };
+      // Pull on only while full pages bring new records: a page of duplicates means another
+      // peer already delivered this backlog, and the turn goes to the next random peer.
+      return { inserted: out.inserted, more: moved && out.inserted > 0 && !out.violation && !out.stalledOn && reply.records.length >= asked.limit };
     } catch (e) {
       this.o.log.warn({ peer: peerId, err: e instanceof Error ? e.message : String(e) }, 'replication apply failed');
       return { inserted: 0, more: false };
