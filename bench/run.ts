@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const KNOWN = ['crypto', 'round-latency', 'idle', 'replication', 'big-tx'];
+export const KNOWN = ['crypto', 'round-latency', 'idle', 'replication', 'big-tx', 'requests'];
 const PROCESS_BENCHES = new Set(['round-latency', 'idle', 'replication', 'big-tx']);
 
 // Ctrl-C: exit through process.exit so that the node processes a benchmark started get SIGTERM.

@@ -9,6 +9,7 @@ import { errorMessage, isMetanodeError, MetanodeError, type ErrorCode } from '..
 import type { Metrics } from '../metrics.js';
 import type { Counter } from 'prom-client';
 import { evaluateHealth } from './health.js';
+import { ApiGuard } from './auth.js';
 import type { NodeApi } from './types.js';
 import { listQuerySchema, parseWith, roundIdSchema, roundsQuerySchema, submissionSchema, toListQuery, toRoundsQuery } from './validate.js';
 
@@ -26,6 +27,8 @@ export interface ApiServerOptions {
   handlerTimeoutMs?: number;
   defaultLimit?: number;
   logger?: Logger;
+  /** Bearer token for writes, Host check, POST rate (src/api/auth.ts); without a token every POST is refused. */
+  auth?: { token?: string; postRatePerSec?: number; postBurst?: number };
 }
 
 export interface ApiServer {
@@ -75,6 +78,7 @@ export function toJson(value: unknown): string {
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_INPUT: 400,
   TRANSFER_CONFLICT: 409,
+  QUOTA_EXCEEDED: 429,
   CHAIN_UNAVAILABLE: 503,
   TIMEOUT: 503,
 };
@@ -217,7 +221,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   }
 
+  const guard = new ApiGuard({ token: opts.auth?.token, postRatePerSec: opts.auth?.postRatePerSec ?? 10, postBurst: opts.auth?.postBurst ?? 100 });
+
   async function dispatch(req: IncomingMessage): Promise<{ route: string; reply: Reply }> {
+    const admitted = guard.check(req);
+    if (!admitted.ok) throw Object.assign(new HttpError(admitted.status, admitted.code, admitted.message, admitted.headers), { route: 'guard' });
     const url = new URL(req.url ?? '/', 'http://localhost');
     const matching = routes.filter((r) => r.pattern.test(url.pathname));
     if (matching.length === 0) throw Object.assign(new HttpError(404, 'NOT_FOUND', `no route ${url.pathname}`), { route: 'unknown' });

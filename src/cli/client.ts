@@ -5,6 +5,8 @@ import { MetanodeError } from '../util/errors.js';
 export interface ApiClientOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Bearer token sent with every call (writes need it): the node's <dataDir>/api.token. */
+  token?: string;
 }
 
 export interface ApiClient {
@@ -37,7 +39,11 @@ export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): A
     try {
       res = await doFetch(url, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -53,7 +59,8 @@ export function createApiClient(baseUrl: string, opts: ApiClientOptions = {}): A
     }
     if (!res.ok) {
       const err = (json as ErrorBody | undefined)?.error;
-      throw new MetanodeError(res.status === 400 ? 'INVALID_INPUT' : 'NODE_ERROR', `node refused ${method} ${path} (${res.status}${err?.code ? ` ${err.code}` : ''}): ${err?.message ?? (text || res.statusText)}`, [], {
+      const hint = res.status === 401 ? ' (the CLI reads the token from the data directory: pass --data-dir or --config of the node)' : '';
+    throw new MetanodeError(res.status === 400 ? 'INVALID_INPUT' : 'NODE_ERROR', `node refused ${method} ${path} (${res.status}${err?.code ? ` ${err.code}` : ''}): ${err?.message ?? (text || res.statusText)}${hint}`, [], {
         status: res.status,
         apiCode: err?.code,
       });

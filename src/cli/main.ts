@@ -1,6 +1,7 @@
 // `metanode` command line. Parsing and printing only: each command calls an exported handler
 // (src/cli/commands/*) that returns plain data, printed as a table or, with --json, as JSON.
 // Read commands ask the running node's HTTP API, or read a stopped node's data directory.
+import { readApiToken } from '../api/auth.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -159,10 +160,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     const c = readConfig(g);
     return fallbackClient(createApiClient(apiUrl(g, c), { timeoutMs: g.timeout }), c, (why) => io.stderr(`note: ${why}\n`), ownPeerId(c));
   };
-  /** API only (writes, and commands that talk to a running node). */
+  /** API only (writes, and commands that talk to a running node); the bearer token from the node's data directory when there is one. */
   const client = (g: GlobalOpts): ApiClient => {
     const url = g.api ?? io.env.METANODE_API;
-    return createApiClient(url ?? apiUrl(g, configPath(g.config, io, g.dataDir) ? config(g) : null), { timeoutMs: g.timeout });
+    const c = configPath(g.config, io, g.dataDir) ? config(g) : null;
+    const token = c ? readApiToken(c.dataDir) : undefined;
+    return createApiClient(url ?? apiUrl(g, c), { timeoutMs: g.timeout, ...(token ? { token } : {}) });
   };
   const read = async <T>(g: GlobalOpts, f: (c: ApiClient) => Promise<T>): Promise<T> => {
     const s = source(g);

@@ -182,6 +182,10 @@ const p2pSchema = z
     doppelgangerIntervals: int(0, 100).default(3),
     peerTimeoutMs: int(100, 3_600_000).default(10_000),
     maxConnections: int(1, 10_000).default(64),
+    // Gossip accepted per direct peer and topic (token bucket); the excess is dropped unrelayed
+    // and lowers that peer's gossipsub score.
+    gossipRatePerSec: int(1, 1_000_000).default(100),
+    gossipBurst: int(1, 10_000_000).default(1_000),
   })
   .refine((p) => p.peerTimeoutMs > p.pingIntervalMs, { error: 'peerTimeoutMs must be larger than pingIntervalMs', path: ['peerTimeoutMs'] });
 
@@ -232,21 +236,33 @@ const custodySchema = z
 /** custody.finalityDepth when the config leaves it out: reorgs of 1-2 blocks happen on mainnet, deeper ones on test networks. */
 export const FINALITY_DEPTH_DEFAULT: Record<(typeof NETWORKS)[number], number> = { mainnet: 6, testnet: 6, signet: 6, regtest: 2 };
 
+// Per-origin quotas on transfer requests, and how long a request stays after it expires or is
+// paid. Every node of a federation should use the same values: a record over the hourly quota
+// is refused (without blame) by the nodes that count it so.
+const requestsSchema = z.strictObject({
+  maxOpenPerOrigin: int(1, 10_000_000).default(1_000),
+  maxPerHourPerOrigin: int(1, 10_000_000).default(600),
+  retainHours: num(0, 24 * 365).default(24),
+});
+
 const replicationSchema = z
   .strictObject({
-    limit: int(1, 10_000).default(10),
+    limit: int(1, 100).default(100),
     minSleepMs: int(0, 3_600_000).default(500),
     maxSleepMs: int(0, 3_600_000).default(2_000),
   })
   .refine((r) => r.minSleepMs <= r.maxSleepMs, { error: 'minSleepMs must not exceed maxSleepMs', path: ['minSleepMs'] });
 
 const httpSchema = z.strictObject({
-  // The API has an unauthenticated POST; it stays on loopback (put a reverse proxy in front otherwise).
+  // The API stays on loopback; writes need the bearer token in <dataDir>/api.token (src/api/auth.ts).
   host: str()
     .refine(isLoopbackHost, { error: (iss) => `must be a loopback address (127.0.0.1, ::1, localhost), got ${describe(iss.input)}` })
     .default('127.0.0.1'),
   port: int(0, 65_535).default(9180),
   bodyLimitBytes: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  // Writes (POST, with the bearer token of <dataDir>/api.token) accepted per second, and burst.
+  postRatePerSec: num(0.01, 100_000).default(10),
+  postBurst: int(1, 1_000_000).default(100),
 });
 
 /**
@@ -297,6 +313,7 @@ export const configSchema = z
     committee: committeeSchema.prefault({}),
     schedule: scheduleSchema.prefault({}),
     custody: custodySchema.prefault({}),
+    requests: requestsSchema.prefault({}),
     replication: replicationSchema.prefault({}),
     http: httpSchema.prefault({}),
     log: z

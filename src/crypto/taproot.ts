@@ -7,7 +7,10 @@
 // i.e. a standard BIP341 output with the epoch's internal key P and root_d in the place of a
 // script-tree merkle root. root_d is a hash under a tag no TapLeaf/TapBranch uses, so nobody
 // knows a script path for it: the output is key-path only, like the vault. Every node
-// recomputes root_d from the public request id, and any Taproot tool that accepts
+// recomputes root_d from the public request id. The request id is itself the sha256 of the
+// request's full signed content (requestIdOf in src/custody/requests-schema.ts), so the tweak
+// commits to the amount, payout and refund addresses, expiry and origin: two different requests
+// cannot share a deposit address. Any Taproot tool that accepts
 // (internal key, merkle root) — e.g. PSBT tapInternalKey + tapMerkleRoot — derives the same Q_d.
 // The "tweak" handed around (SigningTarget.tweak, depositTweak()) is root_d.
 import { schnorr } from '@noble/curves/secp256k1.js';

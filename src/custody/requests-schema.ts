@@ -3,10 +3,16 @@
 // (the origin), then replicated to every node by pull gossip (src/p2p/replication.ts).
 import { z } from 'zod';
 import * as btc from '@scure/btc-signer';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Network } from '../chain/types.js';
 
 export interface TransferRequest {
-  /** 32 lowercase hex chars, unique; deposit address derives from it. */
+  /**
+   * requestIdOf(record): sha256 of every signed field except the two derived from it (the id
+   * itself and the deposit address), 64 lowercase hex chars. Two different records cannot share
+   * an id, so nobody can squat on another origin's id; the deposit tweak derives from it.
+   */
   id: string;
   network: Network;
   /** Key epoch whose vault key the deposit address is tweaked from. */
@@ -26,10 +32,25 @@ export interface TransferRequest {
   signature: string;
 }
 
+export const REQUEST_ID_RE = /^[0-9a-f]{64}$/;
+
+/** The fields a request id commits to: everything the origin signs except the id and the deposit address. */
+export type RequestContent = Omit<TransferRequest, 'id' | 'depositAddress' | 'signature'>;
+
+/** The content fields in their canonical order (what the id hashes and the signature covers). */
+function contentFields(r: RequestContent): unknown[] {
+  return [r.network, r.epoch, r.amountSats.toString(), r.payoutAddress, r.refundAddress, r.expiry, r.timestamp, r.timestampIndex, r.origin];
+}
+
+/** A request's id: sha256 over the canonical bytes of its content (domain-tagged, fixed order). */
+export function requestIdOf(r: RequestContent): string {
+  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(['metanode/transfer-request-id/1', ...contentFields(r)]))));
+}
+
 /** Wire/JSON form: amount as a decimal string. */
 export const transferRequestWireSchema = z
   .object({
-    id: z.string().regex(/^[0-9a-f]{32}$/),
+    id: z.string().regex(REQUEST_ID_RE),
     network: z.enum(['regtest', 'testnet', 'signet', 'mainnet']),
     epoch: z.number().int().nonnegative().max(1e12),
     amountSats: z.string().regex(/^[1-9][0-9]{0,15}$/),
@@ -56,22 +77,7 @@ export function fromWire(w: TransferRequestWire): TransferRequest {
 
 /** Canonical bytes the origin signs: a fixed-order JSON array with a domain tag. */
 export function signingBytes(r: Omit<TransferRequest, 'signature'>): Uint8Array {
-  return new TextEncoder().encode(
-    JSON.stringify([
-      'metanode/transfer-request/1',
-      r.id,
-      r.network,
-      r.epoch,
-      r.amountSats.toString(),
-      r.payoutAddress,
-      r.refundAddress,
-      r.expiry,
-      r.depositAddress,
-      r.timestamp,
-      r.timestampIndex,
-      r.origin,
-    ]),
-  );
+  return new TextEncoder().encode(JSON.stringify(['metanode/transfer-request/2', r.id, r.depositAddress, ...contentFields(r)]));
 }
 
 const REGTEST = { ...btc.TEST_NETWORK, bech32: 'bcrt' };
@@ -84,11 +90,4 @@ export function isAddressFor(address: string, network: Network): boolean {
   } catch {
     return false;
   }
-}
-
-/** Same content (all fields) — used to tell a harmless re-delivery from a conflicting id. */
-export function sameRecord(a: TransferRequest, b: TransferRequest): boolean {
-  const x = toWire(a);
-  const y = toWire(b);
-  return (Object.keys(x) as (keyof TransferRequestWire)[]).every((k) => x[k] === y[k]);
 }

@@ -2,7 +2,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Network } from '../chain/types.js';
-import { isAddressFor, signingBytes, type TransferRequest } from './requests-schema.js';
+import { isAddressFor, REQUEST_ID_RE, requestIdOf, signingBytes, type TransferRequest } from './requests-schema.js';
 
 export interface RequestValidationContext {
   network: Network;
@@ -14,15 +14,28 @@ export interface RequestValidationContext {
   maxFutureMs: number;
   /** Longest allowed expiry after creation, seconds. */
   maxLifetimeSeconds: number;
+  /**
+   * Whether `origin` may originate requests: 'staked' (in the staked peer table, or this node),
+   * 'unstaked' (known, stake not valid) or 'unknown' (not heard of yet). Absent = anyone (tests
+   * of the record format alone).
+   */
+  originStanding?: (origin: string) => OriginStanding;
 }
+
+export type OriginStanding = 'staked' | 'unstaked' | 'unknown';
 
 export type RequestVerdict =
   | { ok: true }
-  /** `transient`: cannot decide yet (e.g. unknown epoch); not the sender's fault, retry later. */
-  | { ok: false; reason: string; transient?: boolean };
+  /**
+   * `transient`: cannot decide yet (e.g. unknown epoch); not the sender's fault, retry later.
+   * `refused`: well-formed and signed, but this node does not take it (origin not staked here,
+   * origin over its quota): judged on local state that honest nodes may see differently, so it is
+   * no proof against the peer that served it.
+   */
+  | { ok: false; reason: string; transient?: boolean; refused?: boolean };
 
 export async function validateTransferRequest(r: TransferRequest, ctx: RequestValidationContext): Promise<RequestVerdict> {
-  if (!/^[0-9a-f]{32}$/.test(r.id)) return { ok: false, reason: 'bad-id' };
+  if (!REQUEST_ID_RE.test(r.id)) return { ok: false, reason: 'bad-id' };
   if (r.network !== ctx.network) return { ok: false, reason: 'wrong-network' };
   if (r.amountSats <= 0n) return { ok: false, reason: 'amount-not-positive' };
   if (r.amountSats <= ctx.dustSats) return { ok: false, reason: 'amount-dust' };
@@ -35,6 +48,8 @@ export async function validateTransferRequest(r: TransferRequest, ctx: RequestVa
   // has since expired still replicates (the custody round refunds it).
   if (r.expiry * 1000 <= r.timestamp) return { ok: false, reason: 'expired-at-creation' };
   if (r.expiry * 1000 > r.timestamp + ctx.maxLifetimeSeconds * 1000) return { ok: false, reason: 'expiry-too-far' };
+  // The id is the hash of the content: a record re-signed under someone else's id is invalid.
+  if (r.id !== requestIdOf(r)) return { ok: false, reason: 'id-mismatch' };
   let expected: string | undefined;
   try {
     expected = ctx.depositAddressFor(r.id, r.epoch);
@@ -53,5 +68,9 @@ export async function validateTransferRequest(r: TransferRequest, ctx: RequestVa
     return { ok: false, reason: 'bad-origin' };
   }
   if (!valid) return { ok: false, reason: 'bad-signature' };
+  // Last, after the signature: only the signed origin's standing is judged.
+  const standing = ctx.originStanding?.(r.origin) ?? 'staked';
+  if (standing === 'unknown') return { ok: false, reason: 'origin-unknown', transient: true };
+  if (standing === 'unstaked') return { ok: false, reason: 'origin-not-staked', refused: true };
   return { ok: true };
 }

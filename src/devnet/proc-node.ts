@@ -3,6 +3,7 @@
 // for the devnet, the chaos harness and the multi-process benchmarks: spawn, wait for the HTTP
 // API, stop (SIGTERM, then SIGKILL), or send a raw signal. Output goes straight to the node's log
 // file (the child writes to the file descriptor itself, so a busy parent never stalls it).
+import { ensureApiToken } from '../api/auth.js';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -152,7 +153,8 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
     configFile: spec.configFile,
     dbFile: join(spec.dir, 'node.sqlite'),
     logFile,
-    api: createApiClient(`http://127.0.0.1:${spec.httpPort}`, { timeoutMs: 5_000 }),
+    // The devnet makes each node's API token (the node would at start) so its client can write.
+    api: createApiClient(`http://127.0.0.1:${spec.httpPort}`, { timeoutMs: 5_000, token: ensureApiToken(spec.dir).token }),
     get pid() {
       return alive(child) ? child.pid : undefined;
     },

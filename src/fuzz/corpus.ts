@@ -101,7 +101,7 @@ export const DIRECT_RESPONSE_CORPUS: Record<string, unknown> = {
     records: [
       {
         record: {
-          id: '5505cdd7b1c24c0e8f3a7d2b9e6f1a40',
+          id: h('55', 32),
           network: 'regtest',
           epoch: FUZZ_EPOCH,
           amountSats: '95022',

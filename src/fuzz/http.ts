@@ -5,6 +5,7 @@
 // a bad amount, address or expiry; a bad query string or round id; an unknown route or method.
 // It passes when answered 4xx with an error message; 2xx is an acceptance and 5xx or a dropped
 // connection a failure.
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest, Agent } from 'node:http';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -29,6 +30,8 @@ export interface HttpTarget {
   host: string;
   port: number;
   agent: Agent;
+  /** The API's bearer token; every fuzz request carries it, so the routes behind the guard are exercised. */
+  token: string;
   accepted(): number;
   close(): Promise<void>;
 }
@@ -59,7 +62,8 @@ export async function startHttpTarget(): Promise<HttpTarget> {
       return r;
     },
   };
-  const server: ApiServer = createApiServer({ api, host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT });
+  const token = randomBytes(32).toString('hex');
+  const server: ApiServer = createApiServer({ api, host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT, auth: { token, postRatePerSec: 1e6, postBurst: 1e6 } });
   const { url, port } = await server.listen();
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return {
@@ -67,6 +71,7 @@ export async function startHttpTarget(): Promise<HttpTarget> {
     host: '127.0.0.1',
     port,
     agent,
+    token,
     accepted: () => accepted,
     close: async () => {
       agent.destroy();
@@ -87,7 +92,7 @@ interface Req {
 
 function send(t: HttpTarget, r: Req): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: t.host, port: t.port, method: r.method, path: r.path, headers: r.headers, agent: t.agent, timeout: 10_000 }, (res) => {
+    const req = httpRequest({ host: t.host, port: t.port, method: r.method, path: r.path, headers: { authorization: `Bearer ${t.token}`, ...r.headers }, agent: t.agent, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

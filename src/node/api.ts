@@ -110,7 +110,7 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
 
     rounds: (q) => roundsView(ctx.db, q),
     round: (id) => roundView(ctx.db, id),
-    transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.list({ limit: 10_000 }), ctx.now(), q, { finalityDepth: ctx.config.custody.finalityDepth }),
+    transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.newestFirst(), ctx.now(), q, { finalityDepth: ctx.config.custody.finalityDepth }),
     deposits: (q): DepositView[] => depositViews(ctx.deposits.list(), q),
     epochs: () => epochsView(ctx.manager.store),
 

@@ -1,6 +1,7 @@
 // Runs keygen epochs and regroups on this node (DESIGN §4): computes the committee from stake
 // and seniority, starts the ceremony driver with network ports, routes the ceremony's gossip
 // and direct messages to it, and waits for the outcome (adoption is done by the EpochManager).
+import { PeerBuffer } from '../util/peer-buffer.js';
 import { z } from 'zod';
 import type { CommitteeMember } from '../crypto/types.js';
 import { verifyWithPeerId } from '../epochs/attest.js';
@@ -71,12 +72,14 @@ interface Pending {
   at: number;
 }
 
+/** Early ceremony messages kept per sender and in all (a member sends a few per ceremony). */
+const PENDING_PER_PEER = 100;
 const MAX_PENDING = 2_000;
 const PENDING_TTL_MS = 120_000;
 
 export class CeremonyRunner {
   private active: Active | null = null;
-  private pending: Pending[] = [];
+  private pending = new PeerBuffer<Pending>(PENDING_PER_PEER, MAX_PENDING);
   lastOutcome: (CeremonyOutcome & { kind: 'keygen' | 'regroup'; at: number }) | null = null;
 
   private readonly startedAt: number;
@@ -112,8 +115,8 @@ export class CeremonyRunner {
     }
     // Peers start a ceremony a few ms apart: keep what arrives before ours starts.
     const cutoff = this.ctx.now() - PENDING_TTL_MS;
-    this.pending = this.pending.filter((p) => p.at >= cutoff);
-    if (this.pending.length < MAX_PENDING) this.pending.push(m);
+    this.pending.retain((p) => p.at >= cutoff);
+    this.pending.push(m.from, m);
   }
 
   private ports(): CeremonyPorts {
@@ -149,8 +152,7 @@ export class CeremonyRunner {
     const t0 = ctx.now();
     this.active = { kind, driver: started.driver, epoch: started.epoch, round };
     ctx.activity.state = kind;
-    const mine = this.pending.filter((p) => p.epoch === started.epoch && p.round === round);
-    this.pending = this.pending.filter((p) => !(p.epoch === started.epoch && p.round === round));
+    const mine = this.pending.take((p) => p.epoch === started.epoch && p.round === round);
     for (const m of mine) void started.driver.onMessage(m.from, m.type, m.payload);
     try {
       const aborted = new Promise<CeremonyOutcome>((r) => (this.abortCurrent = r));

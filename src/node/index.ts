@@ -21,11 +21,12 @@ import { commitmentRoundId } from '../custody/candidate.js';
 import { addressToScript } from '../chain/network.js';
 import { Transaction } from '@scure/btc-signer';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { depositAddress, vaultAddress } from '../crypto/taproot.js';
+import { depositAddress } from '../crypto/taproot.js';
 import { createTssProof, verifyTssProof } from '../crypto/proof.js';
 import { identifierOf } from '../crypto/identifiers.js';
 import { EpochScheduler, scheduleFromConfig } from '../rounds/scheduler.js';
 import { createApiServer } from '../api/index.js';
+import { ensureApiToken } from '../api/auth.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { MetanodeError, errorMessage, isMetanodeError } from '../util/errors.js';
@@ -42,7 +43,8 @@ import { createNodeApi } from './api.js';
 import { EpochSync } from './epoch-sync.js';
 import { committeePeers } from './peers.js';
 import { registerNodeMetrics } from './metrics.js';
-import { depositViews, peerViews, transferViews } from './views.js';
+import { depositViews, peerViews, transferStateCounts } from './views.js';
+import { RequestUpkeep } from './request-upkeep.js';
 import { Byzantine, chainFaults } from './byzantine.js';
 import { startTestControl, type TestControl } from './test-control.js';
 
@@ -134,6 +136,19 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const k = keyOf(epoch);
       return k ? depositAddress(k, id) : undefined;
     },
+    // Origins are staked peers: this node while its own stake verifies, the admitted (staked)
+    // peer table, and the committees of the epochs still in use. Anyone else is unknown here.
+    originStanding: (origin) => {
+      if (origin === peerId) {
+        const own = network.ownStakeVerdict();
+        return own === undefined ? 'unknown' : own.valid ? 'staked' : 'unstaked';
+      }
+      if (network.table.has(origin)) return 'staked';
+      const inCommittee = manager.store.all().some((e) => e.status !== 'retired' && e.record.committee.some((m) => m.peerId === origin));
+      return inCommittee ? 'staked' : 'unknown';
+    },
+    quotas: { maxOpenPerOrigin: config.requests.maxOpenPerOrigin, maxPerHourPerOrigin: config.requests.maxPerHourPerOrigin },
+    retainExpiredMs: config.requests.retainHours * 3_600_000,
     now,
   });
 
@@ -179,6 +194,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     graceMs: config.p2p.bootstrapGraceMs,
     committeeSize: (): number => manager.current()?.record.committee.length ?? network.table.size + 1,
     maxConnections: config.p2p.maxConnections,
+    gossipRate: { perSecond: config.p2p.gossipRatePerSec, burst: config.p2p.gossipBurst },
     replication: { store: requests, limit: config.replication.limit, minDelayMs: config.replication.minSleepMs, maxDelayMs: config.replication.maxSleepMs },
   });
   // The share used for our own pings' tss_proof; refreshed when the epoch changes.
@@ -199,7 +215,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       db,
       peers: () => peerViews({ table: network.table.list(), blocked: network.blocklist.list(), connected: network.connectedPeers() }),
       depositStates: () => depositViews(deposits.list(), { limit: Number.MAX_SAFE_INTEGER }).map((d) => ({ state: d.state, sats: d.valueSats })),
-      transferStates: () => transferViews(db, requests.list({ limit: 10_000 }), now(), { limit: Number.MAX_SAFE_INTEGER }, { finalityDepth: config.custody.finalityDepth, history: false }).map((t) => t.state),
+      transferStates: () => [...transferStateCounts(db, now())].flatMap(([state, n]) => Array<string>(n).fill(state)),
       blocklistSize: () => network.blocklist.list().length,
       build: { version: packageVersion(), commit: buildCommit() },
       chainTip: () => chainView.tip,
@@ -265,7 +281,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       const tip = await chain.getTip();
       const fee = await chain.getFeeRate(2).catch(() => null);
       if (fee !== null) chainView.feeRate = Math.max(1, Math.round(fee));
-      watchAddresses();
+      upkeep.syncWatches();
       await deposits.poll();
       // The tip becomes ours (pinged to peers, used for the anchor) only once the deposit scan
       // has seen every watched address at that height: a node announcing a block whose deposits
@@ -277,6 +293,8 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       await custodyTxs.poll(tip);
       await learnPayments(tip.height);
       await retireEmptyEpochs();
+      const archived = upkeep.archiveDone();
+      if (archived > 0) log.info({ archived }, 'transfer requests past their retention archived and unwatched');
     } catch (e) {
       chainView.reachable = false;
       chainView.error = errorMessage(e);
@@ -295,8 +313,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       if (t?.state === 'paid' || t?.state === 'confirmed') continue;
       const tx = await chain.getTx(d.spentBy);
       if (!tx?.status.confirmed || tx.status.blockHeight === undefined || tx.status.blockHash === undefined) continue;
+      // The requests this transaction pays: those whose deposits it spends and whose payout it carries.
       const paid: string[] = [];
-      for (const { record } of requests.list({ limit: 10_000 })) {
+      const spentRequests = new Set(deposits.list({ kind: 'deposit', status: 'spent' }).filter((x) => x.spentBy === d.spentBy && x.requestId).map((x) => x.requestId!));
+      for (const id of spentRequests) {
+        const record = requests.get(id);
+        if (!record) continue;
         const script = addressToScript(record.payoutAddress, config.network);
         const payout = record.amountSats - config.custody.transferFeeSats;
         if (tx.vout.some((o) => o.scriptPubKey === script && o.value === payout)) paid.push(record.id);
@@ -328,9 +350,9 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     for (const d of deposits.list({ status: ['seen', 'confirmed'] })) {
       if (d.epoch !== undefined && balances.has(d.epoch)) balances.set(d.epoch, balances.get(d.epoch)! + d.value);
     }
-    const openUntil = now() / 1000;
-    for (const { record } of requests.list({ limit: 10_000 })) {
-      if (balances.has(record.epoch) && record.expiry > openUntil) balances.set(record.epoch, balances.get(record.epoch)! + 1n);
+    // Every open request counts (SQL count per epoch, no cap).
+    for (const [epoch, n] of requests.openByEpoch(now())) {
+      if (balances.has(epoch)) balances.set(epoch, balances.get(epoch)! + BigInt(n));
     }
     const empty = manager.retirableEpochs(balances);
     if (empty.length) {
@@ -338,22 +360,14 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       log.info({ epochs: empty }, 'earlier epochs emptied: shares destroyed');
     }
   };
-  const watched = new Set<string>();
-  const watchAddresses = () => {
-    for (const e of manager.store.all()) {
-      if (e.status === 'retired') continue;
-      const v = vaultAddress(e.key);
-      if (!watched.has(v)) {
-        deposits.watch(v, { kind: 'vault', epoch: e.record.epoch });
-        watched.add(v);
-      }
-    }
-    for (const { record } of requests.list({ limit: 10_000 })) {
-      if (watched.has(record.depositAddress)) continue;
-      deposits.watch(record.depositAddress, { kind: 'deposit', requestId: record.id, epoch: record.epoch });
-      watched.add(record.depositAddress);
-    }
-  };
+  const upkeep = new RequestUpkeep({
+    db,
+    requests,
+    deposits,
+    liveVaults: () => manager.store.all().filter((e) => e.status !== 'retired').map((e) => ({ epoch: e.record.epoch, key: e.key })),
+    retainMs: config.requests.retainHours * 3_600_000,
+    now,
+  });
 
   const scheduler = new EpochScheduler(
     scheduleFromConfig({ ...config.schedule, keygenUntil: config.schedule.keygenUntil?.toISOString() }),
@@ -387,6 +401,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     maxSkewMs: config.clock.maxSkewMs,
     bodyLimitBytes: config.http.bodyLimitBytes,
     logger: log,
+    auth: { token: ensureApiToken(config.dataDir).token, postRatePerSec: config.http.postRatePerSec, postBurst: config.http.postBurst },
   });
 
   let control: TestControl | undefined;

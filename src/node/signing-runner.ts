@@ -1,6 +1,8 @@
 // Runs one custody signing round per round boundary (DESIGN §3): builds this node's view of the
 // chain and the request store as of the shared anchor height, starts the pure round machine
 // behind SigningRoundDriver, feeds it gossip, ping states and ticks, and stops at the round's end.
+import { fundedRequests } from './request-upkeep.js';
+import { PeerBuffer } from '../util/peer-buffer.js';
 import { createTssProof } from '../crypto/proof.js';
 import { depositAddress, scriptPubKeyFor, vaultAddress } from '../crypto/taproot.js';
 import type { EpochKey, KeyShare } from '../crypto/types.js';
@@ -28,12 +30,14 @@ export function roundTimeouts(roundMs: number): RoundTimeouts {
 }
 
 const TICK_MS = 200;
+/** Early messages kept per sender and in all (a peer sends about ten per round). */
+const EARLY_PER_PEER = 100;
 const MAX_BUFFERED = 2_000;
 
 export class SigningRunner {
   private driver: SigningRoundDriver | null = null;
   /** Messages for a round this node has not started yet (peers' clocks run a little ahead). */
-  private early: Envelope[] = [];
+  private early = new PeerBuffer<Envelope>(EARLY_PER_PEER, MAX_BUFFERED);
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -52,7 +56,7 @@ export class SigningRunner {
     if (!isSigningMessageType(env.type)) return;
     if (this.driver && this.driver.envelope(env)) return;
     const local = roundOf(this.ctx, this.ctx.now());
-    if (env.round >= local && this.early.length < MAX_BUFFERED) this.early.push(env);
+    if (env.round >= local) this.early.push(env.from, env);
   }
 
   /** One round, started at `at`; resolves when the round is over (done or out of time). */
@@ -61,7 +65,7 @@ export class SigningRunner {
     const roundId = roundOf(ctx, at.getTime());
     const roundStart = roundId * ctx.roundMs;
     const roundEnd = roundStart + ctx.roundMs;
-    this.early = this.early.filter((e) => e.round >= roundId);
+    this.early.retain((e) => e.round >= roundId);
     const cur = await this.chooseEpoch();
     if (!cur) {
       ctx.log.debug({ roundId }, 'signing round: this node holds no share of a key with work to do');
@@ -152,8 +156,7 @@ export class SigningRunner {
       else ctx.activity.state = st.phase === 'ceremony' && st.attempt?.signers.includes(ctx.peerId) ? 'signing' : 'idle';
     };
     announce();
-    const buffered = this.early.filter((e) => e.round === roundId);
-    this.early = this.early.filter((e) => e.round !== roundId);
+    const buffered = this.early.take((e) => e.round === roundId);
     for (const env of buffered) driver.envelope(env);
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
@@ -217,12 +220,12 @@ export class SigningRunner {
     // key pay to the same deposit addresses and belong to this round.
     const sameKey = new Set(ctx.manager.store.all().filter((e) => e.record.outputKey === key.outputKey).map((e) => e.record.epoch));
     sameKey.add(key.epoch);
-    const requests = ctx.requests.olderThan(roundStart - ctx.config.custody.replicationDelayMs).filter((r) => sameKey.has(r.epoch));
-    for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vault = vaultAddress(key);
     // Up to our scanned tip, not just the anchor: the round may move to a peer-shared anchor
     // above ours (the candidate builder filters by whichever anchor it builds at).
     const live = ctx.deposits.list({ status: ['seen', 'confirmed'] }).filter((d) => d.blockHeight !== undefined && d.blockHeight <= maxAnchor);
+    const requests = fundedRequests(ctx.requests, live, roundStart - ctx.config.custody.replicationDelayMs, sameKey);
+    for (const r of requests) trackTransfer(ctx.db, r.id, now);
     const vaultUtxos = live
       .filter((d) => d.kind === 'vault' && d.address === vault)
       .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight! }));

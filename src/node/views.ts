@@ -63,11 +63,12 @@ export function roundView(db: Db, id: number): Timeline | null {
 }
 
 /**
- * Transfer requests newest first, each with how far it got; unpaid past expiry reads 'expired'.
- * `history: false` leaves each transfer's history out (metrics only count states).
+ * Transfer views newest first; `requests` is walked newest first and only as far as the limit
+ * needs; unpaid past expiry reads 'expired'. `history: false` leaves each transfer's history out.
  */
-export function transferViews(db: Db, requests: StoredRequest[], nowMs: number, q: ListQuery, opts: { finalityDepth: number; history?: boolean }): TransferView[] {
+export function transferViews(db: Db, requests: Iterable<StoredRequest>, nowMs: number, q: ListQuery, opts: { finalityDepth: number; history?: boolean }): TransferView[] {
   const out: TransferView[] = [];
+  if (q.limit <= 0) return out;
   for (const { record } of requests) {
     const t = getTransfer(db, record.id);
     const expired = record.expiry * 1000 < nowMs;
@@ -79,8 +80,20 @@ export function transferViews(db: Db, requests: StoredRequest[], nowMs: number, 
       request: record, state, txid: t?.txid ?? null, updatedAt: t?.updatedAt ?? null,
       confirmations: tx?.confirmations ?? null, finalityDepth: opts.finalityDepth, blockHash: history.at(-1)?.blockHash ?? null, history,
     });
+    if (out.length >= q.limit) break;
   }
-  return out.reverse().slice(0, q.limit);
+  return out;
+}
+
+/** The state of every request in the store, counted in SQL (for the metrics; no walk of the records). */
+export function transferStateCounts(db: Db, nowMs: number): Map<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT CASE WHEN t.state IS NOT NULL THEN t.state WHEN r.expiry * 1000 < ? THEN 'expired' ELSE 'pending' END AS state, COUNT(*) AS n
+       FROM transfer_requests r LEFT JOIN transfers t ON t.request_id = r.id GROUP BY 1`,
+    )
+    .all(nowMs) as { state: string; n: number }[];
+  return new Map(rows.map((r) => [r.state, r.n]));
 }
 
 /** Deposits newest first; vault outputs read 'vault-<status>'. */

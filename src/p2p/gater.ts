@@ -7,6 +7,9 @@
 // newly staked operator could never introduce itself; with the cooldown an unstaked peer gets
 // one short window and is then refused. Blocklisted peers are always refused, and so are peers
 // in a test partition (setPartition: the chaos harness cutting a node off from chosen peers).
+// Probation records live for the cooldown and no longer; at most `maxProbations` are held, and
+// when that many unstaked peers are within their cooldown, new unknown peers are refused until
+// records expire (bounded memory; an operator joining then retries after the cooldown).
 import type { ConnectionGater, PeerId } from '@libp2p/interface';
 
 export interface GaterOptions {
@@ -15,6 +18,8 @@ export interface GaterOptions {
   probationCooldownMs: number;
   isAdmitted: (peerId: string) => boolean;
   isBlocked: (peerId: string) => boolean;
+  /** Most probation records held at once (default 1024). */
+  maxProbations?: number;
   now?: () => number;
 }
 
@@ -60,16 +65,39 @@ export class AdmissionGate {
     this.probations.delete(peerId);
   }
 
+  /** Whether `peerId` is within an open probation window (it may send pings, nothing else). */
+  inProbation(peerId: string): boolean {
+    const started = this.probations.get(peerId);
+    return started !== undefined && this.now() - started < this.opts.probationMs;
+  }
+
+  /** Probation records held (for tests and metrics). */
+  get probationCount(): number {
+    return this.probations.size;
+  }
+
+  /** Drops records past their cooldown. */
+  private prune(now: number): void {
+    for (const [peer, started] of this.probations) if (now - started >= this.opts.probationCooldownMs) this.probations.delete(peer);
+  }
+
+  /** Opens a probation window if there is room; false when the table is full. */
+  private openProbation(peerId: string, now: number): boolean {
+    if (!this.probations.has(peerId) && this.probations.size >= (this.opts.maxProbations ?? 1024)) {
+      this.prune(now);
+      if (this.probations.size >= (this.opts.maxProbations ?? 1024)) return false;
+    }
+    this.probations.set(peerId, now);
+    return true;
+  }
+
   /** Decides and, for an unknown peer after grace, opens its probation window. */
   allow(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return false;
     if (this.inGrace() || this.opts.isAdmitted(peerId)) return true;
     const now = this.now();
     const started = this.probations.get(peerId);
-    if (started === undefined || now - started >= this.opts.probationCooldownMs) {
-      this.probations.set(peerId, now);
-      return true;
-    }
+    if (started === undefined || now - started >= this.opts.probationCooldownMs) return this.openProbation(peerId, now);
     return now - started < this.opts.probationMs;
   }
 
@@ -78,10 +106,7 @@ export class AdmissionGate {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return true;
     if (this.inGrace() || this.opts.isAdmitted(peerId)) return false;
     const started = this.probations.get(peerId);
-    if (started === undefined) {
-      this.probations.set(peerId, this.now());
-      return false;
-    }
+    if (started === undefined) return !this.openProbation(peerId, this.now());
     return this.now() - started >= this.opts.probationMs;
   }
 

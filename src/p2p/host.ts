@@ -29,6 +29,8 @@ export interface HostOptions {
   maxMessageBytes?: number;
   /** Export libp2p's own metrics (libp2p_*) into this prom-client registry. */
   metricsRegistry?: Registry;
+  /** Application score per peer (<= 0: the gossip rate limiter's penalty), weight 1. */
+  appScore?: (peerId: string) => number;
 }
 
 /** Per-topic score parameters: only invalid deliveries count, strongly. Mesh-delivery scoring is
@@ -85,7 +87,11 @@ export async function createHost(opts: HostOptions): Promise<P2pHost> {
         Dlazy: 3,
         heartbeatInterval: opts.heartbeatMs ?? 700,
         maxInboundDataLength: opts.maxMessageBytes ?? 1024 * 1024,
-        scoreParams: { topics, IPColocationFactorWeight: 0 },
+        scoreParams: {
+          topics,
+          IPColocationFactorWeight: 0,
+          ...(opts.appScore ? { appSpecificScore: opts.appScore, appSpecificWeight: 1 } : {}),
+        },
       }),
     },
   });

@@ -32,6 +32,7 @@ import { createP2pMetrics, type P2pMetrics } from './metrics.js';
 import { Replicator } from './replication.js';
 import { topicName } from './topics.js';
 import { DoppelgangerWatch } from './doppelganger.js';
+import { GossipRateLimiter } from './rate-limit.js';
 
 export interface P2pNetworkOptions {
   network: Network;
@@ -66,6 +67,8 @@ export interface P2pNetworkOptions {
   graceMs?: number;
   probationMs?: number;
   probationCooldownMs?: number;
+  /** Per-peer, per-topic gossip limit (src/p2p/rate-limit.ts); defaults in the config schema. */
+  gossipRate?: { perSecond: number; burst: number };
   /** Committee size for f; default: admitted peers + 1. */
   committeeSize?: () => number;
   maxConnections?: number;
@@ -127,6 +130,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private readonly seen = new SeenCache();
   private readonly stake: CachedStakeChecker;
   private readonly gate: AdmissionGate;
+  private readonly rate: GossipRateLimiter;
   private keeper?: ConnectionKeeper;
   private readonly handlers = new Map<string, Set<MessageHandler<any>>>();
   private readonly validators = new Map<string, AsyncValidator<any>[]>();
@@ -167,6 +171,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       isBlocked: (p) => this.blocklist.isBlocked(p),
       now: this.now,
     });
+    this.rate = new GossipRateLimiter({ perSecond: opts.gossipRate?.perSecond ?? 100, burst: opts.gossipRate?.burst ?? 1000, now: this.now });
     this.direct = new DirectMessenger({
       network: opts.network,
       timeoutMs: opts.directTimeoutMs,
@@ -211,6 +216,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       connectionGater: this.gate.connectionGater(),
       maxConnections: this.o.maxConnections,
       scoredTopics: scored,
+      appScore: (p) => this.rate.score(p),
       heartbeatMs: this.o.heartbeatMs,
       ...(this.o.metricsRegistry ? { metricsRegistry: this.o.metricsRegistry } : {}),
     });
@@ -363,6 +369,12 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     let type = 'unknown';
     const from = msg.type === 'signed' ? msg.from.toString() : undefined;
     try {
+      // Per-peer, per-topic rate: the neighbour that sent it too fast loses score; the excess is
+      // dropped before any parsing and never relayed.
+      if (!this.rate.allow(src.toString(), short)) {
+        this.count(type, ignore('rate-limited'), from);
+        return TopicValidatorResult.Ignore;
+      }
       const clock = this.localClock();
       const out = validateMessage(msg.data, from, short, {
         network: this.o.network,
@@ -371,6 +383,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
         registry: this.registry,
         seen: this.seen,
         blockedReason: (p) => this.blocklist.get(p)?.reason,
+        senderStanding: (p) => this.senderStanding(p, src.toString()),
       });
       type = out.type ?? 'unknown';
       if (from && out.verdict.result === 'ignore' && out.verdict.reason === 'blocklisted') await this.observeBlockedPing(msg.data, from, short);
@@ -454,6 +467,19 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
 
   private observeStake(e: PeerEntry): void {
     this.stakeView.observe({ peerId: e.peerId, seniority: e.seniority, rewardAddress: e.rewardAddress, lastSeen: e.lastSeen, tip: e.tip });
+  }
+
+  /**
+   * Who may be heard: a staked author (in the peer table) with anything; an author outside it
+   * only with pings (which prove a stake or are dropped), and only while it is on probation here
+   * (or during the bootstrap grace) or when a staked neighbour relayed the ping (that neighbour
+   * admitted the author on its stake; this keeps sparse federations, where a peer's pings reach
+   * us only through others, working). Anything else from outside the table is dropped unrelayed.
+   */
+  private senderStanding(author: string, via: string): 'staked' | 'probation' | 'outsider' {
+    if (this.table.has(author)) return 'staked';
+    if (this.gate.inGrace() || this.gate.inProbation(author) || (via !== author && this.table.has(via))) return 'probation';
+    return 'outsider';
   }
 
   private async withTimeout<T>(p: Promise<T>): Promise<T | undefined> {

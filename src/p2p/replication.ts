@@ -1,7 +1,10 @@
 // Pull-gossip replication of the transfer-request store (seed 000 §5): forever, pick a random
 // peer, ask it for records after our cursor on it, at most `limit`; apply them in ascending
 // order; advance the cursor to the last applied one; sleep a random time in [min, max] ms.
-// An invalid record is stored nowhere and the peer that served it is reported.
+// An invalid record is stored nowhere and the peer that served it is reported. A record this node
+// refuses on its own view (origin not staked here, origin over its quota) is skipped without
+// blame. While replies come back full the loop pulls again at once, so a burst at one node
+// (one origin's backlog) drains in limit-sized pages instead of one page per sleep.
 import { z } from 'zod';
 import type { Db } from '../store/db.js';
 import type { Logger } from '../util/log.js';
@@ -27,7 +30,21 @@ export function servePull(store: RequestStore, req: PullRequest, serverLimit: nu
   return { records: store.list({ after: req.after, limit }).map((s) => ({ record: toWire(s.record), cursor: s.cursor })) };
 }
 
-export type ApplyOutcome = { cursor: Cursor; inserted: number; duplicates: number; violation?: { reason: string; detail: string } };
+export type ApplyOutcome = {
+  cursor: Cursor;
+  inserted: number;
+  duplicates: number;
+  /** Records skipped without blame (refused on this node's own view). */
+  refused: number;
+  /** Why the cursor stopped early: a record that cannot be judged yet. */
+  stalledOn?: { id: string; reason: string };
+  violation?: { reason: string; detail: string };
+};
+
+export interface ApplyOptions {
+  /** Skip (rather than stop at) a record whose origin this node has not heard of yet. */
+  skipUnknownOrigin?: boolean;
+}
 
 /**
  * Applies one reply. Checks the reply as a whole first (size against what we asked, cursors
@@ -35,32 +52,40 @@ export type ApplyOutcome = { cursor: Cursor; inserted: number; duplicates: numbe
  * past every record that was stored, duplicate, or invalid (an invalid record will not become
  * valid); it stops before a record that cannot be judged yet (unknown epoch key).
  */
-export async function applyPullReply(store: RequestStore, from: string, asked: PullRequest, reply: PullResponse): Promise<ApplyOutcome> {
+export async function applyPullReply(store: RequestStore, from: string, asked: PullRequest, reply: PullResponse, opts: ApplyOptions = {}): Promise<ApplyOutcome> {
   let cursor = asked.after;
+  const none = { inserted: 0, duplicates: 0, refused: 0 };
   if (reply.records.length > asked.limit) {
-    return { cursor, inserted: 0, duplicates: 0, violation: { reason: 'replication-over-limit', detail: `${reply.records.length} records for limit ${asked.limit}` } };
+    return { cursor, ...none, violation: { reason: 'replication-over-limit', detail: `${reply.records.length} records for limit ${asked.limit}` } };
   }
   const sorted = [...reply.records].sort((a, b) => compareCursor(a.cursor, b.cursor));
   for (let i = 0; i < sorted.length; i++) {
     if (!cursorAfter(sorted[i]!.cursor, i === 0 ? asked.after : sorted[i - 1]!.cursor)) {
-      return { cursor, inserted: 0, duplicates: 0, violation: { reason: 'replication-bad-cursor', detail: 'cursors not strictly increasing after the requested one' } };
+      return { cursor, ...none, violation: { reason: 'replication-bad-cursor', detail: 'cursors not strictly increasing after the requested one' } };
     }
   }
   let inserted = 0;
   let duplicates = 0;
+  let refused = 0;
   for (const item of sorted) {
     try {
       const r = await store.append(fromWire(item.record), from);
       if (r.status === 'inserted') inserted++;
       else duplicates++;
     } catch (e) {
-      if (isMetanodeError(e, 'INVALID_INPUT') && e.detail?.transient === true) break;
       const reason = isMetanodeError(e) ? String(e.detail?.reason ?? e.code) : 'append-failed';
-      return { cursor: item.cursor, inserted, duplicates, violation: { reason: 'replication-invalid-record', detail: `record ${item.record.id}: ${reason}` } };
+      if (isMetanodeError(e) && e.detail?.refused === true) {
+        refused++;
+      } else if (isMetanodeError(e, 'INVALID_INPUT') && e.detail?.transient === true) {
+        if (!(reason === 'origin-unknown' && opts.skipUnknownOrigin)) return { cursor, inserted, duplicates, refused, stalledOn: { id: item.record.id, reason } };
+        refused++;
+      } else {
+        return { cursor: item.cursor, inserted, duplicates, refused, violation: { reason: 'replication-invalid-record', detail: `record ${item.record.id}: ${reason}` } };
+      }
     }
     cursor = item.cursor;
   }
-  return { cursor, inserted, duplicates };
+  return { cursor, inserted, duplicates, refused };
 }
 
 export interface ReplicationOptions {
@@ -75,6 +100,15 @@ export interface ReplicationOptions {
   minDelayMs?: number;
   maxDelayMs?: number;
   timeoutMs?: number;
+  /**
+   * How long a peer's cursor may stay stopped at a record whose origin this node has not heard
+   * of before that record is skipped (ms). A node that just started has not heard every staked
+   * peer's ping yet; an origin nobody here ever hears of must not stop replication for good.
+   */
+  unknownOriginPatienceMs?: number;
+  /** Pages pulled back to back from one peer while they come back full. */
+  maxBurstPages?: number;
+  now?: () => number;
   report: (peerId: string, reason: string, detail: string) => void;
   log: Logger;
   metrics?: P2pMetrics;
@@ -86,6 +120,7 @@ export class Replicator {
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
   private loop?: Promise<void>;
+  private readonly stalled = new Map<string, { id: string; since: number }>();
   readonly limit: number;
 
   constructor(private readonly o: ReplicationOptions) {
@@ -110,7 +145,13 @@ export class Replicator {
 
   /** One gossip round with one peer; never throws. Returns records inserted. */
   async pullFrom(peerId: string): Promise<number> {
+    return (await this.pullPage(peerId)).inserted;
+  }
+
+  /** One page from one peer; `more` when the page was full, the cursor moved and something new came (pull again). */
+  async pullPage(peerId: string): Promise<{ inserted: number; more: boolean }> {
     const asked: PullRequest = { after: this.cursor(peerId), limit: this.limit };
+    const now = (this.o.now ?? Date.now)();
     let reply: PullResponse;
     try {
       reply = await this.o.direct.request<PullRequest, PullResponse>(peerId, PULL_KIND, asked, { timeoutMs: this.o.timeoutMs ?? 5000 });
@@ -118,21 +159,31 @@ export class Replicator {
       this.o.log.debug({ peer: peerId, err: e instanceof Error ? e.message : String(e) }, 'replication pull failed');
       // A reply that fails our schema or size limit is the server's fault.
       if (isMetanodeError(e, 'INVALID_MESSAGE') && e.detail?.remoteError === undefined) this.o.report(peerId, 'replication-bad-reply', e.message);
-      return 0;
+      return { inserted: 0, more: false };
     }
     try {
-      const out = await applyPullReply(this.o.store, peerId, asked, reply);
-      if (compareCursor(out.cursor, asked.after) > 0) this.setCursor(peerId, out.cursor);
+      const stall = this.stalled.get(peerId);
+      const skipUnknownOrigin = stall !== undefined && now - stall.since >= (this.o.unknownOriginPatienceMs ?? 60_000);
+      const out = await applyPullReply(this.o.store, peerId, asked, reply, { skipUnknownOrigin });
+      const moved = compareCursor(out.cursor, asked.after) > 0;
+      if (moved) this.setCursor(peerId, out.cursor);
+      if (out.stalledOn && !moved && stall?.id === out.stalledOn.id) {
+        // still stopped at the same record: keep the first time
+      } else if (out.stalledOn) this.stalled.set(peerId, { id: out.stalledOn.id, since: now });
+      else this.stalled.delete(peerId);
       this.o.metrics?.replicationRecords.inc({ outcome: 'inserted' }, out.inserted);
       this.o.metrics?.replicationRecords.inc({ outcome: 'duplicate' }, out.duplicates);
+      if (out.refused) this.o.metrics?.replicationRecords.inc({ outcome: 'refused' }, out.refused);
       if (out.violation) {
         this.o.metrics?.replicationRecords.inc({ outcome: 'invalid' });
         this.o.report(peerId, out.violation.reason, out.violation.detail);
       }
-      return out.inserted;
+      // Pull on only while full pages bring new records: a page of duplicates means another
+      // peer already delivered this backlog, and the turn goes to the next random peer.
+      return { inserted: out.inserted, more: moved && out.inserted > 0 && !out.violation && !out.stalledOn && reply.records.length >= asked.limit };
     } catch (e) {
       this.o.log.warn({ peer: peerId, err: e instanceof Error ? e.message : String(e) }, 'replication apply failed');
-      return 0;
+      return { inserted: 0, more: false };
     }
   }
 
@@ -157,7 +208,14 @@ export class Replicator {
       const peers = this.o.peers();
       if (peers.length > 0) {
         const peer = peers[Math.floor(rnd() * peers.length)]!;
-        await this.pullFrom(peer);
+        // Keep pulling from this peer while its pages come back full (a backlog drains at
+        // network speed, not one page per sleep); bounded so other peers get their turn.
+        const burst = this.o.maxBurstPages ?? 1000;
+        for (let i = 0; i < burst && this.running; i++) {
+          const page = await this.pullPage(peer);
+          if (!page.more) break;
+          await new Promise<void>((r) => setImmediate(r));
+        }
       }
       if (!this.running) break;
       await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
 // Pure apart from reading the injected seen-cache; never throws.
 import { decodeJson, envelopeSchema, messageDigest, MAX_ENVELOPE_BYTES, PROTOCOL_VERSION, type Envelope } from './envelope.js';
 import { DEFAULT_FRESHNESS, type MessageRegistry } from './registry.js';
+import { PING_TYPE } from './messages/ping.js';
 import { ACCEPT, ignore, reject, type Verdict } from './verdict.js';
 import type { SeenCache } from './seen-cache.js';
 
@@ -15,6 +16,13 @@ export interface ValidationContext {
   seen: SeenCache;
   /** Reason if the peer is blocklisted, undefined otherwise. */
   blockedReason: (peerId: string) => string | undefined;
+  /**
+   * Where the message's author stands: 'staked' (in the staked peer table), 'probation' (not in
+   * it, but on probation here, in the bootstrap grace, or its ping relayed by a staked peer: only
+   * its pings are heard, so it can prove a stake) or 'outsider' (nothing is heard). Absent = everyone counts as staked (unit tests of the
+   * envelope checks alone).
+   */
+  senderStanding?: (peerId: string) => 'staked' | 'probation' | 'outsider';
 }
 
 export interface ValidationOutcome {
@@ -44,6 +52,12 @@ function validateInner(bytes: Uint8Array, signer: string | undefined, topic: str
   const blocked = ctx.blockedReason(signer);
   // Ignore, not reject: a relayer that forwarded the message before the block is not at fault.
   if (blocked !== undefined) return { verdict: ignore('blocklisted') };
+  // Only staked peers are heard, before any parsing and before relay; a peer on probation only
+  // with its pings (its way in), checked once the type is known. Ignore, not reject: a relay
+  // whose peer table already holds the author (ours has not heard its ping yet) forwarded it in
+  // good faith, and gossipsub would lower the relay's score for a reject.
+  const standing = ctx.senderStanding?.(signer) ?? 'staked';
+  if (standing === 'outsider') return { verdict: ignore('unstaked-sender') };
 
   const onTopic = ctx.registry.typesOnTopic(topic);
   if (onTopic.length === 0) return { verdict: reject('unknown-topic') };
@@ -64,6 +78,7 @@ function validateInner(bytes: Uint8Array, signer: string | undefined, topic: str
   if (spec.topic !== topic) return { verdict: reject('wrong-topic'), type };
   if (bytes.length > spec.maxBytes) return { verdict: reject('oversized'), type };
   if (env.from !== signer) return { verdict: reject('from-mismatch'), type };
+  if (standing === 'probation' && type !== PING_TYPE) return { verdict: ignore('unstaked-sender'), type };
 
   const payload = spec.schema.safeParse(env.payload);
   if (!payload.success) return { verdict: reject('bad-payload'), type };

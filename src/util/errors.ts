@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'EQUIVOCATION'
   | 'TRANSFER_CONFLICT'
+  | 'QUOTA_EXCEEDED' // a per-origin request quota; detail.quota names which
   // operator tools (CLI -> node HTTP API)
   | 'NODE_UNREACHABLE'
   | 'NODE_ERROR';

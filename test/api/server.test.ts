@@ -7,13 +7,14 @@ import { createMetrics } from '../../src/metrics.js';
 import { MetanodeError } from '../../src/util/errors.js';
 import { fakeNode, PAYOUT, REFUND, STATUS, ROUNDS, TIMELINE, REQUEST, type FakeNode } from './fake-node.js';
 
+const TOKEN = 'ab'.repeat(32);
 let node: FakeNode;
 let server: ApiServer;
 let base: string;
 
 before(async () => {
   node = fakeNode();
-  server = createApiServer({ api: node, metrics: createMetrics(), port: 0, maxSkewMs: 1000, bodyLimitBytes: 2048, handlerTimeoutMs: 500 });
+  server = createApiServer({ api: node, metrics: createMetrics(), port: 0, maxSkewMs: 1000, bodyLimitBytes: 2048, handlerTimeoutMs: 500, auth: { token: TOKEN } });
   base = (await server.listen()).url;
 });
 after(() => server.close());
@@ -24,8 +25,8 @@ async function get(path: string) {
   return { status: r.status, type: r.headers.get('content-type') ?? '', text, json: (r.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined) as any };
 }
 
-async function post(path: string, body: string, type = 'application/json') {
-  const r = await fetch(base + path, { method: 'POST', body, headers: { 'content-type': type }, signal: AbortSignal.timeout(5000) });
+async function post(path: string, body: string, type = 'application/json', token: string | null = TOKEN) {
+  const r = await fetch(base + path, { method: 'POST', body, headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(5000) });
   return { status: r.status, json: (await r.json()) as any };
 }
 
@@ -137,7 +138,7 @@ test('body size limit: 413', async () => {
   // Chunked upload without content-length is cut off too.
   const status = await new Promise<number>((resolve, reject) => {
     const u = new URL(base + '/v1/requests');
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -247,4 +248,49 @@ test('POST /v1/transfers submits like /v1/requests; bad posts get 400 with the r
   assert.equal((await get('/v1/transfers')).status, 200);
   assert.equal((await get('/v1/status')).json.peerId, STATUS.peerId);
   assert.match((await get('/metrics')).text, /^metanode_http_requests_total\{route="submit",status="400"\} 4$/m);
+});
+
+test('an API write without the token is refused with 401 and changes nothing', async () => {
+  const before = node.submitted.length;
+  const body = JSON.stringify({ amountSats: '150000', payoutAddress: 'x', refundAddress: 'y', expiry: 2_000_000_000 });
+  const none = await post('/v1/transfers', body, 'application/json', null);
+  assert.equal(none.status, 401);
+  assert.equal(none.json.error.code, 'UNAUTHORIZED');
+  assert.match(none.json.error.message, /api\.token/);
+  const wrong = await post('/v1/transfers', body, 'application/json', 'cd'.repeat(32));
+  assert.equal(wrong.status, 401);
+  assert.equal(node.submitted.length, before);
+  // Reads stay open on loopback.
+  assert.equal((await get('/v1/status')).status, 200);
+});
+
+test('a Host header that is not a loopback name is refused (DNS rebinding), reads included', async () => {
+  const { request } = await import('node:http');
+  const u = new URL(base);
+  const status = await new Promise<number>((resolve, reject) => {
+    const r = request({ host: u.hostname, port: u.port, path: '/v1/status', headers: { host: 'evil.example:80' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    r.on('error', reject);
+    r.end();
+  });
+  assert.equal(status, 400);
+});
+
+test('POSTs are rate-limited with 429 naming the limit', async () => {
+  const s = createApiServer({ api: fakeNode(), port: 0, auth: { token: TOKEN, postRatePerSec: 0.01, postBurst: 2 } });
+  const url = (await s.listen()).url;
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(url + '/v1/transfers', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5000) });
+      statuses.push(r.status);
+      if (r.status === 429) assert.match(((await r.json()) as any).error.message, /http\.postRatePerSec/);
+      else await r.text();
+    }
+    assert.deepEqual(statuses, [400, 400, 429]);
+  } finally {
+    await s.close();
+  }
 });

@@ -30,8 +30,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'metanode-cli-'));
 
 before(async () => {
   node = fakeNode();
-  server = createApiServer({ api: node, port: 0 });
-  client = createApiClient((await server.listen()).url, { timeoutMs: 5000 });
+  server = createApiServer({ api: node, port: 0, auth: { token: 'cd'.repeat(32) } });
+  client = createApiClient((await server.listen()).url, { timeoutMs: 5000, token: 'cd'.repeat(32) });
 });
 after(async () => {
   await server.close();

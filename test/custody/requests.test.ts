@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { identity } from '../p2p/helpers.js';
-import { compareCursor, cursorAfter, validateTransferRequest, type TransferRequest } from '../../src/custody/requests.js';
+import { compareCursor, cursorAfter, requestIdOf, validateTransferRequest, type TransferRequest } from '../../src/custody/requests.js';
 import { isMetanodeError } from '../../src/util/errors.js';
 import { fakeDepositAddressFor, input, makeStore, wpkhAddress } from './request-fixtures.js';
 
@@ -34,8 +34,13 @@ describe('transfer request validation', () => {
     ['expiry-too-far', (r) => ({ ...r, expiry: Math.floor(r.timestamp / 1000) + 31 * 86400 })],
     ['timestamp-in-future', (r) => ({ ...r, timestamp: now + 3_600_000 })],
     ['bad-deposit-address', (r) => ({ ...r, depositAddress: wpkhAddress('elsewhere') })],
-    ['unknown-epoch', (r) => ({ ...r, epoch: 7 })],
-    ['bad-signature', (r) => ({ ...r, amountSats: r.amountSats + 1n })],
+    ['unknown-epoch', (r) => ({ ...r, epoch: 7, id: requestIdOf({ ...r, epoch: 7 }) })],
+    ['id-mismatch', (r) => ({ ...r, amountSats: r.amountSats + 1n })],
+    ['id-mismatch', (r) => ({ ...r, id: 'ab'.repeat(32) })],
+    ['bad-signature', (r) => {
+      const id = requestIdOf({ ...r, amountSats: r.amountSats + 1n });
+      return { ...r, amountSats: r.amountSats + 1n, id, depositAddress: fakeDepositAddressFor()(id, 0)! };
+    }],
     ['bad-signature', (r) => ({ ...r, signature: '00'.repeat(64) })],
   ];
   for (const [reason, mutate] of mutations) {
@@ -51,7 +56,8 @@ describe('transfer request validation', () => {
   it('refuses a record signed by someone other than its origin', async () => {
     const { rec } = await signedRecord();
     const other = await identity(1);
-    const v = await validateTransferRequest({ ...rec, origin: other.peerId }, ctx);
+    const id = requestIdOf({ ...rec, origin: other.peerId });
+    const v = await validateTransferRequest({ ...rec, origin: other.peerId, id, depositAddress: fakeDepositAddressFor()(id, 0)! }, ctx);
     assert.deepEqual(v, { ok: false, reason: 'bad-signature' });
   });
 
@@ -63,12 +69,12 @@ describe('transfer request validation', () => {
     assert.equal(store.count(), 0);
   });
 
-  it('refuses a different record under an existing id', async () => {
-    const { rec, id } = await signedRecord();
-    const store = makeStore({ peerId: id.peerId, privateKey: id.key });
-    await store.append(rec);
-    const twin = await makeStore({ peerId: id.peerId, privateKey: id.key }).create({ ...input(2), id: rec.id });
-    await assert.rejects(store.append(twin, 'p'), (e) => isMetanodeError(e) && e.detail?.reason === 'conflicting-id');
+  it('a re-delivered record is a duplicate, not a violation', async () => {
+    const { rec } = await signedRecord();
+    const store = makeStore(undefined);
+    assert.equal((await store.append(rec, 'p1')).status, 'inserted');
+    assert.equal((await store.append(rec, 'p2')).status, 'duplicate');
+    assert.equal(store.count(), 1);
   });
 });
 

@@ -87,7 +87,7 @@ export async function writeNodeData(dataDir: string): Promise<Fixture> {
       depositAddressFor: (id, epoch) => (epoch === EPOCH.key.epoch ? depositAddress(EPOCH.key, id) : undefined),
       now: () => NOW - 5_000,
     });
-    const request = await requests.create({ id: 'ab'.repeat(16), amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND_ADDR, expiry: Math.floor(NOW / 1000) + 86_400 });
+    const request = await requests.create({ amountSats: 150_000n, payoutAddress: PAYOUT, refundAddress: REFUND_ADDR, expiry: Math.floor(NOW / 1000) + 86_400 });
     trackTransfer(db, request.id, NOW - 4_000);
     // Paid by a custody tx in block 322, one confirmation: 'confirmed', not yet 'paid'.
     recordBroadcast(db, { txid: CUSTODY_TXID, roundId: ROUND_OK, hex: '00', inputs: [{ txid: DEPOSIT_TXID, vout: 0 }], transferIds: [request.id], feeRate: 2, height: 321, now: NOW - 3_500 });

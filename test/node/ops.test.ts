@@ -2,9 +2,10 @@
 // with the reason, /metrics as Prometheus text with metanode's and libp2p's families, a bad POST
 // answered 400 while the node keeps running, every log line captured and free of secrets, and
 // the read commands working on its data directory once it is stopped.
+import { apiTokenPath, readApiToken } from '../../src/api/auth.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -81,7 +82,11 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
     assert.equal(await main(['--config', cfgFile, 'start'], startIo), EXIT_DATADIR_LOCKED);
     assert.match(err, /in use by another metanode \(PID \d+\)/);
 
-    const bad = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
+    const unauthenticated = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
+    assert.equal(unauthenticated.status, 401);
+    const token = readApiToken(node.ctx.config.dataDir)!;
+    assert.equal(statSync(apiTokenPath(node.ctx.config.dataDir)).mode & 0o777, 0o600);
+    const bad = await fetch(node.apiUrl + '/v1/transfers', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"amountSats": -1}', signal: AbortSignal.timeout(10_000) });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /^body\.amountSats: must be a positive whole number of sats, got -1; body\.payoutAddress: required/);
 

@@ -79,7 +79,7 @@ describe('pull replication (no network)', () => {
     reply.records[1] = { ...reply.records[1]!, record: bad };
     const out = await applyPullReply(dst, 'src', asked, reply);
     assert.equal(out.violation?.reason, 'replication-invalid-record');
-    assert.match(out.violation!.detail, /bad-signature/);
+    assert.match(out.violation!.detail, /id-mismatch/);
     assert.equal(dst.count(), 1);
     assert.equal(dst.get(bad.id), undefined);
     assert.deepEqual(out.cursor, reply.records[1]!.cursor);

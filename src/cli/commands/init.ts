@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Config, Network } from '../../config/schema.js';
+import { ensureApiToken } from '../../api/auth.js';
 import { configSkeleton } from '../../config/skeleton.js';
 import { IDENTITY_FILE, openKeystoreFromConfig, obtainPassphrase, writeFileAtomic, type PassphrasePrompt } from '../../keystore/index.js';
 
@@ -27,6 +28,8 @@ export interface InitResult {
   configCreated: boolean;
   /** Where the passphrase came from (never the passphrase itself). */
   passphraseSource: string;
+  /** <dataDir>/api.token (0600): the bearer token the CLI sends with writes. */
+  apiTokenFile: string;
 }
 
 /** Writes the skeleton config unless the file exists; true when written. */
@@ -52,7 +55,9 @@ export async function initCommand(
   const pass = await obtainPassphrase(config.keystore, env, opts.prompt, { confirm: isNew });
   const ks = openKeystoreFromConfig(config, env, true, pass);
   const r = await ks.init();
+  const token = ensureApiToken(config.dataDir);
   return {
+    apiTokenFile: token.file,
     peerId: r.peerId,
     created: r.created,
     network: config.network,
@@ -67,7 +72,7 @@ export async function initCommand(
 
 export function renderInit(r: InitResult): string {
   const lines = r.created ? [`created identity ${r.peerId}`] : [`identity already exists: ${r.peerId} (unchanged)`];
-  lines.push(`data dir: ${r.dataDir}`, `keystore: ${r.keystoreDir} (passphrase from ${r.passphraseSource})`);
+  lines.push(`data dir: ${r.dataDir}`, `keystore: ${r.keystoreDir} (passphrase from ${r.passphraseSource})`, `api token: ${r.apiTokenFile} (0600; writes to the HTTP API need it)`);
   if (r.configFile) lines.push(`config:   ${r.configFile}${r.configCreated ? ' (written; review it)' : ''}`);
   if (r.created) lines.push('next:     stake for this peer id (`metanode stake --reward <address>`), then `metanode start`');
   return lines.join('\n');
