@@ -146,7 +146,15 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   await faucet.advanceClock(73 * 3600);
   await faucet.mine(1);
   keygenUntil = new Date(Date.now() + keygenWindowMs);
-  for (const node of nodes) await node.start();
+  try {
+    for (const node of nodes) await node.start();
+  } catch (e) {
+    // Leave nothing running behind a failed start (the test's after hook has no federation).
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    await devchain.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   const fed: Federation = {
     dir,

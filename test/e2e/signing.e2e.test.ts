@@ -96,7 +96,9 @@ before(async () => {
   // A vault UTXO, so that every custody tx has change and can pay rewards.
   await fed.faucet.faucet(e.vault, 200_000n);
   console.log(`setup: keygen epoch ${epoch} on ${N} nodes after ${Date.now() - started} ms`);
-}, { timeout: 300_000 });
+  // Starting 8 nodes alone took 5 min at load 25: the hook outlives startFederation, so that the
+  // after hook always has a federation to stop.
+}, { timeout: 600_000 });
 
 after(async () => {
   await fed?.stop();
