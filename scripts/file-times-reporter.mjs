@@ -17,9 +17,12 @@ export default async function* fileTimes(source) {
     if (ev.type !== 'test:pass' && ev.type !== 'test:fail') continue;
     if (d.nesting !== 0 || !d.file) continue;
     const f = files.get(d.file) ?? { ms: 0, failed: false };
-    f.ms += d.details?.duration_ms ?? 0;
+    // A file that fails as a whole (its process timed out or crashed) is reported as one more
+    // top-level test named after the file: its duration is the file's.
+    if (d.name === d.file) f.whole = d.details?.duration_ms ?? 0;
+    else f.ms += d.details?.duration_ms ?? 0;
     if (ev.type === 'test:fail') f.failed = true;
     files.set(d.file, f);
   }
-  for (const [file, f] of files) yield `file\t${(f.ms / 1000).toFixed(1)}\t${f.failed ? 'fail' : 'pass'}\t${file}\n`;
+  for (const [file, f] of files) yield `file\t${((f.whole ?? f.ms) / 1000).toFixed(1)}\t${f.failed ? 'fail' : 'pass'}\t${file}\n`;
 }

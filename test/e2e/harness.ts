@@ -26,7 +26,11 @@ export interface FederationOptions {
   signing?: string;
   /** Cron of keygen epochs (default every 6 s). */
   keygen?: string;
-  /** Keygen runs while now < keygenUntil (default: 30 s after the federation is created). */
+  /**
+   * Keygen runs while now < keygenUntil: this many ms (default 30 s) after the operators' stakes
+   * are funded and aged, just before the nodes start (on a busy machine funding alone can take
+   * most of a minute, which must not eat the nodes' keygen window).
+   */
   keygenUntilMs?: number;
   /** Cron of regroups (default: 23:59:59, i.e. never within a test). */
   regroup?: string;
@@ -76,7 +80,8 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   const faucet = new DevchainClient(devchain.url);
   const chain = createChainSource({ kind: 'devchain', url: devchain.url, network: 'regtest' });
   const wallet = createDevWallet(faucet, chain);
-  const keygenUntil = new Date(Date.now() + (opts.keygenUntilMs ?? 30_000));
+  const keygenWindowMs = opts.keygenUntilMs ?? 30_000;
+  let keygenUntil = new Date(Date.now() + keygenWindowMs);
   const nodes: TestNode[] = [];
 
   const makeNode = async (name: string, stakePeerId?: string): Promise<TestNode> => {
@@ -119,7 +124,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       async start() {
         if (node.running) return node.running;
         const others = nodes.filter((o) => o !== node && o.running).flatMap((o) => o.running!.multiaddrs.filter((a) => a.includes('127.0.0.1')));
-        const cfg: Config = { ...config, p2p: { ...config.p2p, bootstrap: others } };
+        const cfg: Config = { ...config, p2p: { ...config.p2p, bootstrap: others }, schedule: { ...config.schedule, keygenUntil } };
         node.running = await startNode(cfg, {
           env: { METANODE_PASSPHRASE: PASSPHRASE },
           log: createLogger({ level: 'info', destination: join(ndir, 'node.log') }),
@@ -140,7 +145,16 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
   await faucet.mine(1);
   await faucet.advanceClock(73 * 3600);
   await faucet.mine(1);
-  for (const node of nodes) await node.start();
+  keygenUntil = new Date(Date.now() + keygenWindowMs);
+  try {
+    for (const node of nodes) await node.start();
+  } catch (e) {
+    // Leave nothing running behind a failed start (the test's after hook has no federation).
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    await devchain.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   const fed: Federation = {
     dir,
