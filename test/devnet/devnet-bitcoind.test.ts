@@ -24,7 +24,7 @@ test('devnet --chain bitcoind: nodes on the Core adapter pay a transfer; each fo
   const lines: string[] = [];
   try {
     const summary = await devnetCommand({
-      nodes: 3,
+      nodes: 4,
       chain: 'bitcoind',
       dataDir: join(dir, 'devnet'),
       basePort: 61200,
@@ -40,12 +40,12 @@ test('devnet --chain bitcoind: nodes on the Core adapter pay a transfer; each fo
     });
     const log = lines.join('\n');
     assert.match(log, /devchain: Bitcoin Core JSON-RPC \(cookie .*devchain\/\.cookie\)/);
-    for (let i = 1; i <= 3; i++) {
+    for (let i = 1; i <= 4; i++) {
       const cfg = YAML.parse(readFileSync(join(dir, 'devnet', `node-${i}`, 'metanode.yaml'), 'utf8')) as { chain: { source: string; bitcoind: { wallet: string; cookieFile: string } } };
       assert.equal(cfg.chain.source, 'bitcoind');
       assert.equal(cfg.chain.bitcoind.wallet, `metanode-node-${i}`);
     }
-    assert.equal(summary.threshold, 3, log); // floor(2*3/3)+1
+    assert.equal(summary.threshold, 3, log); // floor(2*4/3)+1: one slow node on a loaded machine does not stop a round
     const paid = summary.transfers.filter((t) => t.status === 'paid');
     assert.ok(paid.length >= 1, `no paid transfer:\n${log}`);
     const t = paid[0]!;
@@ -59,8 +59,8 @@ test('devnet --chain bitcoind: nodes on the Core adapter pay a transfer; each fo
     const db = openDb(join(dir, 'devnet', 'devchain', 'devchain.sqlite'), devchainMigrations);
     try {
       const wallets = db.prepare('SELECT name, private_keys FROM devchain_wallets ORDER BY name').all();
-      assert.deepEqual(wallets, [1, 2, 3].map((i) => ({ name: `metanode-node-${i}`, private_keys: 0 })));
-      for (let i = 1; i <= 3; i++) {
+      assert.deepEqual(wallets, [1, 2, 3, 4].map((i) => ({ name: `metanode-node-${i}`, private_keys: 0 })));
+      for (let i = 1; i <= 4; i++) {
         const descs = (db.prepare('SELECT descriptor FROM devchain_wallet_descriptors WHERE wallet = ?').all(`metanode-node-${i}`) as { descriptor: string }[]).map((d) => d.descriptor);
         assert.equal(new Set(descs).size, descs.length);
         assert.ok(descs.some((d) => d.startsWith(`addr(${summary.vaultAddress})#`)), `node-${i} watches the vault`);
