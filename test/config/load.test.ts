@@ -59,7 +59,7 @@ test('defaults and resolved paths', () => {
   assert.equal(c.p2p.pingIntervalMs, 3000);
   assert.equal(c.stake.minAgeHours, 72);
   assert.equal(c.blocklist.hours, 72);
-  assert.equal(c.replication.limit, 10);
+  assert.equal(c.replication.limit, 100);
   assert.equal(c.custody.finalityDepth, 2, 'small on regtest');
   assert.equal(parseConfig({ ...ESPLORA, network: 'signet' }, {}, { cwd: '/srv/x' }).custody.finalityDepth, 6);
   assert.equal(parseConfig({ ...ESPLORA, custody: { finalityDepth: 4 } }, {}, { cwd: '/srv/x' }).custody.finalityDepth, 4);
