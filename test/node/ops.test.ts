@@ -29,13 +29,14 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
   const passFile = join(tmp, 'passphrase');
   writeFileSync(passFile, PASS + '\n', { mode: 0o600 });
   const cfgFile = join(tmp, 'metanode.yaml');
+  const chainPort = await closedPort();
   writeFileSync(
     cfgFile,
     [
       'network: regtest',
       `dataDir: ${dataDir}`,
       `keystore: { passphraseFile: ${passFile}, scryptN: 1024 }`,
-      `chain: { source: bitcoind, pollMs: 200, bitcoind: { url: "http://127.0.0.1:${await closedPort()}", user: rpcuser, password: ${RPC_PASS} } }`,
+      `chain: { source: bitcoind, pollMs: 200, bitcoind: { url: "http://127.0.0.1:${chainPort}", user: rpcuser, password: ${RPC_PASS} } }`,
       "p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrapGraceMs: 0 }",
       'http: { port: 0 }',
       'log: { level: trace }',
@@ -54,7 +55,15 @@ test('a running node: /health, /metrics, bad POST, logs without secrets; then re
       cb();
     },
   });
-  const node = await startNode(config, { log: createLogger({ level: 'trace', destination: sink }) });
+  // Bitcoin Core unreachable at start: the node refuses to start (systemd starts it again), the
+  // error names the chain and not the RPC password, and the data-dir lock is released.
+  await assert.rejects(
+    startNode(config, { log: createLogger({ level: 'trace', destination: sink }) }),
+    (e: Error & { code?: string }) => e.code === 'CHAIN_UNAVAILABLE' && !e.message.includes(RPC_PASS),
+  );
+  // The rest runs against an Esplora source that is down: the node starts and says so.
+  const esploraConfig = loadConfig(cfgFile, { METANODE_CHAIN_SOURCE: 'esplora', METANODE_CHAIN_ESPLORA_URL: `http://127.0.0.1:${chainPort}` });
+  const node = await startNode(esploraConfig, { log: createLogger({ level: 'trace', destination: sink }) });
   let stopped = false;
   try {
     const get = async (path: string) => {
