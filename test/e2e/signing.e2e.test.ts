@@ -57,7 +57,7 @@ before(async () => {
     // (the one whose key stays) then runs with the whole committee.
     signing: `*/${ROUND_S} * * * * *`,
     keygen: '*/6 * * * * *',
-    keygenUntilMs: 60_000,
+    keygenUntilMs: 100_000,
     config: {
       committee: { threshold: T },
       custody: { rewardSats: Number(REWARD_SATS), transferFeeSats: Number(TRANSFER_FEE) },
