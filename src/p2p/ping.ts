@@ -3,9 +3,10 @@
 // it names must be valid for the sender (cached chain check), and its tss_proof (if present, or
 // required) must verify. A valid ping (re)admits the sender to the peer table; an invalid one
 // blocklists it with the reason. Peers silent for `peerTimeoutMs` drop out.
-// A stake that is too young, unconfirmed, not visible yet or moved is "not eligible (yet)": the
-// ping is ignored, nobody is blocked. Those verdicts depend on this node's chain view (one block
-// apart from the sender's, or a reorg) and prove no misbehaviour.
+// A stake that is too young, unconfirmed or not visible yet is "not eligible (yet)": the ping is
+// ignored, nobody is blocked. Those verdicts depend on this node's chain view (one block apart
+// from the sender's) and prove no misbehaviour. A moved stake (its owner spent it) still blocks:
+// the owner withdrew its stake, so it must leave every node's table, not linger until timeout.
 import type { Envelope } from './envelope.js';
 import type { PingPayload, NodeState } from './messages/ping.js';
 import type { PeerEntry, PeerTable } from './peer-table.js';
@@ -46,8 +47,8 @@ export interface PingJudgement {
   unstaked?: { reason: string; detail: string };
 }
 
-/** Stake verdicts that follow from this node's chain view, not from anything the sender did wrong. */
-export const NOT_YET_ELIGIBLE = new Set(['too-young', 'unconfirmed', 'not-found', 'moved']);
+/** Stake verdicts that follow from this node's chain view, not from anything the sender did wrong. 'moved' is not one. */
+export const NOT_YET_ELIGIBLE = new Set(['too-young', 'unconfirmed', 'not-found']);
 
 export async function judgePing(env: Envelope<PingPayload>, receivedAt: number, o: PingJudgeOptions): Promise<PingJudgement> {
   const p = env.payload;
