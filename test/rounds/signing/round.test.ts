@@ -101,7 +101,9 @@ test('a copied tss_proof that arrives after the proposal deadline is still named
   while (honest.some((p) => ['candidate', 'proposal'].includes(h.state(p).phase))) h.run(1);
   assert.ok(held, 'the copier built its proposal');
   for (const p of honest) assert.ok(!h.state(p).signingSets[p]!.members.includes('peerE'), `${p}'s signing set went out without E`);
-  h.inject({ from: 'peerE', type: MSG.proposal, payload: held });
+  // outFilter sees bodies before they are signed: sign the held one with E's own share, as the
+  // copier's node would (an unsigned or wrongly signed proposal proves nothing).
+  h.inject({ from: 'peerE', type: MSG.proposal, payload: h.signAs('peerE', MSG.proposal, held) });
   h.run();
   for (const p of honest) {
     const s = h.state(p);
@@ -116,14 +118,40 @@ test('an honest proposal that arrives late is logged, not accepted and not blame
   let held: unknown = null;
   const h = new Harness({ outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload) }).start();
   while (['candidate', 'proposal'].includes(h.state('peerA').phase)) h.run(1);
-  h.inject({ from: 'peerE', type: MSG.proposal, payload: held });
+  assert.ok(held, 'peerE built its proposal');
+  h.inject({ from: 'peerE', type: MSG.proposal, payload: h.signAs('peerE', MSG.proposal, held) });
   h.run();
   const s = h.state('peerA');
   assert.equal(s.outcome, 'completed');
   assert.deepEqual(s.culprits, []);
   assert.ok(!s.accepted.includes('peerE'));
+  assert.deepEqual(h.blocked.get('peerA'), []);
   const tl = readTimeline(h.dbs.get('peerA')!, ROUND);
   assert.ok(tl.entries.some((x) => x.phase === 'proposal' && x.peer === 'peerE' && x.decision === 'ignore' && x.reason === 'late'));
+});
+
+test('a late copied tss_proof signed with another peer\'s share proves nothing: ignored as bad-signature, nobody named', () => {
+  // The copy would be evidence only if E signed it; a body signed by A's share but sent as E's
+  // must not get E (or A) named.
+  let held: unknown = null;
+  const h = new Harness({
+    proofFor: (peer, proofs) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!),
+    outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload),
+  }).start();
+  const honest = ['peerA', 'peerB', 'peerC', 'peerD'];
+  while (honest.some((p) => ['candidate', 'proposal'].includes(h.state(p).phase))) h.run(1);
+  assert.ok(held, 'the copier built its proposal');
+  h.inject({ from: 'peerE', type: MSG.proposal, payload: h.signAs('peerA', MSG.proposal, held) });
+  h.run();
+  for (const p of honest) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    assert.ok(!s.culprits.some((c) => c.code === 'INVALID_TSS_PROOF'), p);
+    assert.ok(!h.blocked.get(p)!.some((b) => b.code === 'INVALID_TSS_PROOF'), p);
+    assert.equal(s.proposals.peerE, undefined, `${p} kept no proposal of E`);
+    const tl = readTimeline(h.dbs.get(p)!, ROUND);
+    assert.ok(tl.entries.some((x) => x.phase === 'proposal' && x.peer === 'peerE' && x.decision === 'ignore' && x.reason === 'bad-signature'), p);
+  }
 });
 
 test('with a verifier that lets a copied proof through, the copier is pruned from the threshold set', () => {
