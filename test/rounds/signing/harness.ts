@@ -222,9 +222,9 @@ export class Harness {
     await Promise.all([...this.drivers.values()].map((d) => d.settled()));
   }
 
-  /** A body signed with `peer`'s share for this round, as that node would send it. */
+  /** A body signed with `peer`'s share for this round (the harness's roundId), as that node would send it. */
   signAs(peer: string, type: string, payload: unknown): unknown {
-    return signOutgoing(this.ks.shares[peer]!, { network: 'regtest', epoch: this.ks.key.epoch, peerId: peer, round: ROUND_ID }, type, payload);
+    return signOutgoing(this.ks.shares[peer]!, { network: 'regtest', epoch: this.ks.key.epoch, peerId: peer, round: this.roundId }, type, payload);
   }
 
   /** Puts an extra message on the wire as if `from` had published it (sign it with signAs first). */
