@@ -16,6 +16,7 @@ import type { FaultHooks } from '../../src/node/context.js';
 import { createDevWallet, randomTaprootAddress, type DevWallet } from '../../src/devnet/wallet.js';
 import { createLogger } from '../../src/util/log.js';
 import { createApiClient, type ApiClient } from '../../src/cli/client.js';
+import { readApiToken } from '../../src/api/auth.js';
 
 export const PASSPHRASE = 'e2e-test-passphrase';
 const STAKE_SATS = 200_000n;
@@ -119,7 +120,8 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       running: null,
       api() {
         if (!node.running) throw new Error(`${name} is not running`);
-        return createApiClient(node.running.apiUrl, { timeoutMs: 5_000 });
+        // Writes need the bearer token the node keeps in its data directory (created at start).
+        return createApiClient(node.running.apiUrl, { timeoutMs: 5_000, token: readApiToken(node.config.dataDir) });
       },
       async start() {
         if (node.running) return node.running;
