@@ -105,13 +105,17 @@ export function checkAdoption(input: AdoptionInput): AdoptionVerdict {
   const outsiders = [...signed].filter((p) => !allowed.has(p));
   if (outsiders.length) return refuse('signatures', `signature from outside the committee: ${outsiders.join(', ')}`);
 
-  // Members: staked peers known here, in seniority order.
+  // Members: staked peers known here, in seniority order. The first epoch is the exception: a
+  // node that joins later may never see a first-committee member that has since gone offline,
+  // so there the two-thirds rule below carries the weight (members unknown here count for
+  // nothing, and the known ones must be the oldest stakes), and order is checked among the known.
   const stakeOf = new Map(input.staked.map((s) => [s.peerId, s]));
   const unknown = r.committee.filter((m) => !stakeOf.has(m.peerId)).map((m) => m.peerId);
-  if (unknown.length) return refuse('committee-stake', `committee member ${unknown.join(', ')} has no stake known here (not yet eligible)`, true);
-  for (let i = 1; i < n; i++) {
-    if (compareSeniority(stakeOf.get(r.committee[i - 1].peerId)!, stakeOf.get(r.committee[i].peerId)!) >= 0)
-      return refuse('committee-order', `committee is not in seniority order at position ${i + 1} (${r.committee[i].peerId})`);
+  if (unknown.length && r.previousEpoch !== null) return refuse('committee-stake', `committee member ${unknown.join(', ')} has no stake known here (not yet eligible)`, true);
+  const known = r.committee.filter((m) => stakeOf.has(m.peerId));
+  for (let i = 1; i < known.length; i++) {
+    if (compareSeniority(stakeOf.get(known[i - 1].peerId)!, stakeOf.get(known[i].peerId)!) >= 0)
+      return refuse('committee-order', `committee is not in seniority order at ${known[i].peerId}`);
   }
 
   const keygenOpen = rules.keygenUntil === null || r.attempt.startedAt < rules.keygenUntil;

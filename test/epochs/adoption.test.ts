@@ -82,9 +82,17 @@ test('rule signatures: every member, no outsider, no invalid signature', () => {
   assert.equal(refusedBy(input(EPOCH1, { invalidSigners: ['pB'] })), 'signatures');
 });
 
-test('rule committee-stake: a member whose stake this node does not know is "not yet eligible" (retry, no blame)', () => {
-  const v = checkAdoption(input(EPOCH1, { staked: stakedInOrder(['pA', 'pB', 'pC']) }));
+test('rule committee-stake: a later epoch\'s member whose stake this node does not know is "not yet eligible" (retry, no blame)', () => {
+  const v = checkAdoption(input(regroup(), { staked: stakedInOrder(['pA', 'pB', 'pC']) }));
   assert.deepEqual(v.ok ? null : [v.rule, v.retry], ['committee-stake', true]);
+});
+
+test('first epoch imported by a node that joined later: a member it never saw (gone offline) does not block it; padding with unknown identities does not pass', () => {
+  // pD went offline before this node joined: pA..pC are three of the four oldest stakes known here.
+  assert.equal(refusedBy(input(EPOCH1, { staked: stakedInOrder(['pA', 'pB', 'pC', 'pF']) })), 'adopted');
+  // One known senior plus three identities nobody here knows: one of the top four, refused.
+  const padded = record({ members: ['pA', 'pX', 'pY', 'pZ'] });
+  assert.equal(refusedBy(input(padded, { signers: ['pA', 'pX', 'pY', 'pZ'], staked: stakedInOrder(['pA', 'pB', 'pC', 'pD']) })), 'first-epoch');
 });
 
 test('rule committee-order: members must be listed in seniority order', () => {
