@@ -32,7 +32,7 @@ test('chaos: SIGKILL + restart and an equivocating node on 5 processes; every ch
     assert.equal(r.error, undefined, log);
     assert.deepEqual(
       r.checks.map((c) => c.name),
-      ['confirmed-txs-valid', 'no-double-payment', 'paid-on-best-chain', 'nonce-commitments-unique', 'db-integrity', 'group-key-agreement', 'culprits-named', 'transfers-resume', 'all-transfers-paid'],
+      ['confirmed-txs-valid', 'no-double-payment', 'paid-on-best-chain', 'nonce-commitments-unique', 'db-integrity', 'group-key-agreement', 'epoch-trust', 'culprits-named', 'transfers-resume', 'all-transfers-paid'],
     );
     for (const c of r.checks) assert.ok(c.ok, `${c.name}: ${c.detail}\n${log}`);
     assert.equal(r.ok, true);
