@@ -22,8 +22,9 @@ import { RequestStore, ZERO_CURSOR, type Cursor } from '../src/custody/requests.
 import { DepositWatcher } from '../src/custody/deposits.js';
 import { RequestUpkeep, fundedRequests } from '../src/node/request-upkeep.js';
 import { applyPullReply, servePull } from '../src/p2p/replication.js';
-import type { ChainSource, Utxo } from '../src/chain/types.js';
+import type { Utxo } from '../src/chain/types.js';
 import { parseFlags } from './flags.js';
+import { staticChain } from '../test/support/static-chain.js';
 
 const REGTEST = { ...btc.TEST_NETWORK, bech32: 'bcrt' };
 const te = new TextEncoder();
@@ -31,25 +32,7 @@ const addr = (seed: string) => btc.Address(REGTEST).encode({ type: 'wsh', hash: 
 const depositAddressFor = (id: string, epoch: number) => (epoch === 1 ? addr(`deposit|${id}`) : undefined);
 const TIP = { height: 500, hash: 'aa'.repeat(32), time: 1_700_000_000 };
 
-function chain(utxos: Map<string, Utxo[]>): ChainSource & { reads: number } {
-  const header = (h: number) => ({ height: h, hash: h === TIP.height ? TIP.hash : h.toString(16).padStart(64, '0'), time: TIP.time, prevHash: '00'.repeat(32) });
-  const c = {
-    kind: 'esplora' as const,
-    reads: 0,
-    getTip: async () => TIP,
-    getBlockHeaderByHeight: async (h: number) => header(h),
-    getBlockHeader: async () => header(TIP.height),
-    getTx: async () => null,
-    getOutSpend: async () => ({ spent: false }),
-    getAddressUtxos: async (a: string) => {
-      c.reads++;
-      return utxos.get(a) ?? [];
-    },
-    broadcast: async () => '00'.repeat(32),
-    getFeeRate: async () => 2,
-  };
-  return c;
-}
+const chain = (utxos: Map<string, Utxo[]>) => staticChain(TIP, utxos);
 
 async function identity() {
   const key = (await generateKeyPair('Ed25519')) as unknown as PrivateKey;

@@ -15,33 +15,15 @@ import { RequestUpkeep, fundedRequests } from '../../src/node/request-upkeep.js'
 import { buildCandidate, fromStoredRequest, type CandidateParams } from '../../src/custody/candidate.js';
 import { addressFromScript, depositAddress, scriptFromAddress, scriptPubKeyFor, taprootOutputKey, vaultAddress } from '../../src/crypto/taproot.js';
 import type { EpochKey } from '../../src/crypto/types.js';
-import type { ChainSource, Utxo } from '../../src/chain/types.js';
+import type { Utxo } from '../../src/chain/types.js';
 import { input } from '../custody/request-fixtures.js';
+import { staticChain } from '../support/static-chain.js';
 
 const internal = bytesToHex(schnorr.getPublicKey(hexToBytes('01'.padStart(64, '0'))));
 const KEY: EpochKey = { epoch: 1, network: 'regtest', outputKey: taprootOutputKey(internal).outputKey, internalKey: internal, threshold: 2, committee: [], verifyingShares: {}, commitments: [] };
 const TIP = { height: 200, hash: 'aa'.repeat(32), time: 1_700_000_000 };
 
-/** A chain that knows one block hash per height and pays exactly the outputs it is given. */
-function fakeChain(utxos: Map<string, Utxo[]>): ChainSource & { reads: number } {
-  const header = (height: number) => ({ height, hash: height === TIP.height ? TIP.hash : height.toString(16).padStart(64, '0'), time: TIP.time, prevHash: '00'.repeat(32) });
-  const c = {
-    kind: 'esplora' as const,
-    reads: 0,
-    getTip: async () => TIP,
-    getBlockHeaderByHeight: async (h: number) => header(h),
-    getBlockHeader: async () => header(TIP.height),
-    getTx: async () => null,
-    getOutSpend: async () => ({ spent: false }),
-    getAddressUtxos: async (address: string) => {
-      c.reads++;
-      return utxos.get(address) ?? [];
-    },
-    broadcast: async () => '00'.repeat(32),
-    getFeeRate: async () => 2,
-  };
-  return c;
-}
+const fakeChain = (utxos: Map<string, Utxo[]>) => staticChain(TIP, utxos);
 
 const confirmedAt = (height: number, txidByte: string, value: bigint, address: string): Utxo => ({
   txid: txidByte.repeat(32),
