@@ -89,17 +89,26 @@ test('a peer copying another peer\'s tss_proof is rejected and named', () => {
   }
 });
 
-test('a copied tss_proof that arrives after the proposal deadline is still named INVALID_TSS_PROOF (late copier attack)', () => {
-  // peerE copies peerA's proof and holds its proposal back until the others have sent their
-  // signing sets: it cannot join the round any more, but the copy is evidence and is named.
+/**
+ * A round in which peerE's proposal is held back (optionally built around a copy of peerA's
+ * proof) until the honest nodes have left the proposal phase; returns the held body.
+ */
+function withLateProposal(copier: boolean): { h: Harness; held: unknown; honest: string[] } {
   let held: unknown = null;
   const h = new Harness({
-    proofFor: (peer, proofs) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!),
+    ...(copier ? { proofFor: (peer: string, proofs: Record<string, string>) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!) } : {}),
     outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload),
   }).start();
   const honest = ['peerA', 'peerB', 'peerC', 'peerD'];
   while (honest.some((p) => ['candidate', 'proposal'].includes(h.state(p).phase))) h.run(1);
-  assert.ok(held, 'the copier built its proposal');
+  assert.ok(held, 'peerE built its proposal');
+  return { h, held, honest };
+}
+
+test('a copied tss_proof that arrives after the proposal deadline is still named INVALID_TSS_PROOF (late copier attack)', () => {
+  // peerE copies peerA's proof and holds its proposal back until the others have sent their
+  // signing sets: it cannot join the round any more, but the copy is evidence and is named.
+  const { h, held, honest } = withLateProposal(true);
   for (const p of honest) assert.ok(!h.state(p).signingSets[p]!.members.includes('peerE'), `${p}'s signing set went out without E`);
   // outFilter sees bodies before they are signed: sign the held one with E's own share, as the
   // copier's node would (an unsigned or wrongly signed proposal proves nothing).
@@ -115,10 +124,7 @@ test('a copied tss_proof that arrives after the proposal deadline is still named
 });
 
 test('an honest proposal that arrives late is logged, not accepted and not blamed', () => {
-  let held: unknown = null;
-  const h = new Harness({ outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload) }).start();
-  while (['candidate', 'proposal'].includes(h.state('peerA').phase)) h.run(1);
-  assert.ok(held, 'peerE built its proposal');
+  const { h, held } = withLateProposal(false);
   h.inject({ from: 'peerE', type: MSG.proposal, payload: h.signAs('peerE', MSG.proposal, held) });
   h.run();
   const s = h.state('peerA');
@@ -133,14 +139,7 @@ test('an honest proposal that arrives late is logged, not accepted and not blame
 test('a late copied tss_proof signed with another peer\'s share proves nothing: ignored as bad-signature, nobody named', () => {
   // The copy would be evidence only if E signed it; a body signed by A's share but sent as E's
   // must not get E (or A) named.
-  let held: unknown = null;
-  const h = new Harness({
-    proofFor: (peer, proofs) => (peer === 'peerE' ? proofs.peerA! : proofs[peer]!),
-    outFilter: (m) => (m.from === 'peerE' && m.type === MSG.proposal ? ((held = m.payload), null) : m.payload),
-  }).start();
-  const honest = ['peerA', 'peerB', 'peerC', 'peerD'];
-  while (honest.some((p) => ['candidate', 'proposal'].includes(h.state(p).phase))) h.run(1);
-  assert.ok(held, 'the copier built its proposal');
+  const { h, held, honest } = withLateProposal(true);
   h.inject({ from: 'peerE', type: MSG.proposal, payload: h.signAs('peerA', MSG.proposal, held) });
   h.run();
   for (const p of honest) {
