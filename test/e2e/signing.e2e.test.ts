@@ -184,31 +184,49 @@ async function roundOfTx(n: TestNode, txid: string): Promise<RoundSummary> {
 /**
  * Every node in `nodes` agrees on the round of `txid`, its threshold set and its txid; returns it
  * and the nodes that completed it. With `lagging: 'allowed'` a node may have sat the round out
- * (its view of the chain lagged at the round's start; it learns the payment from the chain): then
- * the nodes that did complete it must agree and include the whole threshold set.
+ * (its view of the chain lagged at the round's start; it learns the payment from the chain), and
+ * a node may have decided another threshold set (a signing-set message reached it after its
+ * deadline on a loaded machine): its checksum then differs, the others go on without it, and it
+ * completes from the signers' sign.final. Such a node must show that sign.final in its timeline;
+ * it is returned in `diverged`, not `completed`. The nodes in `completed` agree and
+ * include the whole threshold set, and they are at least t.
  */
-async function agreedRound(nodes: TestNode[], txid: string, opts: { lagging?: 'allowed' } = {}): Promise<{ round: RoundSummary; completed: TestNode[] }> {
+async function agreedRound(nodes: TestNode[], txid: string, opts: { lagging?: 'allowed' } = {}): Promise<{ round: RoundSummary; completed: TestNode[]; diverged: TestNode[] }> {
   const found = await Promise.all(nodes.map((n) => roundOfTx(n, txid).catch((e: Error) => e)));
-  const completed = nodes.filter((_, i) => !(found[i] instanceof Error));
-  const sums = found.filter((s): s is RoundSummary => !(s instanceof Error));
   const missing = nodes.filter((_, i) => found[i] instanceof Error);
+  const done = nodes.flatMap((n, i) => (found[i] instanceof Error ? [] : [{ n, s: found[i] as RoundSummary }]));
   if (missing.length) {
-    const first = sums[0];
+    const first = done[0]?.s;
     for (const n of missing) {
       const own = first ? (await rounds(n)).find((r) => r.roundId === first.roundId) : undefined;
       console.log(`${n.name} did not complete the round of ${txid}: ${own ? `${own.status} (${own.reason ?? ''})` : 'no such round'}`);
     }
     if (opts.lagging !== 'allowed') throw found[nodes.indexOf(missing[0]!)] as Error;
   }
-  const first = sums[0]!;
-  assert.ok(first.thresholdSet && first.thresholdSet.length === T, `threshold set of ${T}: ${JSON.stringify(first.thresholdSet)}`);
-  for (const [i, s] of sums.entries()) {
-    assert.equal(s.roundId, first.roundId, `${completed[i]!.name} round id`);
+  assert.ok(done.length > 0, `some node completed the round of ${txid}`);
+  for (const { n, s } of done) {
+    assert.equal(s.roundId, done[0]!.s.roundId, `${n.name} round id`);
     assert.equal(s.txid, txid);
-    assert.deepEqual(s.thresholdSet, first.thresholdSet, `${completed[i]!.name} threshold set`);
   }
+  // The agreed threshold set is the one most completing nodes hold.
+  const key = (s: RoundSummary) => JSON.stringify(s.thresholdSet ?? []);
+  const counts = new Map<string, number>();
+  for (const { s } of done) counts.set(key(s), (counts.get(key(s)) ?? 0) + 1);
+  const agreedKey = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  const first = done.find(({ s }) => key(s) === agreedKey)!.s;
+  assert.ok(first.thresholdSet && first.thresholdSet.length === T, `threshold set of ${T}: ${JSON.stringify(first.thresholdSet)}`);
+  const completed = done.filter(({ s }) => key(s) === agreedKey).map(({ n }) => n);
+  const diverged = done.filter(({ s }) => key(s) !== agreedKey).map(({ n }) => n);
+  for (const n of diverged) {
+    const own = done.find((d) => d.n === n)!.s;
+    assert.equal(opts.lagging, 'allowed', `${n.name} threshold set ${JSON.stringify(own.thresholdSet)} differs from ${agreedKey}`);
+    const tl = await timeline(n, first.roundId);
+    assert.ok(tl.entries.some((e) => e.phase === 'final' && e.decision === 'accept'), `${n.name} decided another threshold set, so it completed only from a peer's sign.final`);
+    console.log(`${n.name} decided threshold set ${JSON.stringify(own.thresholdSet)}, not the agreed one, and completed from a peer's sign.final`);
+  }
+  assert.ok(completed.length >= Math.min(T, nodes.length - missing.length - diverged.length), `nodes agreeing on the threshold set: ${completed.map((n) => n.name).join(',')}`);
   for (const p of first.thresholdSet!) {
-    if (nodes.some((n) => n.peerId === p)) assert.ok(completed.some((n) => n.peerId === p), `threshold-set member ${name(p)} completed the round`);
+    if (nodes.some((n) => n.peerId === p)) assert.ok([...completed, ...diverged].some((n) => n.peerId === p), `threshold-set member ${name(p)} completed the round`);
   }
   // Same facts through the per-round timeline endpoint.
   for (const n of completed) {
@@ -217,7 +235,7 @@ async function agreedRound(nodes: TestNode[], txid: string, opts: { lagging?: 'a
     assert.deepEqual(tl.round?.thresholdSet, first.thresholdSet);
     assert.ok(tl.entries.some((e) => e.phase === 'signing-set' && e.decision === 'decided'), `${n.name} logged the threshold-set decision`);
   }
-  return { round: first, completed };
+  return { round: first, completed, diverged };
 }
 
 /** Independent check: every input's BIP340 signature against its prevout's output key (tx and prevouts from the chain source). */
