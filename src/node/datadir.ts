@@ -21,7 +21,7 @@ import { depositViews, epochsView, peerViews, roundView, roundsView, transferVie
 export const DB_FILE = 'node.sqlite';
 
 /** What a stopped node can still answer: every read of NodeApi. */
-export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest'>;
+export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest' | 'unblockPeer'>;
 
 export interface DataDirReader extends DataDirApi {
   readonly dbPath: string;
