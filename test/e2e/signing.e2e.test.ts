@@ -143,10 +143,16 @@ async function requestTransfers(at: TestNode, amounts: bigint[]): Promise<{ reqs
     payouts.set(payoutAddress, amount - TRANSFER_FEE);
     reqs.push({ id: r.id, payoutAddress, amount, depositAddress: r.depositAddress });
   }
+  // Which node lacks which request at the last look (named in the timeout's message).
+  let lacking: string[] = [];
   await waitFor(async () => {
-    for (const n of reachable()) for (const r of reqs) if (!(await transferState(n, r.id))) return false;
-    return true;
-  }, 60_000, 'requests replicated to every node the honest core still talks to');
+    const now: string[] = [];
+    for (const n of reachable()) for (const r of reqs) if (!(await transferState(n, r.id).catch(() => null))) now.push(`${n.name}:${r.id.slice(0, 8)}`);
+    lacking = now;
+    return now.length === 0;
+  }, 120_000, 'requests replicated to every node the honest core still talks to').catch((e: Error) => {
+    throw new Error(`${e.message}; still lacking ${lacking.join(' ')}`);
+  });
   const depositTxid = await fundDeposits(reqs.map((r) => ({ address: r.depositAddress, amount: r.amount })));
   return { reqs, depositTxid };
 }
