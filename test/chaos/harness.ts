@@ -239,7 +239,9 @@ function federationOptions(o: { n: number; dir: string; basePort: number; roundS
     dir: o.dir,
     basePort: o.basePort,
     blockIntervalMs: 1_000,
-    keygenUntilMs: 20_000 + 2_000 * o.n,
+    // The window includes the nodes' start-up: five tsx processes starting at once on a busy
+    // 2-core machine took over 30 s to answer /health, and a 30 s window closed before any keygen.
+    keygenUntilMs: 45_000 + 3_000 * o.n,
     config: {
       chain: { pollMs: 300 },
       schedule: { keygen: '*/5 * * * * *', signing: `*/${o.roundSec} * * * * *`, regroup: '59 59 23 * * *' },
