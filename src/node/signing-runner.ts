@@ -17,6 +17,8 @@ import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
 import { signOutgoing } from '../rounds/signing/signed.js';
 import { stakedMembers, type StakedMember } from './peers.js';
+import { rewardLedger, rewardOutputsOf } from '../custody/rewards.js';
+import { nodeRewardSource } from './rewards.js';
 
 /**
  * Phase timeouts scale with the round length so a round always ends before the next starts. The
@@ -100,7 +102,6 @@ export class SigningRunner {
       minConfirmations: c.minConfirmations,
       replicationDelayMs: c.replicationDelayMs,
       transferFee: c.transferFeeSats,
-      rewardSats: c.rewardSats,
       feeRateMin: c.feeRateMin,
       feeRateMax: c.feeRateMax,
     };
@@ -234,7 +235,9 @@ export class SigningRunner {
       .filter((d) => d.kind === 'deposit' && d.requestId !== undefined && known.has(d.requestId) && d.address === depositAddress(key, d.requestId))
       .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight!, requestId: d.requestId! }));
     const rewardOf = new Map(members.map((m) => [m.peerId, m.rewardAddress]));
-    const replace = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
+    const rewardSrc = nodeRewardSource(ctx);
+    const bump = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
+    const replace = bump ? { ...bump, rewards: rewardOutputsOf(ctx.db, bump.txid, rewardSrc) } : undefined;
     return {
       key,
       roundId,
@@ -245,6 +248,7 @@ export class SigningRunner {
       vaultUtxos,
       deposits,
       peers: participants.map((p) => ({ peerId: p.peerId, rewardAddress: rewardOf.get(p.peerId)! })),
+      rewards: rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats),
       excludedTransfers: excludedTransfers(ctx.db),
       lockedOutpoints: lockedOutpoints(ctx.db),
       feeRate: ctx.chainView.feeRate!,

@@ -118,7 +118,7 @@ test('another node answering on the configured port is not read as ours: the dat
   }
   // Its own node answering: read through the API (same peer id), no note.
   const reader = openDataDir(loadConfig(join(dir, 'metanode.yaml'), ENV));
-  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')) }, port: 0 });
+  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')), rewards: () => Promise.reject(new Error('not in a data directory')) }, port: 0 });
   const { port: ownPort } = await own.listen();
   try {
     const r = await run(['--data-dir', dir, 'status', '--json'], { ...ENV, METANODE_HTTP_PORT: String(ownPort) });
