@@ -16,9 +16,10 @@ export function nodeRewardSource(ctx: Ctx): RewardSource {
     transferFee: ctx.config.custody.transferFeeSats,
     committee: (epoch) => ctx.manager.store.get(epoch)?.record.committee.map((m) => m.peerId) ?? null,
     rewardScript: (peerId) => {
-      // One snapshot of the stakes per source: one analysis reads them all consistently.
+      // One snapshot of the stakes per source: one analysis reads them all consistently. The stake
+      // view (blocklist ignored) first, then the peer table (kept in SQLite across restarts).
       scripts ??= new Map(
-        committeePeers(ctx).flatMap((p) => {
+        [...ctx.network.table.list(), ...committeePeers(ctx)].flatMap((p) => {
           try {
             return [[p.peerId, addressToScript(p.rewardAddress, ctx.config.network)] as const];
           } catch {
