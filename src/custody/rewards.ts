@@ -11,7 +11,8 @@
 // - Payout: the rewards a transaction pays are its outputs to a committee member's reward script
 //   (the candidate writes a reward only when its script is unique in the transaction).
 // - Paid counts rewards in confirmed, final AND unconfirmed (in-flight) custody transactions, so a
-//   balance is never paid twice while a transaction waits for a block. A peer whose balance
+//   balance is never paid twice while a transaction waits for a block; for an RBF family, the most
+//   any version pays (any one of them may still confirm). A peer whose balance
 //   (accrued - paid) reaches custody.rewardMinPayoutSats is paid all of it in the next candidate.
 // - Storage: reward_txs (one row per custody tx in a block) and reward_ledger (accrual and payout
 //   per peer of that tx), written in the SQLite transaction that confirms the tx and deleted in the
@@ -91,8 +92,13 @@ function readRewards(outs: Array<{ script: string; amount: bigint }>, committee:
   });
 }
 
-/** Accrual and payouts of one custody tx, or why they cannot be derived yet. */
-export function analyzeCustodyTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex' | 'inputs' | 'transferIds'>, src: RewardSource): Analysis {
+type Outs = Array<{ script: string; amount: bigint }>;
+
+/**
+ * A custody tx's outputs, its epoch (null: an MNC1 commitment or none, which accrues and pays
+ * nothing), the committee, and its reward outputs; or why they cannot be read yet.
+ */
+function readTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex'>, src: RewardSource): { ok: true; outs: Outs; epoch: number | null; committee: string[]; rewards: RewardOutput[] } | { ok: false; reason: string } {
   let parsed: Transaction;
   try {
     parsed = Transaction.fromRaw(hexToBytes(tx.hex), { allowUnknownOutputs: true, allowUnknownInputs: true });
@@ -104,8 +110,26 @@ export function analyzeCustodyTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex' | 'inp
     return { script: bytesToHex(o.script!), amount: o.amount! };
   });
   const epoch = outs.map((o) => parseCommitment(o.script)).find((c) => c !== null)?.epoch ?? null;
+  if (epoch === null) return { ok: true, outs, epoch, committee: [], rewards: [] };
+  const committee = src.committee(epoch);
+  if (committee === null) return { ok: false, reason: `epoch ${epoch} record unknown` };
+  const rewards = readRewards(outs, committee, src);
+  if (typeof rewards === 'string') return { ok: false, reason: rewards };
+  return { ok: true, outs, epoch, committee, rewards };
+}
+
+/** The reward outputs of a custody tx (no input values needed); null when they cannot be read yet. */
+export function rewardOutputsIn(tx: Pick<CustodyTxRecord, 'txid' | 'hex'>, src: RewardSource): RewardOutput[] | string {
+  const r = readTx(tx, src);
+  return r.ok ? r.rewards : r.reason;
+}
+
+/** Accrual and payouts of one custody tx, or why they cannot be derived yet. */
+export function analyzeCustodyTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex' | 'inputs' | 'transferIds'>, src: RewardSource): Analysis {
+  const r = readTx(tx, src);
+  if (!r.ok) return r;
+  const { outs, epoch, committee, rewards: rewardOuts } = r;
   const transfers = tx.transferIds.length;
-  const empty = (fee: bigint): Analysis => ({ ok: true, rewards: { epoch, transfers, fee, pool: 0n, remainder: 0n, accrued: new Map(), paid: new Map(), outputs: [] } });
   let totalIn = 0n;
   for (const o of tx.inputs) {
     const v = src.inputValue(o);
@@ -113,12 +137,7 @@ export function analyzeCustodyTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex' | 'inp
     totalIn += v;
   }
   const fee = totalIn - outs.reduce((s, o) => s + o.amount, 0n);
-  // A transaction from before the epoch was committed (MNC1) accrues and pays nothing.
-  if (epoch === null) return empty(fee);
-  const committee = src.committee(epoch);
-  if (committee === null) return { ok: false, reason: `epoch ${epoch} record unknown` };
-  const rewardOuts = readRewards(outs, committee, src);
-  if (typeof rewardOuts === 'string') return { ok: false, reason: rewardOuts };
+  if (epoch === null) return { ok: true, rewards: { epoch, transfers, fee, pool: 0n, remainder: 0n, accrued: new Map(), paid: new Map(), outputs: [] } };
   const paid = new Map<string, bigint>();
   for (const o of rewardOuts) paid.set(o.peerId, (paid.get(o.peerId) ?? 0n) + o.amount);
   const income = BigInt(transfers) * src.transferFee - fee;
@@ -151,12 +170,10 @@ export function reconcileRewards(db: Db, src: RewardSource): Array<{ txid: strin
       WHERE c.txid IS NULL OR c.state NOT IN ('confirmed','final') OR COALESCE(c.confirmed_height, 0) != r.height`;
     db.prepare(`DELETE FROM reward_ledger WHERE txid IN (${stale})`).run();
     db.prepare(`DELETE FROM reward_txs WHERE txid IN (${stale})`).run();
-    const missing = new Set(
-      (db.prepare(`SELECT c.txid FROM custody_txs c LEFT JOIN reward_txs r ON r.txid = c.txid WHERE c.state IN ('confirmed','final') AND r.txid IS NULL`).all() as Array<{ txid: string }>).map((r) => r.txid),
-    );
+    const missing = db.prepare(`SELECT c.txid FROM custody_txs c LEFT JOIN reward_txs r ON r.txid = c.txid WHERE c.state IN ('confirmed','final') AND r.txid IS NULL ORDER BY c.txid`).all() as Array<{ txid: string }>;
     const waiting: Array<{ txid: string; reason: string }> = [];
-    for (const tx of [...listCustodyTxs(db, 'confirmed'), ...listCustodyTxs(db, 'final')]) {
-      if (!missing.has(tx.txid)) continue;
+    for (const { txid } of missing) {
+      const tx = getCustodyTx(db, txid)!;
       const a = analyzeCustodyTx(tx, src);
       if (a.ok) writeRows(db, tx, a.rewards);
       else waiting.push({ txid: tx.txid, reason: a.reason });
@@ -187,10 +204,28 @@ export function rewardLedger(db: Db, src: RewardSource, minPayout: bigint): Rewa
       peer_id: string; accrued: string; paid: string; height: number;
     }>
   ).map((r) => ({ peerId: r.peer_id, height: r.height, accrued: BigInt(r.accrued), paid: BigInt(r.paid) }));
-  for (const tx of listCustodyTxs(db, 'unconfirmed')) {
-    const a = analyzeCustodyTx(tx, src);
-    if (!a.ok) waiting.push({ txid: tx.txid, reason: a.reason });
-    else for (const [peerId, paid] of a.rewards.paid) rows.push({ peerId, height: null, accrued: 0n, paid });
+  // In flight: a replacement family (same inputs: the unconfirmed head and the versions it
+  // replaced) may still confirm any one of its versions, so each peer counts the most any version
+  // pays it. A family without an unconfirmed version is over (dropped, or confirmed and counted above).
+  const families = new Map<string, CustodyTxRecord[]>();
+  for (const tx of [...listCustodyTxs(db, 'unconfirmed'), ...listCustodyTxs(db, 'replaced')]) {
+    const k = tx.inputs.map((o) => `${o.txid}:${o.vout}`).sort().join(',');
+    families.set(k, [...(families.get(k) ?? []), tx]);
+  }
+  for (const family of families.values()) {
+    if (!family.some((t) => t.state === 'unconfirmed')) continue;
+    const most = new Map<string, bigint>();
+    for (const tx of family) {
+      const outs = rewardOutputsIn(tx, src);
+      if (typeof outs === 'string') {
+        waiting.push({ txid: tx.txid, reason: outs });
+        continue;
+      }
+      const paid = new Map<string, bigint>();
+      for (const o of outs) paid.set(o.peerId, (paid.get(o.peerId) ?? 0n) + o.amount);
+      for (const [p, v] of paid) if (v > (most.get(p) ?? 0n)) most.set(p, v);
+    }
+    for (const [peerId, paid] of most) rows.push({ peerId, height: null, accrued: 0n, paid });
   }
   return { minPayout, complete: waiting.length === 0, rows, waiting };
 }
@@ -209,6 +244,6 @@ export function rewardBalances(db: Db, src: RewardSource): RewardBalances {
 /** The reward outputs of a custody tx this node holds (for its replacement); [] when not derivable. */
 export function rewardOutputsOf(db: Db, txid: string, src: RewardSource): RewardOutput[] {
   const tx = getCustodyTx(db, txid);
-  const a = tx ? analyzeCustodyTx(tx, src) : null;
-  return a?.ok ? a.rewards.outputs : [];
+  const outs = tx ? rewardOutputsIn(tx, src) : [];
+  return typeof outs === 'string' ? [] : outs;
 }

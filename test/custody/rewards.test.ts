@@ -18,7 +18,8 @@ import { buildCandidate, parseCommitment, type CandidateView } from '../../src/c
 import { CustodyChainFollower } from '../../src/custody/custody-chain.js';
 import { balancesAt } from '../../src/custody/reward-balance.js';
 import { reconcileRewards, rewardBalances, rewardLedger, rewardMigrations, type RewardSource } from '../../src/custody/rewards.js';
-import { excludedTransfers, getCustodyTx, listCustodyTxs, lockedOutpoints, transferMigrations } from '../../src/custody/transfers.js';
+import { excludedTransfers, getCustodyTx, listCustodyTxs, lockedOutpoints, markDropped, recordBroadcast, transferMigrations } from '../../src/custody/transfers.js';
+import { addressToScript } from '../../src/chain/network.js';
 import { roundLogMigrations } from '../../src/rounds/roundlog.js';
 import { signedSessionMigrations } from '../../src/rounds/signing/sessions.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -362,4 +363,27 @@ test('a node inflating its own reward balance is refused: the round signs the ho
   const amounts = Array.from({ length: signed.outputsLength }, (_, i) => signed.getOutput(i).amount!);
   assert.equal(amounts.filter((a) => a === 1_500n).length, 5, 'each member, peerB included, gets the balance the ledger derives');
   assert.ok(!amounts.includes(90_000n), 'the inflated reward was never signed');
+});
+
+test('a reward in a replaced version stays spoken for while its replacement may still confirm, and is due again once the family is dropped', () => {
+  const ks = dkgKeys(5);
+  const db = openDb(':memory:', MIGRATIONS);
+  const scripts = new Map(standardView(ks).peers.map((p) => [p.peerId, addressToScript(p.rewardAddress, 'regtest')]));
+  const src: RewardSource = { transferFee: FEE, committee: (e) => (e === ks.key.epoch ? ks.peers : null), rewardScript: (p) => scripts.get(p) ?? null, inputValue: () => null };
+  const accrued = { minPayout: 1_000n, complete: true, rows: ks.peers.map((p) => ({ peerId: p, height: 150, accrued: 1_500n, paid: 0n })) };
+  const original = buildCandidate({ ...standardView(ks), rewards: accrued }, PARAMS)!;
+  assert.equal(original.outputs.filter((o) => o.kind === 'reward').length, 5);
+  const record = (c: typeof original, replaces?: string) =>
+    recordBroadcast(db, { txid: c.txid, roundId: 1, hex: c.unsignedTx, inputs: c.inputs.map((i) => ({ txid: i.txid, vout: i.vout })), transferIds: c.transferIds, feeRate: c.feeRate, height: 200, now: 1, ...(replaces ? { replaces } : {}) });
+  record(original);
+  const inFlight = () => balancesAt(rewardLedger(db, src, 1_000n).rows).map((p) => p.inFlight);
+  assert.deepEqual(inFlight(), Array(5).fill(1_500n), 'input values unknown: payouts in flight are still read');
+  // A replacement that (say) could not read the rewards back leaves them out.
+  const bumped = buildCandidate({ ...standardView(ks), replace: { txid: original.txid, inputs: original.inputs, feeRate: original.feeRate, transferIds: original.transferIds, rewards: [] } }, PARAMS)!;
+  assert.equal(bumped.outputs.filter((o) => o.kind === 'reward').length, 0);
+  record(bumped, original.txid);
+  assert.equal(getCustodyTx(db, original.txid)!.state, 'replaced');
+  assert.deepEqual(inFlight(), Array(5).fill(1_500n), 'the replaced version may still confirm: its rewards are not due again');
+  markDropped(db, bumped.txid, 2, { reason: 'inputs spent elsewhere' });
+  assert.deepEqual(inFlight(), [], 'the whole family is dropped: nothing in flight (no ledger row at all)');
 });
