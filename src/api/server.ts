@@ -11,7 +11,7 @@ import type { Counter } from 'prom-client';
 import { evaluateHealth } from './health.js';
 import { ApiGuard } from './auth.js';
 import type { NodeApi } from './types.js';
-import { listQuerySchema, parseWith, roundIdSchema, roundsQuerySchema, submissionSchema, toListQuery, toRoundsQuery } from './validate.js';
+import { listQuerySchema, parsePeerId, parseWith, roundIdSchema, roundsQuerySchema, submissionSchema, toListQuery, toRoundsQuery } from './validate.js';
 
 export interface ApiServerOptions {
   api: NodeApi;
@@ -185,6 +185,20 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       },
     },
     { method: 'GET', pattern: /^\/v1\/epochs$/, name: 'epochs', handler: async () => ok(await call('epochs', () => api.epochs())) },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/peers\/([^/]+)\/unblock$/,
+      name: 'unblock',
+      handler: async (ctx) => {
+        let peer: string;
+        try {
+          peer = parsePeerId(decodeURIComponent(ctx.params[0]!));
+        } catch (e) {
+          throw new HttpError(400, 'INVALID_INPUT', errorMessage(e));
+        }
+        return ok(await call('unblockPeer', () => api.unblockPeer(peer)));
+      },
+    },
     // POST /v1/transfers submits a transfer request; /v1/requests is the same route's older name.
     ...(['transfers', 'requests'] as const).map(
       (name): Route => ({

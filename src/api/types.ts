@@ -208,4 +208,23 @@ export interface NodeApi {
    * INVALID_INPUT for a request the node refuses (wrong network address, amount, expiry).
    */
   submitRequest(req: TransferRequestSubmission): Awaitable<TransferRequest>;
+  /**
+   * Takes a peer off this node's local blocklist (an operator's decision after looking at why it
+   * was blocked). Local only: it changes no committee and nothing another node decides.
+   */
+  unblockPeer(peerId: string): Awaitable<UnblockResult>;
+}
+
+export interface BlockEntryView {
+  peerId: string;
+  reason: string;
+  detail: string;
+  since: number;
+  until: number;
+}
+
+export interface UnblockResult {
+  peerId: string;
+  /** The entry removed; null when the peer was not blocked. */
+  removed: BlockEntryView | null;
 }

@@ -1,5 +1,7 @@
 // Request validation for the HTTP API: query strings and the transfer-request body.
 import { z } from 'zod';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { MetanodeError } from '../util/errors.js';
 import type { ListQuery, RoundsQuery, TransferRequestSubmission } from './types.js';
 
 export const MAX_LIMIT = 1000;
@@ -20,6 +22,16 @@ export const listQuerySchema = z.strictObject({
   limit,
   state: z.string().regex(/^[a-z][a-z-]{0,31}$/, { error: 'must be a state name like "pending"' }).optional(),
 });
+
+/** A peer id in its canonical text form (12D3KooW... / Qm...), as libp2p prints it. */
+export function parsePeerId(text: string): string {
+  try {
+    if (peerIdFromString(text).toString() === text) return text;
+  } catch {
+    // fall through: the same error for every malformed id
+  }
+  throw new MetanodeError('INVALID_INPUT', `not a peer id: ${JSON.stringify(text)} (expected e.g. 12D3KooW...)`);
+}
 
 export const roundIdSchema = z.string().regex(/^\d{1,15}$/, { error: 'round id must be a whole number' }).transform(Number);
 

@@ -15,7 +15,7 @@ export const EXAMPLES: Record<string, string[]> = {
   ],
   start: ['metanode --config /etc/metanode/metanode.yaml start', 'METANODE_HTTP_PORT=9181 metanode --data-dir ./node1 start'],
   status: ['metanode status', 'metanode --data-dir /var/lib/metanode status --json   # also on a stopped node'],
-  peers: ['metanode peers', 'metanode --data-dir /var/lib/metanode peers unblock 12D3KooW...   # with the node stopped', 'metanode peers --json | jq -r \'.[] | select(.stake.valid | not) | .peerId\''],
+  peers: ['metanode peers', 'metanode --data-dir /var/lib/metanode peers unblock 12D3KooW...   # running or stopped', 'metanode peers --json | jq -r \'.[] | select(.stake.valid | not) | .peerId\''],
   rounds: ['metanode rounds -n 20', 'metanode rounds --before 28333300 --json', "metanode rounds --json | jq '.[] | select(.outcome==\"aborted\")'"],
   round: ['metanode round 28333334', 'metanode round 28333334 --json | jq \'.events[] | select(.decision=="culprit")\''],
   deposits: ['metanode deposits', 'metanode deposits --state confirmed --json'],

@@ -224,12 +224,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   helpExamples(
     peers
       .command('unblock')
-      .description("take a peer off this node's local blocklist (the node must be stopped: it keeps the list in memory)")
+      .description("take a peer off this node's local blocklist (a running node through its API, a stopped one in its data directory)")
       .argument('<peer>', 'peer id (from `metanode peers`)')
       .copyInheritedSettings(program)
       .action(async (peer: string, _o, c: Command) => {
         const g = globals(c);
-        print(g, unblockCommand(readConfig(g), peer), renderUnblock);
+        print(g, await unblockCommand(readConfig(g), peer, () => client(g)), renderUnblock);
       }),
   );
 

@@ -62,6 +62,7 @@ export async function startHttpTarget(): Promise<HttpTarget> {
       accepted++;
       return r;
     },
+    unblockPeer: refuse,
   };
   const token = randomBytes(32).toString('hex');
   const server: ApiServer = createApiServer({ api, host: '127.0.0.1', port: 0, bodyLimitBytes: BODY_LIMIT, auth: { token, postRatePerSec: 1e6, postBurst: 1e6 } });

@@ -120,5 +120,13 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
       if (!ctx.manager.current()) throw new MetanodeError('INVALID_INPUT', 'no vault key yet: keygen has not completed');
       return ctx.requests.create({ amountSats: req.amountSats, payoutAddress: req.payoutAddress, refundAddress: req.refundAddress, expiry: req.expiry });
     },
+
+    unblockPeer(peerId) {
+      const removed = ctx.network.blocklist.get(peerId) ?? null;
+      ctx.network.blocklist.unblock(peerId);
+      // An operator's decision: on the record, with what it overrode.
+      if (removed) ctx.log.warn({ peer: peerId, reason: removed.reason, detail: removed.detail, until: removed.until }, 'peer unblocked by the operator');
+      return { peerId, removed };
+    },
   };
 }

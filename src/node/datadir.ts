@@ -22,7 +22,7 @@ export const DB_FILE = 'node.sqlite';
 
 /** What a stopped node can still answer: every read of NodeApi. */
 /** Rewards need the stakes' reward addresses, which only the running node holds. */
-export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest' | 'rewards'>;
+export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest' | 'unblockPeer' | 'rewards'>;
 
 export interface DataDirReader extends DataDirApi {
   readonly dbPath: string;

@@ -7,6 +7,13 @@
 // newly staked operator could never introduce itself; with the cooldown an unstaked peer gets
 // one short window and is then refused. Blocklisted peers are always refused, and so are peers
 // in a test partition (setPartition: the chaos harness cutting a node off from chosen peers).
+// A peer that once proved a stake here is not a stranger: when it drops out of the peer table
+// (no ping within peerTimeoutMs: a stalled event loop, or its pings unverifiable while the chain
+// source was down) it keeps its connection and its pings are heard until it proves its stake
+// again or is blocklisted. Without this, one 15 s window spent while the chain source was down
+// locked two honest members out of each other for the whole cooldown (found in the signing e2e
+// on a loaded machine: every node lost every peer for 10 minutes). These peers are bounded by the
+// stakes on chain.
 // Probation records live for the cooldown and no longer; at most `maxProbations` are held, and
 // when that many unstaked peers are within their cooldown, new unknown peers are refused until
 // records expire (bounded memory; an operator joining then retries after the cooldown).
@@ -26,6 +33,8 @@ export interface GaterOptions {
 export class AdmissionGate {
   private startedAt: number;
   private readonly probations = new Map<string, number>();
+  /** Peers that proved a stake here (see the header). */
+  private readonly proven = new Set<string>();
   private partitioned = new Set<string>();
   private readonly now: () => number;
 
@@ -63,10 +72,12 @@ export class AdmissionGate {
    */
   admitted(peerId: string): void {
     this.probations.delete(peerId);
+    this.proven.add(peerId);
   }
 
   /** Whether `peerId` is within an open probation window (it may send pings, nothing else). */
   inProbation(peerId: string): boolean {
+    if (this.proven.has(peerId)) return true;
     const started = this.probations.get(peerId);
     return started !== undefined && this.now() - started < this.opts.probationMs;
   }
@@ -94,7 +105,7 @@ export class AdmissionGate {
   /** Decides and, for an unknown peer after grace, opens its probation window. */
   allow(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return false;
-    if (this.inGrace() || this.opts.isAdmitted(peerId)) return true;
+    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proven.has(peerId)) return true;
     const now = this.now();
     const started = this.probations.get(peerId);
     if (started === undefined || now - started >= this.opts.probationCooldownMs) return this.openProbation(peerId, now);
@@ -104,7 +115,7 @@ export class AdmissionGate {
   /** A connected peer that should now be disconnected (blocked, or probation over and not admitted). */
   shouldEvict(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return true;
-    if (this.inGrace() || this.opts.isAdmitted(peerId)) return false;
+    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proven.has(peerId)) return false;
     const started = this.probations.get(peerId);
     if (started === undefined) return !this.openProbation(peerId, this.now());
     return this.now() - started >= this.opts.probationMs;

@@ -172,6 +172,11 @@ export function fakeNode(): FakeNode {
       f.submitted.push(req);
       return { ...REQUEST, amountSats: req.amountSats, payoutAddress: req.payoutAddress, refundAddress: req.refundAddress, expiry: req.expiry };
     },
+    unblockPeer: (peerId) => {
+      f.calls.push({ method: 'unblockPeer', arg: peerId });
+      const p = PEERS.find((x) => x.peerId === peerId && x.blockedUntil !== null);
+      return { peerId, removed: p ? { peerId, reason: 'invalid-ping', detail: 'bad signature', since: p.blockedUntil! - 72 * 3600_000, until: p.blockedUntil! } : null };
+    },
   };
   return f;
 }

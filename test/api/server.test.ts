@@ -294,3 +294,23 @@ test('POSTs are rate-limited with 429 naming the limit', async () => {
     await s.close();
   }
 });
+
+test('POST /v1/peers/<peer>/unblock: needs the token, checks the peer id, returns the removed entry', async () => {
+  const { PEERS } = await import('./fake-node.js');
+  const blockedPeer = PEERS.find((p) => p.blockedUntil !== null)!.peerId;
+  const before = node.calls.filter((c) => c.method === 'unblockPeer').length;
+  const unauth = await post(`/v1/peers/${blockedPeer}/unblock`, '{}', 'application/json', null);
+  assert.equal(unauth.status, 401);
+  assert.equal(node.calls.filter((c) => c.method === 'unblockPeer').length, before, 'nothing reached the node without the token');
+  const bad = await post('/v1/peers/not-a-peer/unblock', '{}');
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /not a peer id: "not-a-peer"/);
+  const done = await post(`/v1/peers/${blockedPeer}/unblock`, '{}');
+  assert.equal(done.status, 200);
+  assert.equal(done.json.peerId, blockedPeer);
+  assert.equal(done.json.removed.reason, 'invalid-ping');
+  const notBlocked = await post(`/v1/peers/${PEERS.find((p) => p.blockedUntil === null)!.peerId}/unblock`, '{}');
+  assert.equal(notBlocked.status, 200);
+  assert.equal(notBlocked.json.removed, null);
+  assert.equal((await get(`/v1/peers/${blockedPeer}/unblock`)).status, 405);
+});

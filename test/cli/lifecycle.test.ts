@@ -1,10 +1,10 @@
-// Operator commands around a node's life: peers unblock (stopped node only), config check and
+// Operator commands around a node's life: peers unblock (stopped node, or running through its API), config check and
 // show (secrets redacted), the answering node's identity checked by read commands, exit codes
 // that answer the question (status of a stopped node, stake --check of an invalid stake), and
 // errors as JSON under --json.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliRunner } from '../support/cli.js';
@@ -37,15 +37,29 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test('peers unblock: removes the entry of a stopped node; refused, naming the PID, while the node runs', async () => {
+test('peers unblock: removes the entry of a stopped node; asks a running node through its API; refused, naming the PID, when that API is down', async () => {
   const listed = async () => JSON.parse((await run(['--data-dir', dir, '--offline', 'peers', '--json'])).out) as Array<{ peerId: string; state: string }>;
   assert.equal((await listed()).find((p) => p.peerId === PEER_C)?.state, 'blocked');
 
   const lock = lockDataDir(dir, 31337);
   try {
-    const refused = await run(['--data-dir', dir, 'peers', 'unblock', PEER_C]);
+    // A node holds the directory but its API does not answer: refused, naming the PID and the API.
+    const refused = await run(['--data-dir', dir, 'peers', 'unblock', PEER_C], { ...ENV, METANODE_HTTP_PORT: '1' });
     assert.equal(refused.code, EXIT_DATADIR_LOCKED);
-    assert.match(refused.err, /in use by another metanode \(PID 31337\): the running node keeps its blocklist in memory; stop it/);
+    assert.match(refused.err, /in use by another metanode \(PID 31337\), and its API at http:\/\/127\.0\.0\.1:1 does not answer/);
+    // The running node's API answers: the CLI asks it, with the data directory's token.
+    const token = readFileSync(join(dir, 'api.token'), 'utf8').trim();
+    const node = fakeNode();
+    const api = createApiServer({ api: node, port: 0, auth: { token } });
+    const { port } = await api.listen();
+    try {
+      const viaApi = await run(['--data-dir', dir, 'peers', 'unblock', PEER_C, '--json'], { ...ENV, METANODE_HTTP_PORT: String(port) });
+      assert.equal(viaApi.code, 0, viaApi.err);
+      assert.equal(JSON.parse(viaApi.out).removed.reason, 'invalid-ping');
+      assert.deepEqual(node.calls.filter((c) => c.method === 'unblockPeer'), [{ method: 'unblockPeer', arg: PEER_C }]);
+    } finally {
+      await api.close();
+    }
   } finally {
     lock.release();
   }
@@ -118,7 +132,7 @@ test('another node answering on the configured port is not read as ours: the dat
   }
   // Its own node answering: read through the API (same peer id), no note.
   const reader = openDataDir(loadConfig(join(dir, 'metanode.yaml'), ENV));
-  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')), rewards: () => Promise.reject(new Error('not in a data directory')) }, port: 0 });
+  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')), unblockPeer: () => Promise.reject(new Error('read-only')), rewards: () => Promise.reject(new Error('not in a data directory')) }, port: 0 });
   const { port: ownPort } = await own.listen();
   try {
     const r = await run(['--data-dir', dir, 'status', '--json'], { ...ENV, METANODE_HTTP_PORT: String(ownPort) });

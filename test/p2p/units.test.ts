@@ -79,3 +79,33 @@ describe('names and arithmetic', () => {
     assert.equal(directProtocol('mainnet'), '/metanode/mainnet/direct/1');
   });
 });
+
+describe('AdmissionGate: staked peers that drop out', () => {
+  it('a staked peer dropped while the chain source was down is heard again, not locked out for the cooldown', () => {
+    let t = 0;
+    const inTable = new Set<string>();
+    const blocked = new Set<string>();
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: (p) => inTable.has(p), isBlocked: (p) => blocked.has(p), now: () => t });
+    t = 2000;
+    // The member proves its stake once.
+    assert.equal(g.allow('member'), true);
+    inTable.add('member');
+    g.admitted('member');
+    // It drops out of the table (no verifiable ping for a while: the chain source was down).
+    inTable.delete('member');
+    for (t = 2000; t <= 30_000; t += 50) {
+      assert.equal(g.shouldEvict('member'), false, `kept at ${t}`);
+      assert.equal(g.allow('member'), true, `its redial is accepted at ${t}`);
+      assert.equal(g.inProbation('member'), true, `its pings are heard at ${t}`);
+    }
+    // A stranger in the same minutes gets one window and then the cooldown, as before.
+    assert.equal(g.allow('stranger'), true);
+    t += 100;
+    assert.equal(g.shouldEvict('stranger'), true);
+    assert.equal(g.allow('stranger'), false);
+    // A proven peer that is then blocklisted is refused and evicted like anyone.
+    blocked.add('member');
+    assert.equal(g.allow('member'), false);
+    assert.equal(g.shouldEvict('member'), true);
+  });
+});
