@@ -17,7 +17,10 @@ import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
 import { signOutgoing } from '../rounds/signing/signed.js';
 import { stakedMembers, type StakedMember } from './peers.js';
-import { rewardLedger, rewardOutputsOf } from '../custody/rewards.js';
+import { rewardLedger, rewardOutputsOf, type RewardSource } from '../custody/rewards.js';
+import type { RewardLedgerView } from '../custody/reward-balance.js';
+import { addressToScript } from '../chain/network.js';
+import type { Network } from '../chain/types.js';
 import { nodeRewardSource } from './rewards.js';
 
 /**
@@ -248,13 +251,31 @@ export class SigningRunner {
       vaultUtxos,
       deposits,
       peers: participants.map((p) => ({ peerId: p.peerId, rewardAddress: rewardOf.get(p.peerId)! })),
-      rewards: rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats),
+      rewards: payableLedger(rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats), rewardOf, rewardSrc, ctx.config.network),
       excludedTransfers: excludedTransfers(ctx.db),
       lockedOutpoints: lockedOutpoints(ctx.db),
       feeRate: ctx.chainView.feeRate!,
       ...(replace ? { replace } : {}),
     };
   }
+}
+
+/**
+ * The ledger without the rows of peers whose participant-table reward address is not the one the
+ * ledger reads payouts back by (a re-stake seen by one source first): a reward paid there would
+ * not be recognised as paid. Such a peer is paid in a later round, once both agree.
+ */
+export function payableLedger(l: RewardLedgerView, rewardOf: Map<string, string>, src: RewardSource, network: Network): RewardLedgerView {
+  const agrees = (peerId: string) => {
+    const a = rewardOf.get(peerId);
+    if (a === undefined) return true; // not a participant: never paid by this round anyway
+    try {
+      return addressToScript(a, network) === src.rewardScript(peerId);
+    } catch {
+      return false;
+    }
+  };
+  return { ...l, rows: l.rows.filter((r) => agrees(r.peerId)) };
 }
 
 /** Committee members that are online (admitted, or self), in the key's seniority order. */

@@ -24,6 +24,7 @@ import { roundLogMigrations } from '../../src/rounds/roundlog.js';
 import { signedSessionMigrations } from '../../src/rounds/signing/sessions.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { BOUNDARY, Harness, PARAMS, dkgKeys, standardView, type KeySet } from '../rounds/signing/harness.js';
+import { payableLedger } from '../../src/node/signing-runner.js';
 
 const FINALITY = 3;
 const FEE = PARAMS.transferFee;
@@ -386,4 +387,17 @@ test('a reward in a replaced version stays spoken for while its replacement may 
   assert.deepEqual(inFlight(), Array(5).fill(1_500n), 'the replaced version may still confirm: its rewards are not due again');
   markDropped(db, bumped.txid, 2, { reason: 'inputs spent elsewhere' });
   assert.deepEqual(inFlight(), [], 'the whole family is dropped: nothing in flight (no ledger row at all)');
+});
+
+test('a participant whose reward address differs between the participant table and the stakes the ledger reads is not paid this round', () => {
+  const ks = dkgKeys(5);
+  const view = standardView(ks);
+  const scripts = new Map(view.peers.map((p) => [p.peerId, addressToScript(p.rewardAddress, 'regtest')]));
+  const src: RewardSource = { transferFee: FEE, committee: () => ks.peers, rewardScript: (p) => scripts.get(p) ?? null, inputValue: () => null };
+  const ledger = { minPayout: 1_000n, complete: true, rows: ks.peers.map((p) => ({ peerId: p, height: 150, accrued: 1_500n, paid: 0n })) };
+  const tableAddress = new Map(view.peers.map((p) => [p.peerId, p.peerId === 'peerC' ? view.requests[0]!.destination : p.rewardAddress]));
+  const payable = payableLedger(ledger, tableAddress, src, 'regtest');
+  assert.deepEqual(payable.rows.map((r) => r.peerId), ['peerA', 'peerB', 'peerD', 'peerE']);
+  const c = buildCandidate({ ...view, rewards: payable }, PARAMS)!;
+  assert.deepEqual(c.outputs.filter((o) => o.kind === 'reward').map((o) => o.peerId).sort(), ['peerA', 'peerB', 'peerD', 'peerE']);
 });
