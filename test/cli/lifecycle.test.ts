@@ -82,7 +82,7 @@ test('config show prints the effective config with secrets redacted; config chec
   const cfg = join(tmp, 'with-secret.yaml');
   writeFileSync(
     cfg,
-    [`dataDir: ${dir}`, `keystore: { dir: ${join(dir, 'keys')} }`, 'chain: { source: bitcoind, bitcoind: { url: "http://rpc:urlsecret@127.0.0.1:8332", user: rpc, password: s3cret-rpc } }', ''].join('\n'),
+    [`dataDir: ${dir}`, `keystore: { dir: ${join(dir, 'keys')} }`, 'chain: { source: bitcoind, bitcoind: { url: "http://rpc:urlsecret@127.0.0.1:8332", user: rpc, password: s3cret-rpc } }', 'custody: { rewardSats: 1000 }', ''].join('\n'),
   );
   const show = await run(['--config', cfg, 'config', 'show', '--json'], { ...ENV, METANODE_HTTP_PORT: '9555' });
   assert.equal(show.code, 0, show.err);
@@ -101,6 +101,7 @@ test('config show prints the effective config with secrets redacted; config chec
   assert.equal(r.peerId, peerId);
   assert.ok(r.warnings.some((w: string) => w.startsWith('no stake configured')));
   assert.ok(r.warnings.some((w: string) => w.startsWith('chain.bitcoind.password is in the config file')));
+  assert.ok(r.warnings.some((w: string) => w.startsWith('custody.rewardSats is deprecated and ignored')), 'an old config file still loads, with a warning');
 
   const noKeys = join(tmp, 'no-keys.yaml');
   writeFileSync(noKeys, `dataDir: ${join(tmp, 'empty')}\nkeystore: { dir: ${join(tmp, 'empty', 'keys')} }\nchain: { esploraUrl: "http://127.0.0.1:3002" }\n`);
