@@ -144,6 +144,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     },
     { method: 'GET', pattern: /^\/v1\/status$/, name: 'status', handler: async () => ok(await call('status', () => api.status())) },
     { method: 'GET', pattern: /^\/v1\/peers$/, name: 'peers', handler: async () => ok(await call('peers', () => api.peers())) },
+    { method: 'GET', pattern: /^\/v1\/rewards$/, name: 'rewards', handler: async () => ok(await call('rewards', () => api.rewards())) },
     {
       method: 'GET',
       pattern: /^\/v1\/rounds$/,

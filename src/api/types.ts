@@ -180,6 +180,18 @@ export interface ListQuery {
   state?: string;
 }
 
+/** GET /v1/rewards (src/custody/rewards.ts): amounts in sats as decimal strings. */
+export interface RewardsView {
+  minPayoutSats: string;
+  transferFeeSats: string;
+  /** False while some custody tx's rewards cannot be derived yet (then no reward is proposed). */
+  complete: boolean;
+  waiting: Array<{ txid: string; reason: string }>;
+  /** Over the custody txs in blocks: transfers paid, miner fees, reward pools, remainders kept by the vault. */
+  totals: { transfers: number; minerFeesSats: string; poolSats: string; remainderSats: string };
+  peers: Array<{ peerId: string; accruedSats: string; paidSats: string; inFlightSats: string; balanceSats: string; due: boolean }>;
+}
+
 export interface NodeApi {
   health(): Awaitable<HealthInputs>;
   status(): Awaitable<NodeStatus>;
@@ -190,6 +202,7 @@ export interface NodeApi {
   transfers(q: ListQuery): Awaitable<TransferView[]>;
   deposits(q: ListQuery): Awaitable<DepositView[]>;
   epochs(): Awaitable<EpochsResponse>;
+  rewards(): Awaitable<RewardsView>;
   /**
    * Accept a transfer request (signed by this node, then replicated). Throws MetanodeError
    * INVALID_INPUT for a request the node refuses (wrong network address, amount, expiry).

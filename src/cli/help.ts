@@ -21,6 +21,7 @@ export const EXAMPLES: Record<string, string[]> = {
   deposits: ['metanode deposits', 'metanode deposits --state confirmed --json'],
   transfers: ['metanode transfers', 'metanode transfers --state paid -n 10'],
   epochs: ['metanode epochs', 'metanode epochs --json'],
+  rewards: ['metanode rewards', "metanode rewards --json | jq '.peers[] | select(.due)'"],
   request: ['metanode request --amount 0.0015btc --payout bcrt1q... --refund bcrt1q... --expiry 24h'],
   stake: ['metanode stake', 'metanode stake --reward bc1q... --stake-address bc1q... --amount 0.02btc', 'metanode stake --check'],
   keys: ['metanode keys', 'metanode keys --json | jq -r .vaultAddress', 'metanode --config /etc/metanode/metanode.yaml keys change-passphrase   # node stopped'],

@@ -1,5 +1,5 @@
 // The shapes the CLI receives: the API's types after JSON (bigint -> decimal string).
-import type { NodeStatus, PeerView, TransferView, DepositView, EpochEntry, EpochsResponse, RoundSummary, Timeline, TransferRequest } from '../api/types.js';
+import type { NodeStatus, PeerView, TransferView, DepositView, EpochEntry, EpochsResponse, RoundSummary, Timeline, TransferRequest, RewardsView } from '../api/types.js';
 
 export type Jsonified<T> = T extends bigint
   ? string
@@ -18,3 +18,4 @@ export type EpochsResponseJson = Jsonified<EpochsResponse>;
 export type RoundJson = Jsonified<RoundSummary>;
 export type TimelineJson = Jsonified<Timeline>;
 export type TransferRequestJson = Jsonified<TransferRequest>;
+export type RewardsJson = Jsonified<RewardsView>;

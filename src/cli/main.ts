@@ -28,6 +28,7 @@ import { peersCommand, peersView } from './commands/peers.js';
 import { roundCommand, roundsCommand, roundsView, renderRound } from './commands/rounds.js';
 import { depositsCommand, depositsView, transfersCommand, transfersView } from './commands/transfers.js';
 import { epochsCommand, epochsView } from './commands/epochs.js';
+import { renderRewards, rewardsCommand } from './commands/rewards.js';
 import { requestCommand, requestView, parseAmount } from './commands/request.js';
 import { stakeCommand, renderStake } from './commands/stake.js';
 import { keysCommand, localKeys, renderKeys, NO_KEYS } from './commands/keys.js';
@@ -282,6 +283,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       });
   stateList('deposits', 'deposits seen at transfer-request deposit addresses and the vault', depositsCommand, depositsView);
   stateList('transfers', 'transfer requests and how far each got', transfersCommand, transfersView);
+
+  cmd('rewards', 'the reward ledger: accrued, paid and balance per peer (from the running node)').action(async (_o, c: Command) => {
+    const g = globals(c);
+    print(g, await read(g, rewardsCommand), renderRewards);
+  });
 
   cmd('epochs', 'the signed public records of every vault key').action(async (_o, c: Command) => {
     const g = globals(c);

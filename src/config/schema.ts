@@ -224,7 +224,13 @@ const custodySchema = z
     bumpAfterBlocks: int(1, 1000).default(3),
     feeRateMin: num(0.1, 100_000).default(1),
     feeRateMax: num(0.1, 100_000).default(500),
-    rewardSats: sats().default(1_000n),
+    // Deprecated and ignored: rewards now come from the transfer fees (src/custody/rewards.ts).
+    // Still accepted so existing config files load.
+    rewardSats: sats().optional(),
+    // A peer's accrued reward is paid, whole, once it reaches this; above the P2TR dust limit.
+    rewardMinPayoutSats: sats()
+      .refine((v) => v > 330n, { error: 'must be > 330 (the P2TR dust limit): a reward output below dust cannot be relayed' })
+      .default(10_000n),
     transferFeeSats: sats().default(2_000n),
     replicationDelayMs: int(0, 3_600_000).default(10_000),
     // Confirmations before a custody transaction is final and its transfers read 'paid' (before:

@@ -13,10 +13,14 @@
 //   deposits matching no known request that carry a refund address and have waited
 //   `orphanRefundAfterBlocks` confirmations (a request may just be late to replicate). Refund =
 //   value - transferFee; a refund below dust is swept to the vault.
-// - Rewards: `rewardSats` split equally among the peers of the participant peer table that have a
-//   valid reward address for the network (ordered by peer id); the remainder stays in the vault;
-//   omitted when the share is below dust or the vault cannot pay it.
-// - One OP_RETURN: 'MNC1' || round id (u64 BE) || sha512_256 checksum of the participant table.
+// - Rewards (src/custody/rewards.ts): the caller passes the reward balances due, derived from the
+//   chain (the reward ledger); each becomes one output to the participant's reward address, ordered
+//   like every output. Only to peers of the participant table, only when the output's script is
+//   unique in the transaction (so the ledger can read it back from the chain), never in a sweep of
+//   an earlier epoch; a replacement repeats the replaced transaction's reward outputs. All omitted
+//   when the vault cannot pay them with the fee.
+// - One OP_RETURN: 'MNC2' || round id (u64 BE) || epoch (u32 BE) || sha512_256 checksum of the
+//   participant table. The epoch names the committee the transaction's rewards accrue to.
 // - Change back to the current vault address when >= dust, else it goes to the miner.
 // - Fee: ceil(vsize * feeRate), feeRate clamped to [feeRateMin, feeRateMax]; vsize is computed
 //   exactly for key-path P2TR inputs (64-byte BIP340 signature, SIGHASH_DEFAULT).
@@ -34,9 +38,12 @@ import type { EpochKey } from '../crypto/types.js';
 import { depositTweak, scriptFromAddress, scriptPubKeyFor } from '../crypto/taproot.js';
 import { MetanodeError } from '../util/errors.js';
 import type { TransferRequest as StoredTransferRequest } from './requests-schema.js';
+import { rewardsDueAt, type RewardDue, type RewardLedgerView } from './reward-balance.js';
 
 export const RBF_SEQUENCE = 0xfffffffd;
-export const COMMITMENT_TAG = 'MNC1';
+export const COMMITMENT_TAG = 'MNC2';
+/** Commitments written before the epoch was carried (round id and checksum only). */
+export const COMMITMENT_TAG_V1 = 'MNC1';
 export const DEFAULT_DUST_SATS = 330n; // P2TR dust limit at the default 3 sat/vB dust relay fee
 
 export interface TransferRequest {
@@ -78,6 +85,18 @@ export interface ReplaceSpec {
   feeRate: number;
   /** Transfers the replaced transaction pays; the replacement pays exactly these. */
   transferIds: string[];
+  /**
+   * The replaced transaction's reward outputs (src/custody/rewards.ts analyzeCustodyTx): the
+   * replacement repeats them, so it pays what the original paid and never less fee (BIP125).
+   */
+  rewards?: RewardOutput[];
+}
+
+/** A reward output as read from a custody transaction. */
+export interface RewardOutput {
+  peerId: string;
+  script: string;
+  amount: bigint;
 }
 
 export interface CandidateView {
@@ -93,8 +112,10 @@ export interface CandidateView {
   requests: TransferRequest[];
   vaultUtxos: VaultUtxo[];
   deposits: DepositUtxo[];
-  /** Participant peer table (who gets rewards; its checksum goes into the OP_RETURN). */
+  /** Participant peer table (who may get rewards; its checksum goes into the OP_RETURN). */
   peers: RewardPeer[];
+  /** The reward ledger (src/custody/rewards.ts); balances due at the anchor go to participants. */
+  rewards?: RewardLedgerView;
   /** Transfers that must not be paid again (in flight or paid). */
   excludedTransfers?: string[];
   /** Outpoints spent by our unconfirmed custody transactions; never spent twice. */
@@ -113,7 +134,6 @@ export interface CandidateParams {
   minConfirmations: number;
   replicationDelayMs: number;
   transferFee: bigint;
-  rewardSats: bigint;
   feeRateMin: number;
   feeRateMax: number;
   dustSats?: bigint;
@@ -208,20 +228,32 @@ export function peerTableChecksum(peers: RewardPeer[]): string {
   return bytesToHex(sha512_256(utf8ToBytes(lines.join(''))));
 }
 
-export function commitmentScript(roundId: number, checksum: string): string {
+export function commitmentScript(roundId: number, epoch: number, checksum: string): string {
   if (!Number.isSafeInteger(roundId) || roundId < 0) fail(`round id must be a non-negative integer`);
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) fail(`epoch must be a u32`);
   const rid = new Uint8Array(8);
   new DataView(rid.buffer).setBigUint64(0, BigInt(roundId));
-  const data = concatBytes(utf8ToBytes(COMMITMENT_TAG), rid, hexToBytes(checksum));
+  const ep = new Uint8Array(4);
+  new DataView(ep.buffer).setUint32(0, epoch);
+  const data = concatBytes(utf8ToBytes(COMMITMENT_TAG), rid, ep, hexToBytes(checksum));
   return bytesToHex(Script.encode(['RETURN', data]));
+}
+
+/** What a custody commitment output carries; null for any other script. epoch is null in an MNC1 commitment. */
+export function parseCommitment(scriptHex: string): { roundId: number; epoch: number | null } | null {
+  const v2 = '6a30' + bytesToHex(utf8ToBytes(COMMITMENT_TAG));
+  const v1 = '6a2c' + bytesToHex(utf8ToBytes(COMMITMENT_TAG_V1));
+  const isV2 = scriptHex.length === 4 + 96 && scriptHex.startsWith(v2);
+  if (!isV2 && !(scriptHex.length === 4 + 88 && scriptHex.startsWith(v1))) return null;
+  const at = v2.length; // both prefixes have the same length
+  const id = BigInt('0x' + scriptHex.slice(at, at + 16));
+  if (id > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return { roundId: Number(id), epoch: isV2 ? parseInt(scriptHex.slice(at + 16, at + 24), 16) : null };
 }
 
 /** The round id a custody commitment output (commitmentScript) carries, or null for any other script. */
 export function commitmentRoundId(scriptHex: string): number | null {
-  const prefix = '6a2c' + bytesToHex(utf8ToBytes(COMMITMENT_TAG));
-  if (scriptHex.length !== 4 + 88 || !scriptHex.startsWith(prefix)) return null;
-  const id = BigInt('0x' + scriptHex.slice(prefix.length, prefix.length + 16));
-  return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : null;
+  return parseCommitment(scriptHex)?.roundId ?? null;
 }
 
 function varintLen(n: number): number {
@@ -264,7 +296,7 @@ function tryScript(address: string, network: Network): string | null {
 function validateParams(p: CandidateParams): void {
   if (!Number.isInteger(p.minConfirmations) || p.minConfirmations < 1) fail('custody.minConfirmations must be an integer >= 1');
   if (!Number.isFinite(p.replicationDelayMs) || p.replicationDelayMs < 0) fail('replicationDelayMs must be >= 0');
-  if (p.transferFee < 0n || p.rewardSats < 0n) fail('transferFee and rewardSats must be >= 0');
+  if (p.transferFee < 0n) fail('transferFee must be >= 0');
   if (!(p.feeRateMin > 0) || !(p.feeRateMax >= p.feeRateMin)) fail('fee rate bounds must satisfy 0 < feeRateMin <= feeRateMax');
 }
 
@@ -385,13 +417,10 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
   }
 
   const checksum = peerTableChecksum(view.peers);
-  const commitment: CandidateOutput = { kind: 'commitment', script: commitmentScript(view.roundId, checksum), amount: 0n };
-  const rewardPeers = [...view.peers]
-    .sort((a, b) => compareHex(a.peerId, b.peerId))
-    .map((p) => ({ p, script: tryScript(p.rewardAddress, network) }))
-    .filter((x): x is { p: RewardPeer; script: string } => x.script !== null);
-  const share = rewardPeers.length ? params.rewardSats / BigInt(rewardPeers.length) : 0n;
-  const rewards: CandidateOutput[] = share >= dust ? rewardPeers.map(({ p, script }) => ({ kind: 'reward', script, amount: share, peerId: p.peerId })) : [];
+  const commitment: CandidateOutput = { kind: 'commitment', script: commitmentScript(view.roundId, key.epoch, checksum), amount: 0n };
+  const rewards: CandidateOutput[] = view.replace
+    ? (view.replace.rewards ?? []).map((r) => ({ kind: 'reward', script: r.script, amount: r.amount, peerId: r.peerId }))
+    : view.sweepTo !== undefined ? [] : rewardOutputs(view, [...outputs.map((o) => o.script), changeScript], dust);
 
   const totalIn = [...inputs.values()].reduce((s, i) => s + i.value, 0n);
   const tryBuild = (withRewards: boolean): { outs: CandidateOutput[]; fee: bigint; vsize: number } | null => {
@@ -437,6 +466,25 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
     docHash: bytesToHex(sha512_256(hexToBytes(doc))),
     sighashes: sighashesOf(tx, ins),
   };
+}
+
+/**
+ * One output per reward due to a participant: its whole balance (>= dust) to its reward address,
+ * when that script appears nowhere else in the transaction (the ledger reads a reward back from
+ * the chain by its script, src/custody/rewards.ts).
+ */
+function rewardOutputs(view: CandidateView, otherScripts: string[], dust: bigint): CandidateOutput[] {
+  const addressOf = new Map(view.peers.map((p) => [p.peerId, p.rewardAddress]));
+  const due = (view.rewards ? rewardsDueAt(view.rewards, view.anchorHeight) : [])
+    .filter((r) => r.amount >= dust && addressOf.has(r.peerId))
+    .map((r) => ({ r, script: tryScript(addressOf.get(r.peerId)!, view.key.network) }))
+    .filter((x): x is { r: RewardDue; script: string } => x.script !== null);
+  const uses = new Map<string, number>();
+  for (const s of [...otherScripts, ...due.map((d) => d.script)]) uses.set(s, (uses.get(s) ?? 0) + 1);
+  return due
+    .filter((d) => uses.get(d.script) === 1)
+    .sort((a, b) => compareHex(a.r.peerId, b.r.peerId))
+    .map(({ r, script }) => ({ kind: 'reward', script, amount: r.amount, peerId: r.peerId }));
 }
 
 /**

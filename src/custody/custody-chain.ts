@@ -10,8 +10,9 @@
 //      deposits, no two transactions paying one transfer can both be on the chain.
 //   3. A confirmed tx at custody.finalityDepth confirmations is final: its transfers are paid.
 // Every change is one SQLite transaction: the state, the transfers' history, and a round-log row
-// (phase 'chain') naming the block that caused it. Listeners (e.g. a rewards ledger) hear each
-// change after it is written; see CustodyTxEvent.
+// (phase 'chain') naming the block that caused it, and whatever the `within` hook writes (the
+// reward ledger, src/custody/rewards.ts). Listeners hear each change after it is written; see
+// CustodyTxEvent.
 import { BestChainHashes } from '../chain/best-chain.js';
 import type { ChainSource, Tip } from '../chain/types.js';
 import { appendLog } from '../rounds/roundlog.js';
@@ -61,6 +62,8 @@ export interface CustodyChainOptions {
   finalityDepth: number;
   log: LogPort;
   now: () => number;
+  /** Called inside the SQLite transaction of every change, after it is applied (derived ledgers). */
+  within?: (e: CustodyTxEvent) => void;
 }
 
 type Rebroadcast = 'accepted' | 'refused' | 'undecided';
@@ -124,6 +127,7 @@ export class CustodyChainFollower {
     };
     const changed = this.o.db.transaction(() => {
       if (!recordConfirmedCustodyTx(this.o.db, { ...c, now })) return false;
+      this.o.within?.(e);
       this.roundLog(e, now);
       return true;
     })();
@@ -244,6 +248,7 @@ export class CustodyChainFollower {
     const now = this.o.now();
     const changed = this.o.db.transaction(() => {
       if (apply() === false) return false;
+      this.o.within?.(e);
       this.roundLog(e, now);
       return true;
     })();

@@ -165,6 +165,11 @@ export class DepositWatcher {
     return [...this.watches].map(([address, meta]) => ({ address, meta: { ...meta } }));
   }
 
+  /** Value of an output this watcher has seen (any status), null when unknown. */
+  valueOf(txid: string, vout: number): bigint | null {
+    return this.deposits.get(key(txid, vout))?.value ?? null;
+  }
+
   list(filter: DepositFilter = {}): Deposit[] {
     const statuses = filter.status === undefined ? undefined : Array.isArray(filter.status) ? filter.status : [filter.status];
     return [...this.deposits.values()]

@@ -140,6 +140,9 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
         return { ...t, status: seen?.state ?? 'unknown', txid: seen?.txid ?? null, confirmations: seen?.confirmations ?? null };
       }),
       txs: await custodyTxs(fed.chain, view.txids),
+      rewards: view.rewards
+        ? { transfers: view.rewards.totals.transfers, minerFeesSats: view.rewards.totals.minerFeesSats, poolSats: view.rewards.totals.poolSats, peers: view.rewards.peers.map((p) => ({ peerId: p.peerId, accruedSats: p.accruedSats, paidSats: p.paidSats, inFlightSats: p.inFlightSats, balanceSats: p.balanceSats })) }
+        : null,
     };
     return summary;
   } finally {

@@ -37,6 +37,16 @@ export interface DevnetSummary {
   vaultAddress: string | null;
   transfers: DevnetTransfer[];
   txs: DevnetTx[];
+  /** The reward ledger as a node last reported it (GET /v1/rewards); null when none answered. */
+  rewards: DevnetRewards | null;
+}
+
+export interface DevnetRewards {
+  /** Over the custody txs in blocks: transfers paid, miner fees, reward pools accrued. */
+  transfers: number;
+  minerFeesSats: string;
+  poolSats: string;
+  peers: { peerId: string; accruedSats: string; paidSats: string; inFlightSats: string; balanceSats: string }[];
 }
 
 // How far along a transfer is: the nodes' latest views are merged by taking the furthest.
@@ -89,5 +99,14 @@ export function renderSummary(s: DevnetSummary): string {
   }
   lines.push('', `custody transactions broadcast: ${s.txs.length}${s.txs.length ? ' (raw hex and prevouts with --json)' : ''}`);
   for (const t of s.txs) lines.push(`  ${t.txid}  ${t.prevouts.length} input${t.prevouts.length === 1 ? '' : 's'}`);
+  if (s.rewards) {
+    const r = s.rewards;
+    const paid = r.peers.reduce((sum, p) => sum + BigInt(p.paidSats) + BigInt(p.inFlightSats), 0n);
+    lines.push('', `rewards: ${r.poolSats} sats accrued from ${r.transfers} transfer fee(s) less ${r.minerFeesSats} sats of miner fees; ${paid} sats paid in reward outputs`);
+    if (r.peers.length) {
+      const name = (id: string) => `node-${s.nodes.findIndex((n) => n.peerId === id) + 1}`;
+      lines.push(table(r.peers.map((p) => [name(p.peerId), p.accruedSats, p.paidSats, p.inFlightSats, p.balanceSats]), ['node', 'accrued', 'paid', 'in flight', 'balance'], ['left', 'right', 'right', 'right', 'right']));
+    }
+  }
   return lines.join('\n');
 }

@@ -28,6 +28,13 @@ interface TimelineJson {
   entries: { phase: string; decision: string }[];
 }
 
+/** GET /v1/rewards, the fields the view reads. */
+export interface RewardsJson {
+  complete: boolean;
+  totals: { transfers: number; minerFeesSats: string; poolSats: string; remainderSats: string };
+  peers: { peerId: string; accruedSats: string; paidSats: string; inFlightSats: string; balanceSats: string }[];
+}
+
 interface TransferJson {
   request: { id: string; amountSats: string };
   state: string;
@@ -49,6 +56,9 @@ export class LiveView {
   private latest = new Map<string, Map<string, TransferSeen>>();
   /** Txids of custody transactions the rounds reported broadcast. */
   readonly txids = new Set<string>();
+  /** The last reward ledger read (from the first node that answered). */
+  rewards: RewardsJson | null = null;
+  private printedPaid = new Map<string, string>();
 
   constructor(
     private readonly nodes: ViewNode[],
@@ -82,6 +92,7 @@ export class LiveView {
       try {
         await this.readRounds(node);
         await this.readTransfers(node);
+        await this.readRewards(node).catch(() => undefined); // rewards are extra: a node without them still shows rounds
         return;
       } catch (e) {
         lastError = `${node.name}: ${errorMessage(e)}`;
@@ -130,6 +141,20 @@ export class LiveView {
       this.lastSkip = '';
       const timeline = await node.api.get<TimelineJson>(`/v1/rounds/${r.roundId}`).catch(() => null);
       this.out(roundLine(r, timeline?.entries.at(-1)?.phase ?? null, (p) => this.name(p)));
+    }
+  }
+
+  /** One line per peer whose rewards paid (in a block or in flight) changed: the reward outputs. */
+  private async readRewards(node: ViewNode): Promise<void> {
+    const r = await node.api.get<RewardsJson>('/v1/rewards');
+    if (!Array.isArray(r?.peers)) return;
+    this.rewards = r;
+    for (const p of r.peers) {
+      const paid = (BigInt(p.paidSats) + BigInt(p.inFlightSats)).toString();
+      const prev = this.printedPaid.get(p.peerId) ?? '0';
+      if (prev === paid) continue;
+      this.printedPaid.set(p.peerId, paid);
+      this.out(`rewards: ${this.name(p.peerId)} paid ${paid} sats in reward outputs (${p.inFlightSats} of them not in a block yet); accrued ${p.accruedSats}, balance ${p.balanceSats}`);
     }
   }
 

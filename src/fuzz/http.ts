@@ -56,6 +56,7 @@ export async function startHttpTarget(): Promise<HttpTarget> {
     transfers: () => [],
     deposits: () => [],
     epochs: () => ({ epochs: [] }),
+    rewards: refuse,
     submitRequest: async (req) => {
       const r = await store.create({ amountSats: req.amountSats, payoutAddress: req.payoutAddress, refundAddress: req.refundAddress, expiry: req.expiry });
       accepted++;

@@ -2,6 +2,7 @@
 import type { NodeApi, NodeStatus, PeerView, TransferView, DepositView, HealthInputs } from '../api/types.js';
 import { depositViews, epochsView, peerViews, roundView, roundsView, transferViews } from './views.js';
 import { MetanodeError } from '../util/errors.js';
+import { rewardsView } from './rewards.js';
 import { faultTolerance } from '../p2p/connections.js';
 import type { NodeContext } from './context.js';
 import type { SigningRunner } from './signing-runner.js';
@@ -113,6 +114,7 @@ export function createNodeApi(d: NodeApiDeps): NodeApi {
     transfers: (q): TransferView[] => transferViews(ctx.db, ctx.requests.newestFirst(), ctx.now(), q, { finalityDepth: ctx.config.custody.finalityDepth }),
     deposits: (q): DepositView[] => depositViews(ctx.deposits.list(), q),
     epochs: () => epochsView(ctx.manager.store),
+    rewards: () => rewardsView(ctx),
 
     async submitRequest(req) {
       if (!ctx.manager.current()) throw new MetanodeError('INVALID_INPUT', 'no vault key yet: keygen has not completed');

@@ -21,7 +21,8 @@ import { depositViews, epochsView, peerViews, roundView, roundsView, transferVie
 export const DB_FILE = 'node.sqlite';
 
 /** What a stopped node can still answer: every read of NodeApi. */
-export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest' | 'unblockPeer'>;
+/** Rewards need the stakes' reward addresses, which only the running node holds. */
+export type DataDirApi = Omit<NodeApi, 'health' | 'submitRequest' | 'unblockPeer' | 'rewards'>;
 
 export interface DataDirReader extends DataDirApi {
   readonly dbPath: string;

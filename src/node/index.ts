@@ -15,6 +15,7 @@ import { EpochManager } from '../epochs/manager.js';
 import { signOutgoing } from '../rounds/signing/signed.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
+import { reconcileNodeRewards } from './rewards.js';
 import { getTransfer } from '../custody/transfers.js';
 import { CustodyChainFollower } from '../custody/custody-chain.js';
 import { commitmentRoundId } from '../custody/candidate.js';
@@ -259,7 +260,10 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     faults = opts.faults ? chainFaults(opts.faults, byzantine.hooks) : byzantine.hooks;
     log.warn({ byzantine: config.testing.byzantine, controlPort: config.testing.controlPort }, 'TEST-ONLY config section `testing` is set: this node may misbehave on purpose');
   }
-  const custodyTxs = new CustodyChainFollower({ db, chain, finalityDepth: config.custody.finalityDepth, log: log.child({ module: 'custody-chain' }), now });
+  // The reward ledger follows the custody txs in the same SQLite transaction as each change.
+  const custodyTxs = new CustodyChainFollower({
+    db, chain, finalityDepth: config.custody.finalityDepth, log: log.child({ module: 'custody-chain' }), now, within: () => reconcileNodeRewards(ctx),
+  });
   const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, faults, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
@@ -292,6 +296,7 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       delete chainView.error;
       await custodyTxs.poll(tip);
       await learnPayments(tip.height);
+      reconcileNodeRewards(ctx); // txs whose rewards could not be derived at confirmation
       await retireEmptyEpochs();
       const archived = upkeep.archiveDone();
       if (archived > 0) log.info({ archived }, 'transfer requests past their retention archived and unwatched');

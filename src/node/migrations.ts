@@ -7,6 +7,7 @@ import { p2pMigrations } from '../p2p/migrations.js';
 import { roundLogMigrations } from '../rounds/roundlog.js';
 import { signedSessionMigrations } from '../rounds/signing/sessions.js';
 import { epochMigrations } from '../epochs/store.js';
+import { rewardMigrations } from '../custody/rewards.js';
 
 export const nodeMigrations: Migration[] = [
   ...p2pMigrations,
@@ -16,4 +17,5 @@ export const nodeMigrations: Migration[] = [
   ...roundLogMigrations,
   ...signedSessionMigrations,
   ...epochMigrations,
+  ...rewardMigrations,
 ];

@@ -17,6 +17,11 @@ import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
 import { signOutgoing } from '../rounds/signing/signed.js';
 import { stakedMembers, type StakedMember } from './peers.js';
+import { rewardLedger, rewardOutputsOf, type RewardSource } from '../custody/rewards.js';
+import type { RewardLedgerView } from '../custody/reward-balance.js';
+import { addressToScript } from '../chain/network.js';
+import type { Network } from '../chain/types.js';
+import { nodeRewardSource } from './rewards.js';
 
 /**
  * Phase timeouts scale with the round length so a round always ends before the next starts. The
@@ -100,7 +105,6 @@ export class SigningRunner {
       minConfirmations: c.minConfirmations,
       replicationDelayMs: c.replicationDelayMs,
       transferFee: c.transferFeeSats,
-      rewardSats: c.rewardSats,
       feeRateMin: c.feeRateMin,
       feeRateMax: c.feeRateMax,
     };
@@ -234,7 +238,9 @@ export class SigningRunner {
       .filter((d) => d.kind === 'deposit' && d.requestId !== undefined && known.has(d.requestId) && d.address === depositAddress(key, d.requestId))
       .map((d) => ({ txid: d.txid, vout: d.vout, value: d.value, scriptPubKey: d.scriptPubKey, height: d.blockHeight!, requestId: d.requestId! }));
     const rewardOf = new Map(members.map((m) => [m.peerId, m.rewardAddress]));
-    const replace = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
+    const rewardSrc = nodeRewardSource(ctx);
+    const bump = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
+    const replace = bump ? { ...bump, rewards: rewardOutputsOf(ctx.db, bump.txid, rewardSrc) } : undefined;
     return {
       key,
       roundId,
@@ -245,12 +251,31 @@ export class SigningRunner {
       vaultUtxos,
       deposits,
       peers: participants.map((p) => ({ peerId: p.peerId, rewardAddress: rewardOf.get(p.peerId)! })),
+      rewards: payableLedger(rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats), rewardOf, rewardSrc, ctx.config.network),
       excludedTransfers: excludedTransfers(ctx.db),
       lockedOutpoints: lockedOutpoints(ctx.db),
       feeRate: ctx.chainView.feeRate!,
       ...(replace ? { replace } : {}),
     };
   }
+}
+
+/**
+ * The ledger without the rows of peers whose participant-table reward address is not the one the
+ * ledger reads payouts back by (a re-stake seen by one source first): a reward paid there would
+ * not be recognised as paid. Such a peer is paid in a later round, once both agree.
+ */
+export function payableLedger(l: RewardLedgerView, rewardOf: Map<string, string>, src: RewardSource, network: Network): RewardLedgerView {
+  const agrees = (peerId: string) => {
+    const a = rewardOf.get(peerId);
+    if (a === undefined) return true; // not a participant: never paid by this round anyway
+    try {
+      return addressToScript(a, network) === src.rewardScript(peerId);
+    } catch {
+      return false;
+    }
+  };
+  return { ...l, rows: l.rows.filter((r) => agrees(r.peerId)) };
 }
 
 /** Committee members that are online (admitted, or self), in the key's seniority order. */

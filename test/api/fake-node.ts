@@ -1,6 +1,6 @@
 // A NodeApi with fixed, recognisable data for API and CLI tests.
 import { MetanodeError } from '../../src/util/errors.js';
-import type { HealthInputs, NodeApi, NodeStatus, PeerView, TransferRequestSubmission, EpochsResponse, EpochKey, DepositView, TransferView } from '../../src/api/types.js';
+import type { HealthInputs, NodeApi, NodeStatus, PeerView, TransferRequestSubmission, EpochsResponse, EpochKey, DepositView, TransferView, RewardsView } from '../../src/api/types.js';
 import type { RoundSummary, Timeline } from '../../src/rounds/roundlog.js';
 import type { TransferRequest } from '../../src/custody/requests-schema.js';
 import { taprootOutputKey, vaultAddress } from '../../src/crypto/taproot.js';
@@ -128,6 +128,19 @@ export const EPOCHS: EpochsResponse = {
   ],
 };
 
+/** Shape-valid /v1/rewards body: one peer due, one below the minimum. */
+export const REWARDS: RewardsView = {
+  minPayoutSats: '10000',
+  transferFeeSats: '2000',
+  complete: true,
+  waiting: [],
+  totals: { transfers: 12, minerFeesSats: '3000', poolSats: '21000', remainderSats: '1' },
+  peers: [
+    { peerId: PEER_A, accruedSats: '14000', paidSats: '0', inFlightSats: '0', balanceSats: '14000', due: true },
+    { peerId: PEER_B, accruedSats: '7000', paidSats: '0', inFlightSats: '0', balanceSats: '7000', due: false },
+  ],
+};
+
 export interface FakeNode extends NodeApi {
   healthInputs: HealthInputs;
   submitted: TransferRequestSubmission[];
@@ -153,6 +166,7 @@ export function fakeNode(): FakeNode {
     },
     deposits: (q) => DEPOSITS.slice(0, q.limit),
     epochs: () => EPOCHS,
+    rewards: () => REWARDS,
     submitRequest: async (req) => {
       if (!req.payoutAddress.startsWith('bcrt1')) throw new MetanodeError('INVALID_INPUT', `payout address ${req.payoutAddress} is not a regtest address`);
       f.submitted.push(req);

@@ -107,8 +107,8 @@ describe('chain audit', () => {
     const payee = p2trKey(47);
     const f = await dev.faucet(w.address, 90_000n);
     await dev.mine(1);
-    // a "custody tx": it carries the MNC1 commitment output, as every round's tx does
-    const custody = spend([{ ...f, value: 90_000n, key: w }], [{ address: payee.address, value: 80_000n }, { script: hexToBytes(commitmentScript(9, 'ab'.repeat(32))), value: 0n }]);
+    // a "custody tx": it carries the MNC2 commitment output, as every round's tx does
+    const custody = spend([{ ...f, value: 90_000n, key: w }], [{ address: payee.address, value: 80_000n }, { script: hexToBytes(commitmentScript(9, 1, 'ab'.repeat(32))), value: 0n }]);
     dc.chain.submit(custody.hex);
     await dev.mine(1);
     const block = dc.chain.height();

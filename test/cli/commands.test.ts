@@ -10,6 +10,7 @@ import { peersCommand, peersView } from '../../src/cli/commands/peers.js';
 import { roundsCommand, roundCommand, renderRound, roundsView } from '../../src/cli/commands/rounds.js';
 import { transfersCommand, depositsCommand, transfersView } from '../../src/cli/commands/transfers.js';
 import { epochsCommand } from '../../src/cli/commands/epochs.js';
+import { rewardsCommand, renderRewards } from '../../src/cli/commands/rewards.js';
 import { requestCommand, parseAmount, parseExpiry } from '../../src/cli/commands/request.js';
 import { initCommand } from '../../src/cli/commands/init.js';
 import { keysCommand, localKeys, renderKeys } from '../../src/cli/commands/keys.js';
@@ -53,6 +54,20 @@ test('read handlers return the node data', async () => {
   assert.equal((await transfersCommand(client, { state: 'pending' }))[0]!.request.id, REQUEST.id);
   assert.equal((await depositsCommand(client))[0]!.valueSats, '152000');
   assert.equal((await epochsCommand(client))[0]!.record.epoch, 2);
+});
+
+test('rewards: the API route gives accrued, paid and balance per peer; the table shows them and the totals', async () => {
+  const r = await rewardsCommand(client);
+  assert.equal(r.minPayout, '10000');
+  assert.deepEqual(r.peers[0], { peerId: PEER_A, accrued: '14000', paid: '0', inFlight: '0', balance: '14000', due: true });
+  assert.equal(r.peers[1]!.due, false);
+  assert.deepEqual(r.totals, { transfers: 12, minerFees: '3000', pool: '21000', remainder: '1' });
+  const text = renderRewards(r);
+  assert.match(text, /PEER\s+ACCRUED\s+PAID\s+IN FLIGHT\s+BALANCE\s+DUE/);
+  assert.match(text, new RegExp(`${PEER_A}\\s+14000\\s+0\\s+0\\s+14000\\s+yes`));
+  assert.match(text, /minimum payout 10000 sats/);
+  assert.doesNotMatch(text, /incomplete/);
+  assert.match(renderRewards({ ...r, complete: false, waiting: [{ txid: 'ab'.repeat(32), reason: 'epoch 3 record unknown' }] }), /incomplete: 1 custody tx\(s\).*epoch 3 record unknown/);
 });
 
 test('round: bad id is a usage error; unknown id names the 404', async () => {
@@ -220,7 +235,7 @@ test('start: checks the keystore, runs the injected node until it ends itself, r
 
 test('devnet passes its options through; missing lazy modules give a clear error', async () => {
   let got: unknown;
-  const summary = { network: 'regtest' as const, nodes: [], threshold: null, groupKey: null, vaultAddress: null, transfers: [], txs: [] };
+  const summary = { network: 'regtest' as const, nodes: [], threshold: null, groupKey: null, vaultAddress: null, transfers: [], txs: [], rewards: null };
   assert.equal(await devnetCommand({ nodes: 4, fresh: false }, { runDevnet: async (o) => ((got = o), summary) }), summary);
   assert.deepEqual(got, { nodes: 4, fresh: false });
   await assert.rejects(loadExport('../no-such-module.js', 'x', 'the thing'), /NODE_ERROR: the thing is not available in this build \(\.\.\/no-such-module\.js is missing\)/);

@@ -154,7 +154,7 @@ test('the same data through the HTTP API gives the same JSON for every read comm
   const cfg = loadConfig(join(dir, 'metanode.yaml'), ENV);
   const reader = openDataDir(cfg);
   const server = createApiServer({
-    api: { ...reader, health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new MetanodeError('INVALID_INPUT', 'read-only')), unblockPeer: () => Promise.reject(new MetanodeError('INVALID_INPUT', 'read-only')) },
+    api: { ...reader, health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new MetanodeError('INVALID_INPUT', 'read-only')), unblockPeer: () => Promise.reject(new MetanodeError('INVALID_INPUT', 'read-only')), rewards: () => Promise.reject(new MetanodeError('INVALID_INPUT', 'not in a data directory')) },
     port: 0,
   });
   const { url } = await server.listen();

@@ -82,7 +82,7 @@ test('config show prints the effective config with secrets redacted; config chec
   const cfg = join(tmp, 'with-secret.yaml');
   writeFileSync(
     cfg,
-    [`dataDir: ${dir}`, `keystore: { dir: ${join(dir, 'keys')} }`, 'chain: { source: bitcoind, bitcoind: { url: "http://rpc:urlsecret@127.0.0.1:8332", user: rpc, password: s3cret-rpc } }', ''].join('\n'),
+    [`dataDir: ${dir}`, `keystore: { dir: ${join(dir, 'keys')} }`, 'chain: { source: bitcoind, bitcoind: { url: "http://rpc:urlsecret@127.0.0.1:8332", user: rpc, password: s3cret-rpc } }', 'custody: { rewardSats: 1000 }', ''].join('\n'),
   );
   const show = await run(['--config', cfg, 'config', 'show', '--json'], { ...ENV, METANODE_HTTP_PORT: '9555' });
   assert.equal(show.code, 0, show.err);
@@ -101,6 +101,7 @@ test('config show prints the effective config with secrets redacted; config chec
   assert.equal(r.peerId, peerId);
   assert.ok(r.warnings.some((w: string) => w.startsWith('no stake configured')));
   assert.ok(r.warnings.some((w: string) => w.startsWith('chain.bitcoind.password is in the config file')));
+  assert.ok(r.warnings.some((w: string) => w.startsWith('custody.rewardSats is deprecated and ignored')), 'an old config file still loads, with a warning');
 
   const noKeys = join(tmp, 'no-keys.yaml');
   writeFileSync(noKeys, `dataDir: ${join(tmp, 'empty')}\nkeystore: { dir: ${join(tmp, 'empty', 'keys')} }\nchain: { esploraUrl: "http://127.0.0.1:3002" }\n`);
@@ -132,7 +133,7 @@ test('another node answering on the configured port is not read as ours: the dat
   }
   // Its own node answering: read through the API (same peer id), no note.
   const reader = openDataDir(loadConfig(join(dir, 'metanode.yaml'), ENV));
-  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')), unblockPeer: () => Promise.reject(new Error('read-only')) }, port: 0 });
+  const own = createApiServer({ api: { ...reader, status: () => ({ ...reader.status(), running: true, state: 'idle' }), health: () => ({ chain: { reachable: true }, clock: { skewMs: 0 }, peers: { connectedStaked: 0, federationSize: 1 } }), submitRequest: () => Promise.reject(new Error('read-only')), unblockPeer: () => Promise.reject(new Error('read-only')), rewards: () => Promise.reject(new Error('not in a data directory')) }, port: 0 });
   const { port: ownPort } = await own.listen();
   try {
     const r = await run(['--data-dir', dir, 'status', '--json'], { ...ENV, METANODE_HTTP_PORT: String(ownPort) });

@@ -28,7 +28,8 @@ test('example files load', () => {
   assert.equal(ex.keystore.passphraseFile, undefined);
   assert.equal(ex.keystore.passphraseEnv, 'METANODE_PASSPHRASE');
   assert.equal(ex.stake.minSats, 1_000_000n);
-  assert.equal(ex.custody.rewardSats, 1000n);
+  assert.equal(ex.custody.rewardMinPayoutSats, 10_000n);
+  assert.equal(ex.custody.rewardSats, undefined);
   assert.equal(ex.custody.finalityDepth, 6);
   assert.deepEqual(ex.p2p.listen, ['/ip4/0.0.0.0/tcp/4001']);
   assert.ok(ex.source?.endsWith('config/metanode.example.yaml'));

@@ -5,10 +5,11 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha512_256 } from '@noble/hashes/sha2.js';
 import { Transaction } from '@scure/btc-signer';
 import {
-  roundAnchor, buildCandidate, chooseCandidate, anchorHeight, fromStoredRequest, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript,
+  roundAnchor, buildCandidate, chooseCandidate, anchorHeight, fromStoredRequest, summarize, estimateVsize, assembleSignedTx, peerTableChecksum, commitmentScript, parseCommitment,
   type CandidateView, type CandidateParams, type TransferRequest, type DepositUtxo, type VaultUtxo, type CandidateSummary,
 } from '../../src/custody/candidate.js';
-import { taprootOutputKey, depositTweak, scriptPubKeyFor, addressFromScript } from '../../src/crypto/taproot.js';
+import { taprootOutputKey, depositTweak, scriptPubKeyFor, addressFromScript, scriptFromAddress } from '../../src/crypto/taproot.js';
+import type { RewardLedgerView } from '../../src/custody/reward-balance.js';
 import type { EpochKey } from '../../src/crypto/types.js';
 
 const internal = bytesToHex(schnorr.getPublicKey(hexToBytes('01'.padStart(64, '0'))));
@@ -19,7 +20,7 @@ const key: EpochKey = {
 const addr = (n: number) => addressFromScript('5120' + bytesToHex(schnorr.getPublicKey(hexToBytes(n.toString(16).padStart(64, '0')))), 'regtest');
 const txid = (n: number) => n.toString(16).padStart(64, '0');
 const params: CandidateParams = {
-  minConfirmations: 2, replicationDelayMs: 10_000, transferFee: 1000n, rewardSats: 3000n, feeRateMin: 1, feeRateMax: 50,
+  minConfirmations: 2, replicationDelayMs: 10_000, transferFee: 1000n, feeRateMin: 1, feeRateMax: 50,
   orphanRefundAfterBlocks: 6,
 };
 const ROUND_START = 1_000_000;
@@ -32,6 +33,17 @@ const dep = (n: number, requestId: string | null, value: bigint, height = 95, ex
 });
 const vault = (n: number, value: bigint, height = 90): VaultUtxo => ({ txid: txid(n), vout: 0, value, height, scriptPubKey: scriptPubKeyFor(key) });
 const peers = [{ peerId: 'peerB', rewardAddress: addr(301) }, { peerId: 'peerA', rewardAddress: addr(302) }, { peerId: 'peerC', rewardAddress: addr(303) }];
+/** The reward ledger: peerA and peerB reached the 1000-sat minimum, peerC did not; peerD (not a participant) did. */
+const ledger = (): RewardLedgerView => ({
+  minPayout: 1000n,
+  complete: true,
+  rows: [
+    { peerId: 'peerA', height: 80, accrued: 700n, paid: 0n }, { peerId: 'peerA', height: 85, accrued: 700n, paid: 0n },
+    { peerId: 'peerB', height: 80, accrued: 1000n, paid: 0n },
+    { peerId: 'peerC', height: 80, accrued: 999n, paid: 0n },
+    { peerId: 'peerD', height: 80, accrued: 5000n, paid: 0n },
+  ],
+});
 
 function baseView(): CandidateView {
   return {
@@ -40,6 +52,7 @@ function baseView(): CandidateView {
     deposits: [dep(11, 'r1', 50_000n), dep(12, 'r2', 25_000n), dep(13, 'r3', 10_000n), dep(14, 'r1', 1n, 100) /* too fresh */],
     vaultUtxos: [vault(21, 100_000n), vault(22, 40_000n)],
     peers,
+    rewards: ledger(),
   };
 }
 
@@ -84,8 +97,10 @@ test('candidate content: payouts, excess refund, expired refund, rewards, commit
   assert.deepEqual(byKind('payout').map((o) => [o.requestId, o.amount]).sort(), [['r1', 49_000n], ['r2', 19_000n]]);
   // r2 overpaid by 5000: 5000 - transferFee back; r3 expired: 10000 - transferFee back
   assert.deepEqual(byKind('refund').map((o) => [o.requestId, o.amount]).sort(), [['r2', 4000n], ['r3', 9000n]]);
-  assert.deepEqual(byKind('reward').map((o) => [o.peerId, o.amount]).sort(), [['peerA', 1000n], ['peerB', 1000n], ['peerC', 1000n]]);
-  assert.equal(byKind('commitment')[0]!.script, commitmentScript(42, peerTableChecksum(peers)));
+  // whole balances at or above the minimum, to participants only (peerD is not one)
+  assert.deepEqual(byKind('reward').map((o) => [o.peerId, o.amount, o.script]).sort(), [['peerA', 1400n, scriptFromAddress(addr(302), 'regtest')], ['peerB', 1000n, scriptFromAddress(addr(301), 'regtest')]]);
+  assert.equal(byKind('commitment')[0]!.script, commitmentScript(42, key.epoch, peerTableChecksum(peers)));
+  assert.deepEqual(parseCommitment(byKind('commitment')[0]!.script), { roundId: 42, epoch: 1 });
   assert.equal(byKind('change').length, 1);
   assert.equal(byKind('change')[0]!.script, scriptPubKeyFor(key));
   // amounts sorted ascending (BIP69)
@@ -146,7 +161,10 @@ test('locked outpoints are not spent twice; replacement spends the same inputs a
   assert.deepEqual(next.transferIds, ['r4']);
   for (const i of next.inputs) assert.ok(!locked.some((l) => l.txid === i.txid && l.vout === i.vout));
   // replacement
-  const rep = buildCandidate({ ...v2, roundId: 43, replace: { txid: first.txid, inputs: locked, feeRate: first.feeRate, transferIds: first.transferIds } }, params)!;
+  const firstRewards = first.outputs.filter((o) => o.kind === 'reward').map((o) => ({ peerId: o.peerId!, script: o.script, amount: o.amount }));
+  assert.equal(firstRewards.length, 2);
+  // the replacement repeats the replaced tx's rewards (not the ledger's, which counts them in flight)
+  const rep = buildCandidate({ ...v2, roundId: 43, replace: { txid: first.txid, inputs: locked, feeRate: first.feeRate, transferIds: first.transferIds, rewards: firstRewards } }, params)!;
   assert.deepEqual(rep.inputs.map((i) => `${i.txid}:${i.vout}`), first.inputs.map((i) => `${i.txid}:${i.vout}`));
   assert.deepEqual(rep.transferIds, ['r1', 'r2']);
   assert.ok(rep.feeRate > first.feeRate);
@@ -164,7 +182,8 @@ test('insufficient vault funds drop the rewards first', () => {
   v.vaultUtxos = [];
   v.requests = [req('r1', 50_000n)];
   v.deposits = [dep(11, 'r1', 50_000n)];
-  const c = buildCandidate({ ...v, feeRate: 5 }, { ...params, rewardSats: 3000n })!;
+  v.rewards = { ...ledger(), rows: [{ peerId: 'peerA', height: 80, accrued: 3_000n, paid: 0n }] };
+  const c = buildCandidate({ ...v, feeRate: 5 }, params)!;
   assert.equal(c.outputs.filter((o) => o.kind === 'reward').length, 0);
   assert.deepEqual(c.transferIds, ['r1']);
 });

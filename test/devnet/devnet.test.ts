@@ -62,6 +62,18 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
       const payoutScript = bytesToHex(btc.OutScript.encode(btc.Address(REGTEST).decode(t.payoutAddress)));
       assert.ok(Array.from({ length: parsed.outputsLength }, (_, i) => parsed.getOutput(i)).some((o) => bytesToHex(o.script!) === payoutScript), 'pays the payout address');
     }
+    // Rewards: the paying tx's transfer fees, less its miner fee, accrued equally to the
+    // committee (3 or 4 nodes: those online at the keygen that stayed); what was paid in reward outputs (nothing had accrued before the first tx) never
+    // exceeds that: the vault pays out no more than it took in.
+    const r = summary.rewards;
+    assert.ok(r && r.transfers >= 1, `the summary carries the reward ledger: ${JSON.stringify(r)}`);
+    assert.ok(r.peers.length >= summary.threshold! && r.peers.length <= 4, `one ledger row per committee member: ${JSON.stringify(r.peers)}`);
+    assert.equal(new Set(r.peers.map((p) => p.accruedSats)).size, 1, 'equal accrual');
+    assert.ok(BigInt(r.peers[0]!.accruedSats) > 0n);
+    assert.ok(BigInt(r.poolSats) <= BigInt(r.transfers) * 2_000n - BigInt(r.minerFeesSats), 'pool <= transfer fees - miner fees');
+    assert.ok(r.peers.reduce((s, p) => s + BigInt(p.paidSats) + BigInt(p.inFlightSats), 0n) <= BigInt(r.poolSats), 'rewards paid <= pool');
+    assert.match(renderSummary(summary), /rewards: \d+ sats accrued from \d+ transfer fee\(s\)/);
+
     // The check is real: a prevout amount the signature did not commit to fails it.
     const tx0 = summary.txs[0]!;
     assert.throws(() => verifyTaprootKeySpends({ ...tx0, prevouts: tx0.prevouts.map((p, i) => (i === 0 ? { ...p, valueSats: p.valueSats + 1 } : p)) }), /input 0: BIP340 signature does not verify/);

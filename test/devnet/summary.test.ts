@@ -63,6 +63,7 @@ test('the text summary says what happened', () => {
       { id: '5555555555555555', depositAddress: 'bcrt1pdep3', amountSats: 70_000, payoutAddress: 'bcrt1ppay3', status: 'confirmed', txid: 'cc'.repeat(32), confirmations: 1 },
     ],
     txs: [{ txid: 'bb'.repeat(32), hex: '00', prevouts: [{ scriptPubKey: '51', valueSats: 1 }] }],
+    rewards: { transfers: 6, minerFeesSats: '1200', poolSats: '10800', peers: [{ peerId: '12D3KooWx', accruedSats: '2160', paidSats: '1080', inFlightSats: '0', balanceSats: '1080' }] },
   };
   const text = renderSummary(s);
   assert.match(text, /key: threshold 3, vault bcrt1pvault, group key a{64}/);
@@ -70,7 +71,10 @@ test('the text summary says what happened', () => {
   assert.match(text, /transfers: 3 submitted, 1 paid, 1 confirmed \(not final yet\), 0 in flight, 1 pending/);
   assert.match(text, /55555555\s+70000\s+confirmed \(1 conf\)\s+c{64}/);
   assert.match(text, /01234567\s+50000\s+paid\s+b{64}\s+bcrt1ppay/);
-  assert.match(text, /custody transactions broadcast: 1 .*\n\s+b{64}\s+1 input$/);
+  assert.match(text, /custody transactions broadcast: 1 .*\n\s+b{64}\s+1 input\n/);
+  assert.match(text, /rewards: 10800 sats accrued from 6 transfer fee\(s\) less 1200 sats of miner fees; 1080 sats paid in reward outputs/);
+  assert.match(text, /node-1\s+2160\s+1080\s+0\s+1080$/);
+  assert.doesNotMatch(renderSummary({ ...s, rewards: null }), /rewards:/);
   assert.match(renderSummary({ ...s, threshold: null, groupKey: null, vaultAddress: null }), /key: none locked in before the devnet stopped/);
 });
 
@@ -93,4 +97,18 @@ test('the live view follows each node\'s latest report: a transfer a reorg took 
     'transfer abcdef01: paid -> in-flight',
     'transfer abcdef01: in-flight -> confirmed (1 conf)',
   ]);
+});
+
+test('the live view prints a line when a peer is paid reward outputs', async () => {
+  let rewards: unknown = { complete: true, totals: { transfers: 3, minerFeesSats: '400', poolSats: '5600', remainderSats: '0' }, peers: [{ peerId: 'P1', accruedSats: '1120', paidSats: '0', inFlightSats: '0', balanceSats: '1120' }] };
+  const api = { get: async (path: string) => (path === '/v1/rewards' ? rewards : []) } as unknown as ApiClient;
+  const lines: string[] = [];
+  const view = new LiveView([{ name: 'node-1', api, peerId: 'P1', running: true }], (l) => lines.push(l));
+  await view.refresh();
+  assert.deepEqual(lines, [], 'nothing paid yet');
+  rewards = { ...(rewards as object), peers: [{ peerId: 'P1', accruedSats: '1120', paidSats: '0', inFlightSats: '1120', balanceSats: '0' }] };
+  await view.refresh();
+  await view.refresh();
+  assert.deepEqual(lines, ['rewards: node-1 paid 1120 sats in reward outputs (1120 of them not in a block yet); accrued 1120, balance 0']);
+  assert.equal(view.rewards?.peers[0]!.inFlightSats, '1120');
 });

@@ -105,7 +105,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
         regroup: opts.regroup ?? '59 59 23 * * *',
         keygenUntil: keygenUntil.toISOString(),
       },
-      custody: { minConfirmations: opts.minConfirmations ?? 1, bumpAfterBlocks: 3, feeRateMin: 1, feeRateMax: 50, rewardSats: 1_000, transferFeeSats: 2_000, replicationDelayMs: 500, ...(extra.custody ?? {}) },
+      custody: { minConfirmations: opts.minConfirmations ?? 1, bumpAfterBlocks: 3, feeRateMin: 1, feeRateMax: 50, transferFeeSats: 2_000, replicationDelayMs: 500, ...(extra.custody ?? {}) },
       replication: { limit: 10, minSleepMs: 100, maxSleepMs: 300, ...(extra.replication ?? {}) },
       http: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },

@@ -21,14 +21,16 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { startFederation, waitFor, epochOf, transferState, type Federation, type TestNode } from './harness.js';
 import { btcNetwork, addressToScript } from '../../src/chain/network.js';
 import { randomTaprootAddress } from '../../src/devnet/wallet.js';
-import { stakedMembers } from '../../src/node/peers.js';
+import { committeePeers, stakedMembers } from '../../src/node/peers.js';
+import { rewardsView } from '../../src/node/rewards.js';
 import { createTssProof } from '../../src/crypto/proof.js';
 import { roundOf } from '../../src/node/context.js';
 import type { RoundSummary, Timeline } from '../../src/rounds/roundlog.js';
 
 const N = 8;
 const T = 4;
-const REWARD_SATS = 3_200n; // 400 per peer of 8: above the P2TR dust limit
+/** Low, so the transfer fees of one custody tx (about 650 sats per member of 8) make every balance due. */
+const REWARD_MIN = 400n;
 const TRANSFER_FEE = 2_000n;
 const NET = btcNetwork('regtest');
 
@@ -60,7 +62,7 @@ before(async () => {
     keygenUntilMs: 100_000,
     config: {
       committee: { threshold: T },
-      custody: { rewardSats: Number(REWARD_SATS), transferFeeSats: Number(TRANSFER_FEE) },
+      custody: { rewardMinPayoutSats: Number(REWARD_MIN), transferFeeSats: Number(TRANSFER_FEE) },
       // Eight nodes in one process: less background chatter (pings, chain polls, request
       // replication) leaves the event loop to the rounds. A starved loop can delay pings by
       // seconds, so a peer counts as gone only after 15 s.
@@ -271,6 +273,17 @@ async function verifySignatures(txid: string): Promise<btc.Transaction> {
   return tx;
 }
 
+/** Inputs minus outputs, with the prevouts from the chain. */
+async function minerFee(tx: btc.Transaction): Promise<bigint> {
+  let fee = 0n;
+  for (let i = 0; i < tx.inputsLength; i++) {
+    const inp = tx.getInput(i);
+    fee += (await fed.chain.getTx(bytesToHex(inp.txid!)))!.vout[inp.index!]!.value;
+  }
+  for (let i = 0; i < tx.outputsLength; i++) fee -= tx.getOutput(i).amount!;
+  return fee;
+}
+
 async function waitConfirmed(txid: string): Promise<void> {
   await waitFor(async () => (await fed.chain.getTx(txid))?.status.confirmed === true, 60_000, `${txid} confirmed`);
 }
@@ -298,7 +311,7 @@ async function entriesOf(n: TestNode, id: number, peer: TestNode) {
 
 // ---- scenarios --------------------------------------------------------------------------------
 
-test('three confirmed transfers are paid by one signed tx with payouts, rewards and change', { timeout: PAY_MS + 120_000 }, async () => {
+test('three confirmed transfers are paid by one signed tx with payouts and change; its transfer fees accrue as rewards to the committee', { timeout: PAY_MS + 120_000 }, async () => {
   const t0 = Date.now();
   const { reqs, depositTxid } = await requestTransfers(S[2]!, [50_000n, 60_000n, 70_000n]);
   await waitConfirmed(depositTxid);
@@ -317,23 +330,26 @@ test('three confirmed transfers are paid by one signed tx with payouts, rewards 
     assert.equal(m.length, 1, 'one payout per transfer');
     assert.equal(m[0]!.amount, r.amount - TRANSFER_FEE);
   }
-  // Rewards: one equal share to every peer of the participant table (all 8 are online).
+  // Rewards: none yet (the first custody tx: nothing has accrued before it).
   const rewardScripts = stakedMembers(S[2]!.running!.ctx).map((m) => addressToScript(m.rewardAddress, 'regtest'));
   assert.equal(rewardScripts.length, N);
-  for (const s of rewardScripts) {
-    const m = outs.filter((o) => o.script === s);
-    assert.equal(m.length, 1, 'one reward per peer');
-    assert.equal(m[0]!.amount, REWARD_SATS / BigInt(N));
-  }
+  assert.equal(outs.filter((o) => rewardScripts.includes(o.script)).length, 0, 'no reward output in the first custody tx');
   // Change back to the vault, and the OP_RETURN commitment.
   const change = outs.filter((o) => o.script === vaultScript);
   assert.equal(change.length, 1, 'one change output to the vault');
   assert.ok(change[0]!.amount > 0n);
   assert.equal(outs.filter((o) => o.script.startsWith('6a')).length, 1, 'one commitment output');
-  assert.equal(outs.length, 3 + N + 2);
+  assert.equal(outs.length, 3 + 2);
   // Inputs: the three deposits and the vault UTXO.
   const spent = Array.from({ length: tx.inputsLength }, (_, i) => bytesToHex(tx.getInput(i).txid!));
   assert.equal(spent.filter((t) => t === depositTxid).length, 3);
+  // Once in a block, the tx accrues (3 x transferFee - miner fee) / N to every committee member.
+  const pool = 3n * TRANSFER_FEE - (await minerFee(tx));
+  const ledger = await waitFor(() => {
+    const v = rewardsView(S[2]!.running!.ctx);
+    return v.complete && v.peers.length === N ? v : undefined;
+  }, 30_000, 'the reward ledger holds the first custody tx');
+  for (const p of ledger.peers) assert.equal(BigInt(p.accruedSats), pool / BigInt(N), `${p.peerId} accrued its share`);
   console.log(`happy path: round ${round.roundId}, set ${round.thresholdSet!.map(name).join(',')}, paid+confirmed in ${Date.now() - t0} ms`);
 });
 
@@ -558,6 +574,34 @@ test('a member of the threshold set killed before sending its share does not sto
   }
   await verifySignatures(txid);
   console.log(`killed member: round ${round.roundId} completed without ${victim.name}, in ${Date.now() - t0} ms`);
+});
+
+test('accrued rewards are paid to the reward addresses once due, never more than the transfer fees took in', { timeout: 60_000 }, async () => {
+  const n = S[2]!;
+  const ctx = n.running!.ctx;
+  // Every node the honest core talks to derives the same ledger from the chain.
+  const v = await waitFor(() => {
+    const r = rewardsView(ctx);
+    return r.complete && r.peers.every((p) => p.inFlightSats === '0') ? r : undefined;
+  }, 45_000, 'no reward payout waiting for a block');
+  for (const o of reachable()) {
+    const w = rewardsView(o.running!.ctx);
+    if (w.complete && w.totals.transfers === v.totals.transfers) assert.deepEqual(w.peers, v.peers, `${o.name} has the same ledger`);
+  }
+  const { utxos } = await fed.faucet.utxos();
+  const rewardOf = new Map(committeePeers(ctx).map((m) => [m.peerId, addressToScript(m.rewardAddress, 'regtest')]));
+  let paidTotal = 0n;
+  for (const p of v.peers) {
+    const outs = utxos.filter((u) => u.scriptPubKey === rewardOf.get(p.peerId));
+    const onChain = outs.reduce((s, u) => s + u.value, 0n);
+    assert.equal(onChain, BigInt(p.paidSats), `${p.peerId}: reward outputs on the chain = paid in the ledger`);
+    for (const u of outs) assert.ok(u.value >= REWARD_MIN, 'a reward is paid only once it reached the minimum');
+    assert.ok(BigInt(p.balanceSats) >= 0n);
+    paidTotal += onChain;
+  }
+  assert.ok(paidTotal > 0n, 'rewards were paid');
+  assert.ok(paidTotal <= BigInt(v.totals.poolSats), 'never more than accrued');
+  assert.ok(BigInt(v.totals.poolSats) <= BigInt(v.totals.transfers) * TRANSFER_FEE - BigInt(v.totals.minerFeesSats), 'never more than the transfer fees minus miner fees');
 });
 
 test('no transfer is ever paid twice', { timeout: 30_000 }, async () => {

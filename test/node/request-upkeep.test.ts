@@ -82,7 +82,7 @@ describe('request upkeep', () => {
 
     const funded = fundedRequests(requests, live, t0 + 60_000, new Set([1]));
     assert.deepEqual(funded.map((r) => r.id), late.map((r) => r.id));
-    const params: CandidateParams = { minConfirmations: 3, replicationDelayMs: 10_000, transferFee: 2000n, rewardSats: 1000n, feeRateMin: 1, feeRateMax: 50 };
+    const params: CandidateParams = { minConfirmations: 3, replicationDelayMs: 10_000, transferFee: 2000n, feeRateMin: 1, feeRateMax: 50 };
     const candidate = buildCandidate(
       {
         key: KEY,
@@ -138,7 +138,7 @@ describe('request upkeep', () => {
         vaultUtxos: [],
         peers: [{ peerId: 'p1', rewardAddress: addressFromScript(scriptPubKeyFor(KEY), 'regtest') }],
       },
-      { minConfirmations: 3, replicationDelayMs: 10_000, transferFee: 2000n, rewardSats: 1000n, feeRateMin: 1, feeRateMax: 50 },
+      { minConfirmations: 3, replicationDelayMs: 10_000, transferFee: 2000n, feeRateMin: 1, feeRateMax: 50 },
     );
     assert.ok(c);
     assert.equal(c.refunds.length, 1);

@@ -40,6 +40,7 @@ export function configCheck(config: Config, file: string | null): ConfigCheck {
   }
   if (config.stake.txid === undefined) warnings.push('no stake configured (stake.txid, stake.vout): peers will not admit this node; `metanode stake --reward <address>` shows how');
   if (config.p2p.bootstrap.length === 0) warnings.push('p2p.bootstrap is empty: this node can only be found by peers that know its address');
+  if (config.custody.rewardSats !== undefined) warnings.push('custody.rewardSats is deprecated and ignored: rewards come from the transfer fees and are paid once custody.rewardMinPayoutSats accrued');
   if (config.p2p.doppelgangerIntervals === 0) warnings.push('p2p.doppelgangerIntervals is 0: a second instance with this identity would not be detected before signing');
   if (config.chain.source === 'bitcoind' && config.chain.bitcoind.password !== undefined) warnings.push('chain.bitcoind.password is in the config file; a cookieFile keeps it out');
   return { ok: errors.length === 0, file, errors, warnings, peerId };

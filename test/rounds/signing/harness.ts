@@ -58,7 +58,7 @@ export const BOUNDARY = 60_000;
 export const ROUND_START = ROUND_ID * BOUNDARY;
 
 export const PARAMS: CandidateParams = {
-  minConfirmations: 1, replicationDelayMs: 5_000, transferFee: 1_000n, rewardSats: 2_000n, feeRateMin: 1, feeRateMax: 100,
+  minConfirmations: 1, replicationDelayMs: 5_000, transferFee: 1_000n, feeRateMin: 1, feeRateMax: 100,
 };
 
 /** A view with two transfers (deposits to their tweaked addresses), one vault UTXO, and rewards. */
