@@ -16,7 +16,7 @@ import { FAST_DEVNET_OVERRIDES } from './fast.js';
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 
-test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, no process left', { timeout: 170_000 }, async () => {
+test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, no process left', { timeout: 330_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-devnet-'));
   const lines: string[] = [];
   try {
@@ -25,11 +25,12 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
       dataDir: join(dir, 'devnet'),
       basePort: 47650,
       blockIntervalMs: 1_000,
-      keygenUntilMs: 25_000,
+      // Covers the node processes' start-up on a busy machine (25 s did not: no key was made).
+      keygenUntilMs: 60_000,
       overrides: FAST_DEVNET_OVERRIDES,
       transfers: 2,
       untilPaid: 1,
-      durationSec: 140,
+      durationSec: 260,
       out: (l) => lines.push(l),
     });
     const log = lines.join('\n');
