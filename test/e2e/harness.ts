@@ -121,7 +121,9 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       api() {
         if (!node.running) throw new Error(`${name} is not running`);
         // Writes need the bearer token the node keeps in its data directory (created at start).
-        return createApiClient(node.running.apiUrl, { timeoutMs: 5_000, token: readApiToken(node.config.dataDir) });
+        // 30 s: eight nodes share this process's event loop, and on a busy machine one answer can
+        // take longer than 5 s (a read outside a wait then failed the test).
+        return createApiClient(node.running.apiUrl, { timeoutMs: 30_000, token: readApiToken(node.config.dataDir) });
       },
       async start() {
         if (node.running) return node.running;
