@@ -9,7 +9,9 @@
 // in a test partition (setPartition: the chaos harness cutting a node off from chosen peers).
 // Probation records live for the cooldown and no longer; at most `maxProbations` are held, and
 // when that many unstaked peers are within their cooldown, new unknown peers are refused until
-// records expire (bounded memory; an operator joining then retries after the cooldown).
+// records expire (bounded memory; an operator joining then retries after the cooldown). A peer
+// whose stake verified here before (provedStake) is not held to the cooldown: it gets a new
+// window whenever the last one is over.
 import type { ConnectionGater, PeerId } from '@libp2p/interface';
 
 export interface GaterOptions {
@@ -18,6 +20,12 @@ export interface GaterOptions {
   probationCooldownMs: number;
   isAdmitted: (peerId: string) => boolean;
   isBlocked: (peerId: string) => boolean;
+  /**
+   * Whether `peerId` proved a stake here before (the stake view: a valid ping, blocklist ignored).
+   * Such a peer that dropped out of the table gets a fresh probation window whenever its last one
+   * is over: the cooldown is for peers that never proved a stake.
+   */
+  provedStake?: (peerId: string) => boolean;
   /** Most probation records held at once (default 1024). */
   maxProbations?: number;
   now?: () => number;
@@ -98,7 +106,11 @@ export class AdmissionGate {
     const now = this.now();
     const started = this.probations.get(peerId);
     if (started === undefined || now - started >= this.opts.probationCooldownMs) return this.openProbation(peerId, now);
-    return now - started < this.opts.probationMs;
+    if (now - started < this.opts.probationMs) return true;
+    // A member frozen for longer than the ping timeout plus a window (SIGSTOP, a stalled VM) had
+    // its window opened and spent by the eviction check while it could not ping; refusing it for
+    // the cooldown then kept it off every node, offline for the next regroup (issue 13 finding 3).
+    return this.opts.provedStake?.(peerId) === true && this.openProbation(peerId, now);
   }
 
   /** A connected peer that should now be disconnected (blocked, or probation over and not admitted). */

@@ -34,6 +34,29 @@ describe('AdmissionGate', () => {
   });
 });
 
+describe('AdmissionGate, a staked member frozen past its window', () => {
+  it('a member paused longer than the ping timeout and a window gets a fresh window, not the cooldown; a peer that never proved a stake does not', () => {
+    let t = 0;
+    const proved = new Set(['member']);
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: () => false, isBlocked: () => false, provedStake: (p) => proved.has(p), now: () => t });
+    t = 5_000;
+    // Both dropped out of the table while silent: the eviction check opens their window...
+    assert.equal(g.shouldEvict('member'), false);
+    assert.equal(g.shouldEvict('stranger'), false);
+    t = 5_100; // ...which runs out while they cannot ping: both are evicted.
+    assert.equal(g.shouldEvict('member'), true);
+    assert.equal(g.shouldEvict('stranger'), true);
+    t = 9_000; // back, within the cooldown: the member may reconnect and ping, the stranger not
+    assert.equal(g.allow('member'), true);
+    assert.equal(g.allow('stranger'), false);
+    assert.equal(g.inProbation('member'), true);
+    t = 9_050;
+    assert.equal(g.shouldEvict('member'), false, 'the fresh window lasts probationMs');
+    t = 9_100;
+    assert.equal(g.shouldEvict('member'), true, 'a member that still does not ping is evicted at the end of its window');
+  });
+});
+
 describe('CachedStakeChecker', () => {
   it('caches valid verdicts for the ttl, invalid ones shorter, and never caches a chain failure', async () => {
     let t = 0;
