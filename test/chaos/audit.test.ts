@@ -285,12 +285,15 @@ describe('database checks', () => {
     try {
       const refused = (time: number, from: string, reason: string) => JSON.stringify({ time, msg: 'epoch records refused', from, rejected: [{ epoch: 4, reason }] });
       writeFileSync(join(dir, 'n1.log'), [refused(1_200, 'bad', 'only 0 of the previous committee signed; its threshold is 4'), refused(3_500, 'bad', 'epoch 2 is at or below the sync cursor 3: not asked for, nothing taken from it')].join('\n'));
-      writeFileSync(join(dir, 'n2.log'), refused(1_300, 'other', 'only 0 of the previous committee signed; its threshold is 4'));
-      const honest = [{ view: view('n1'), logFile: join(dir, 'n1.log') }, { view: view('n2'), logFile: join(dir, 'n2.log') }];
+      writeFileSync(join(dir, 'n2.log'), [refused(1_300, 'other', 'only 0 of the previous committee signed; its threshold is 4'), refused(1_400, 'bad', 'committee member S has no stake known here (not yet eligible)')].join('\n'));
+      writeFileSync(join(dir, 'n3.log'), refused(1_300, 'other', 'only 0 of the previous committee signed; its threshold is 4'));
+      const honest = [{ view: view('n1'), logFile: join(dir, 'n1.log') }, { view: view('n2'), logFile: join(dir, 'n2.log') }, { view: view('n3'), logFile: join(dir, 'n3.log') }];
       const f = { culprit: 'bad', culpritName: 'n3', actions: 2 };
-      assert.deepEqual(culpritFinding({ ...f, mode: 'forged-epoch', from: 1_000, to: 2_000 }, honest).namedBy, ['n1'], 'n2 refused another peer');
+      assert.deepEqual(culpritFinding({ ...f, mode: 'forged-epoch', from: 1_000, to: 2_000 }, honest).namedBy, ['n1', 'n2'], 'n3 refused another peer');
       assert.deepEqual(culpritFinding({ ...f, mode: 'replayed-record', from: 3_000, to: 4_000 }, honest).namedBy, ['n1']);
       assert.equal(culpritFinding({ ...f, mode: 'replayed-record', from: 1_000, to: 2_000 }, honest).ok, false, 'a consent refusal is not the replay\'s evidence');
+      writeFileSync(join(dir, 'n3.log'), JSON.stringify({ time: 5_500, msg: 'epoch sync: nothing new from a peer that announced a newer epoch', from: 'bad', announced: 4, known: [1] }));
+      assert.deepEqual(culpritFinding({ ...f, mode: 'replayed-record', from: 3_000, to: 6_000 }, honest).namedBy, ['n1', 'n3'], 'a replay of records held here');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

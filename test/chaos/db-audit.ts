@@ -332,17 +332,29 @@ export const EVIDENCE: Record<string, Evidence> = {
   // The epoch attacks (test/chaos/epoch-attacks.ts): honest sync refuses what the attacker serves.
   'forged-epoch': {
     source: 'epoch-refusals',
-    describe: 'forged keygen epoch refused by epoch sync (no consent of the key holders)',
-    refusal: (x) => /of the previous committee signed|not staked|seniority|keygen/.test(x),
+    describe: 'forged keygen epoch refused by epoch sync (a committee member without a stake, no consent of the key holders, t, keygen closed)',
+    refusal: (x) => /has no stake known here|of the previous committee signed|seniority|threshold|keygen/.test(x),
   },
-  'replayed-record': { source: 'epoch-refusals', describe: 'replayed superseded record refused at or below the sync cursor', refusal: (x) => /at or below the sync cursor/.test(x) },
+  'replayed-record': {
+    source: 'epoch-refusals',
+    describe: 'replayed superseded records refused at or below the sync cursor, or taken as nothing new from a peer announcing a newer epoch',
+    refusal: (x) => /at or below the sync cursor|served only epochs held here/.test(x),
+  },
 };
 
-/** The reasons `file`'s node gave, in [from, to], for refusing epoch records served by `culprit`. */
+/**
+ * The reasons `file`'s node gave, in [from, to], for taking nothing from the epoch records
+ * `culprit` served: each refusal's reason, and 'served only epochs held here' for a reply that
+ * held nothing new although the culprit announced a newer epoch.
+ */
 export function epochRefusals(file: string, culprit: string, from: number, to: number): string[] {
-  return logLines(file, 'epoch records refused', from, to)
+  const refused = logLines(file, 'epoch records refused', from, to)
     .filter((l) => l.from === culprit)
     .flatMap((l) => (Array.isArray(l.rejected) ? (l.rejected as Array<{ reason?: unknown }>).map((r) => String(r.reason)) : []));
+  const stale = logLines(file, 'epoch sync: nothing new from a peer that announced a newer epoch', from, to)
+    .filter((l) => l.from === culprit)
+    .map((l) => `announced epoch ${String(l.announced)}, served only epochs held here`);
+  return [...refused, ...stale];
 }
 
 export interface CulpritFinding {

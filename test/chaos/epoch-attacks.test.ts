@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runChaos } from './harness.js';
 import { processesMentioning } from '../support/processes.js';
 
-test('chaos: forged epoch and replayed superseded record served through epoch sync; no honest node adopts either, nobody honest flagged or blocked', { timeout: 300_000 }, async () => {
+test('chaos: forged epoch and replayed superseded record served through epoch sync; no honest node adopts either, nobody honest flagged or blocked', { timeout: 420_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-chaos-epochs-'));
   const lines: string[] = [];
   let ok = false;
@@ -26,6 +26,8 @@ test('chaos: forged epoch and replayed superseded record served through epoch sy
       modes: ['forged-epoch', 'replayed-record'],
       basePort: 48250,
       recoveryRounds: 10,
+      // Five processes can take half a minute to come up on a loaded 2-core machine.
+      keygenWindowMs: 60_000,
       dir,
       out: (l) => lines.push(l),
     });

@@ -41,6 +41,8 @@ export interface ChaosOptions {
   roundSec?: number;
   /** A probe transfer requested when a fault heals must be paid within this many rounds (default 6). */
   recoveryRounds?: number;
+  /** keygen_until, counted from the stakes (default 20 s + 2 s per node); more on a loaded machine. */
+  keygenWindowMs?: number;
   out?: (line: string) => void;
   /** Aborting stops the run at its next wait; the federation is stopped and the report says so. */
   signal?: AbortSignal;
@@ -245,14 +247,14 @@ async function retarget(c: Ctx, fault: Fault): Promise<Fault> {
   return target >= 0 ? { ...fault, node: target } : fault;
 }
 
-function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void; entry?: string }) {
+function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void; entry?: string; keygenWindowMs?: number }) {
   return {
     entry: o.entry,
     nodes: o.n,
     dir: o.dir,
     basePort: o.basePort,
     blockIntervalMs: 1_000,
-    keygenUntilMs: 20_000 + 2_000 * o.n,
+    keygenUntilMs: o.keygenWindowMs ?? 20_000 + 2_000 * o.n,
     config: {
       chain: { pollMs: 300 },
       schedule: { keygen: '*/5 * * * * *', signing: `*/${o.roundSec} * * * * *`, regroup: '59 59 23 * * *' },
@@ -296,14 +298,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let fed: ProcessFederation | undefined;
   try {
     try {
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
     } catch (e) {
       // A port taken between the check and the start (another process's outgoing connection): once more, elsewhere.
       const logs = readdirSync(dir).filter((d) => d.startsWith('node-')).map((d) => join(dir, d, 'node.log')).filter((l) => existsSync(l));
       if (!logs.some((l) => readFileSync(l, 'utf8').includes('EADDRINUSE'))) throw e;
       basePort = report.basePort = await chooseBasePort(basePort, n, 1);
       out(`a port was in use; starting again at base port ${basePort}`);
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
     }
     const work = new Workload(fed, out, sleep);
     const c: Ctx = { fed, work, roundMs, threshold, controlPort: (i) => basePort + 200 + i + 1, sleep };
