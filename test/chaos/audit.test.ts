@@ -276,7 +276,8 @@ describe('database checks', () => {
     assert.deepEqual([okCheck.name, okCheck.ok], ['epoch-attacks-refused', true], okCheck.detail);
     const took = epochAttackCheck([view('n1', { epochRecords: [rec(3, 'K'), rec(4, 'F')] })], [forged], honestIds);
     assert.deepEqual([took.ok, took.detail], [false, 'fault 0: n1 stores the forged key of epoch 4']);
-    assert.match(epochAttackCheck([view('n1', { epochRecords: [rec(2, 'K')] })], [replayed], honestIds).detail, /n1's latest epoch 2 is not past the replayed epoch 2/);
+    assert.match(epochAttackCheck([view('n1', { epochRecords: [rec(1, 'K')] })], [replayed], honestIds).detail, /n1's latest epoch 1 is below the replayed epoch 2/);
+    assert.equal(epochAttackCheck([view('n1', { epochRecords: [rec(1, 'K'), rec(2, 'K')] })], [replayed], honestIds).ok, true, 'a replay of the current record, held already');
     const blocked = view('n1', { epochRecords: [rec(3, 'K')], blocklist: [{ peerId: 'peer-n2', reason: 'bad-stake', since: 1_500, until: 9_000 }, { peerId: 'peer-n2', reason: 'TIMEOUT', since: 1_600, until: 9_000 }] });
     assert.match(epochAttackCheck([blocked], [forged], honestIds).detail, /n1 blocked honest peer-n2 \(bad-stake\)$/);
     assert.match(epochAttackCheck(fine, [{ ...forged, offered: [] }], honestIds).detail, /the attacker served nothing/);

@@ -418,7 +418,8 @@ export interface EpochAttackFault {
 
 /**
  * The epoch attacks moved no honest node: none stores a forged record or its key; a replayed
- * superseded record moved nobody back (every honest node's latest epoch is past it); and during the attack no
+ * record moved nobody back (every honest node's latest epoch is at or past it; a stored epoch is
+ * never replaced, so it cannot have been taken in place of one); and during the attack no
  * honest node blocklisted an honest peer for anything but silence. (Evidence against honest
  * peers, and the trust rules of every stored record, are epochTrustCheck's.)
  */
@@ -433,7 +434,7 @@ export function epochAttackCheck(views: NodeDbView[], attacks: EpochAttackFault[
         const latest = v.epochRecords.at(-1)?.record;
         if (o.mode === 'forged-epoch') {
           if (v.epochRecords.some((e) => e.record.outputKey === o.outputKey)) bad.push(`fault ${a.index}: ${v.name} stores the forged key of epoch ${o.epoch}`);
-        } else if (!latest || latest.epoch <= o.epoch) bad.push(`fault ${a.index}: ${v.name}'s latest epoch ${latest?.epoch ?? 'none'} is not past the replayed epoch ${o.epoch}`);
+        } else if (!latest || latest.epoch < o.epoch) bad.push(`fault ${a.index}: ${v.name}'s latest epoch ${latest?.epoch ?? 'none'} is below the replayed epoch ${o.epoch}`);
       }
     }
     for (const v of honest) {

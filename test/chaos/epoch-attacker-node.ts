@@ -58,13 +58,17 @@ async function forgedEntry(node: RunningNode): Promise<EpochSyncEntry | null> {
   return { record, signatures, key };
 }
 
-/** Fully signed records of epochs this federation has moved past (every one below the current), oldest first. */
+/**
+ * Fully signed records of epochs this federation has moved past (every one below the current),
+ * oldest first; when it has moved past none yet (a single keygen before lock-in), the current
+ * epoch's record: a replay of what every honest node holds either way.
+ */
 function supersededEntries(node: RunningNode): EpochSyncEntry[] {
   const cur = node.ctx.manager.current();
   if (!cur) return [];
-  return node.ctx.manager.store
-    .all()
-    .filter((e) => e.record.epoch < cur.record.epoch)
+  const all = node.ctx.manager.store.all();
+  const past = all.filter((e) => e.record.epoch < cur.record.epoch);
+  return (past.length ? past : all.filter((e) => e.record.epoch === cur.record.epoch))
     .slice(-EPOCH_SYNC_MAX_EPOCHS)
     .map((e) => ({ record: e.record, signatures: e.signatures, key: e.key }));
 }

@@ -8,8 +8,9 @@
 //                    signed by both, with a consistent key; served through sync while its pings
 //                    announce epoch current+1 (issue 13, finding 1)
 //   replayed-record  the fully signed records of superseded epochs (retired or replaced: real
-//                    records of this federation, every member's signature on them), served as if
-//                    they were new while its pings announce epoch current+1 (finding 2)
+//                    records of this federation, every member's signature on them; the current
+//                    one when none is superseded yet), served as if they were new while its pings
+//                    announce epoch current+1 (finding 2)
 //
 // The switch is a file in the node's data directory (the harness writes it); the wrapper reports
 // what it did (actions, and what it offered) in another file there.
