@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-const HEAVY = [/^test\/e2e\//, /^test\/chaos\/chaos\.test\.ts$/, /^test\/devnet\/(devnet|devnet-bitcoind|federation)\.test\.ts$/];
+const HEAVY = [/^test\/e2e\//, /^test\/chaos\/(chaos|epoch-attacks)\.test\.ts$/, /^test\/devnet\/(devnet|devnet-bitcoind|federation)\.test\.ts$/];
 
 function walk(dir) {
   const out = [];

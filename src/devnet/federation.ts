@@ -44,6 +44,8 @@ export interface FederationOptions {
   keygenUntilMs?: number;
   /** Extra env for the node processes. */
   env?: Record<string, string>;
+  /** A script run in place of the metanode CLI for every node (a test wrapper; see ProcNodeSpec.entry). */
+  entry?: string;
   /** Progress lines. */
   out?: (line: string) => void;
 }
@@ -218,6 +220,7 @@ export async function startProcessFederation(opts: FederationOptions): Promise<P
           configFile,
           passphrase,
           env: opts.env,
+          entry: opts.entry,
           // Every node compiles the sources through tsx at once: on two cores 30 of them take a while.
           startWaitMs: 20_000 + 2_000 * n,
           out,

@@ -43,6 +43,11 @@ export interface ProcNodeSpec {
   configFile: string;
   passphrase: string;
   env?: Record<string, string>;
+  /**
+   * A script run (through tsx) in place of the metanode CLI, with the same `start --config <file>`
+   * arguments: a test wrapper around `metanode start` (test/chaos/epoch-attacker-node.ts).
+   */
+  entry?: string;
   /** How long start() waits for /health before resolving anyway. */
   startWaitMs?: number;
   out?: (line: string) => void;
@@ -106,7 +111,7 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
     const fd = openSync(logFile, 'a', 0o600);
     let c: ChildProcess;
     try {
-      c = spawn(process.execPath, [...cliArgs(), 'start', '--config', spec.configFile], {
+      c = spawn(process.execPath, [...(spec.entry ? ['--import', 'tsx', spec.entry] : cliArgs()), 'start', '--config', spec.configFile], {
         cwd: ROOT,
         env: { ...process.env, ...spec.env, METANODE_PASSPHRASE: spec.passphrase },
         stdio: ['ignore', fd, fd],

@@ -34,6 +34,10 @@ export class EpochSync {
       const res = await ctx.network.direct.request(peer.peerId, EPOCH_SYNC_KIND, req);
       const out = await importEpochs(ctx.manager, res, { from: peer.peerId, network: ctx.config.network, cursor: req.afterEpoch });
       if (out.rejected.length) ctx.log.warn({ from: peer.peerId, rejected: out.rejected }, 'epoch records refused');
+      // A peer that announces a newer epoch and serves only records held here (a replay of old
+      // records, or a stale announcement): nothing is taken from it, but the operator hears of it.
+      else if (out.imported.length === 0 && out.notYet.length === 0)
+        ctx.log.warn({ from: peer.peerId, announced: peer.epoch, known: out.known }, 'epoch sync: nothing new from a peer that announced a newer epoch');
       if (out.imported.length) {
         ctx.log.info({ from: peer.peerId, imported: out.imported }, 'caught up on epoch records');
         await this.onChange();

@@ -7,13 +7,14 @@
 // newly staked operator could never introduce itself; with the cooldown an unstaked peer gets
 // one short window and is then refused. Blocklisted peers are always refused, and so are peers
 // in a test partition (setPartition: the chaos harness cutting a node off from chosen peers).
-// A peer that once proved a stake here is not a stranger: when it drops out of the peer table
-// (no ping within peerTimeoutMs: a stalled event loop, or its pings unverifiable while the chain
-// source was down) it keeps its connection and its pings are heard until it proves its stake
-// again or is blocklisted. Without this, one 15 s window spent while the chain source was down
-// locked two honest members out of each other for the whole cooldown (found in the signing e2e
-// on a loaded machine: every node lost every peer for 10 minutes). These peers are bounded by the
-// stakes on chain.
+// A peer that proved a stake here (admitted in this process, or known to the persisted stake
+// view) is not a stranger: when it drops out of the peer table (no ping within peerTimeoutMs: a
+// frozen process, a stalled event loop, its pings unverifiable while the chain source was down)
+// it keeps its connection and its pings are heard until it proves its stake again or is
+// blocklisted. Without this, a probation window spent while it could not ping locked honest
+// members out of each other for the whole cooldown: a member frozen 40 s was offline for the
+// next regroup (issue 13 finding 3), and in the signing e2e on a loaded machine every node lost
+// every peer for 10 minutes. These peers are bounded by the stakes on chain.
 // Probation records live for the cooldown and no longer; at most `maxProbations` are held, and
 // when that many unstaked peers are within their cooldown, new unknown peers are refused until
 // records expire (bounded memory; an operator joining then retries after the cooldown).
@@ -25,6 +26,11 @@ export interface GaterOptions {
   probationCooldownMs: number;
   isAdmitted: (peerId: string) => boolean;
   isBlocked: (peerId: string) => boolean;
+  /**
+   * Whether `peerId` proved a stake here before (the stake view: a valid ping, blocklist ignored).
+   * Such a peer is never held to probation (see the header).
+   */
+  provedStake?: (peerId: string) => boolean;
   /** Most probation records held at once (default 1024). */
   maxProbations?: number;
   now?: () => number;
@@ -75,9 +81,13 @@ export class AdmissionGate {
     this.proven.add(peerId);
   }
 
+  private proved(peerId: string): boolean {
+    return this.proven.has(peerId) || this.opts.provedStake?.(peerId) === true;
+  }
+
   /** Whether `peerId` is within an open probation window (it may send pings, nothing else). */
   inProbation(peerId: string): boolean {
-    if (this.proven.has(peerId)) return true;
+    if (this.proved(peerId)) return true;
     const started = this.probations.get(peerId);
     return started !== undefined && this.now() - started < this.opts.probationMs;
   }
@@ -105,7 +115,7 @@ export class AdmissionGate {
   /** Decides and, for an unknown peer after grace, opens its probation window. */
   allow(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return false;
-    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proven.has(peerId)) return true;
+    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proved(peerId)) return true;
     const now = this.now();
     const started = this.probations.get(peerId);
     if (started === undefined || now - started >= this.opts.probationCooldownMs) return this.openProbation(peerId, now);
@@ -115,7 +125,7 @@ export class AdmissionGate {
   /** A connected peer that should now be disconnected (blocked, or probation over and not admitted). */
   shouldEvict(peerId: string): boolean {
     if (this.opts.isBlocked(peerId) || this.partitioned.has(peerId)) return true;
-    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proven.has(peerId)) return false;
+    if (this.inGrace() || this.opts.isAdmitted(peerId) || this.proved(peerId)) return false;
     const started = this.probations.get(peerId);
     if (started === undefined) return !this.openProbation(peerId, this.now());
     return this.now() - started >= this.opts.probationMs;

@@ -169,6 +169,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       probationCooldownMs: opts.probationCooldownMs ?? 10 * 60_000,
       isAdmitted: (p) => this.table.has(p),
       isBlocked: (p) => this.blocklist.isBlocked(p),
+      provedStake: (p) => this.stakeView.get(p) !== undefined,
       now: this.now,
     });
     this.rate = new GossipRateLimiter({ perSecond: opts.gossipRate?.perSecond ?? 100, burst: opts.gossipRate?.burst ?? 1000, now: this.now });

@@ -1,6 +1,7 @@
 // Arguments of `npm run chaos`, parsed without side effects.
-import { BYZANTINE_MODES, type ByzantineMode } from '../../src/config/schema.js';
-import { FAULT_KINDS, type FaultKind } from './schedule.js';
+import { BYZANTINE_MODES } from '../../src/config/schema.js';
+import { FAULT_KINDS, type ChaosMode, type FaultKind } from './schedule.js';
+import { EPOCH_ATTACK_MODES } from './epoch-attacks.js';
 import type { ChaosOptions } from './harness.js';
 import { tokenizeArgs } from '../../src/util/cli-args.js';
 
@@ -29,8 +30,9 @@ export function parseChaosArgs(argv: string[]): ChaosArgs {
     });
   if (str('modes') !== undefined)
     a.modes = str('modes')!.split(',').map((m) => {
-      if (!BYZANTINE_MODES.includes(m as ByzantineMode)) throw new Error(`--modes: unknown mode ${JSON.stringify(m)} (use ${BYZANTINE_MODES.join(',')})`);
-      return m as ByzantineMode;
+      const known: readonly string[] = [...BYZANTINE_MODES, ...EPOCH_ATTACK_MODES];
+      if (!known.includes(m)) throw new Error(`--modes: unknown mode ${JSON.stringify(m)} (use ${known.join(',')})`);
+      return m as ChaosMode;
     });
   if (str('base-port') !== undefined) a.basePort = whole('--base-port', str('base-port')!, 1024, 65_000);
   if (str('round-sec') !== undefined) a.roundSec = whole('--round-sec', str('round-sec')!, 4, 60);

@@ -14,7 +14,7 @@ import { addressToScript } from '../../src/chain/network.js';
 import { BYZANTINE_MODES } from '../../src/config/schema.js';
 import { auditChain, inputProblem, type ChainAudit } from './chain-audit.js';
 import {
-  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, reorgFollowedCheck, silenceNoticed, type NodeDbView,
+  commitmentCheck, culpritFinding, epochAttackCheck, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, reorgFollowedCheck, silenceNoticed, type NodeDbView,
 } from './db-audit.js';
 import { custodyBlocks, reorgCustodyBlocks } from './harness.js';
 import { commitmentScript } from '../../src/custody/candidate.js';
@@ -53,6 +53,7 @@ describe('fault schedule', () => {
   it('refuses what it cannot schedule', () => {
     assert.throws(() => makeSchedule({ ...base, seed: 'x', kinds: ['meteor' as never] }), /unknown fault kind "meteor"/);
     assert.throws(() => makeSchedule({ ...base, seed: 'x', modes: ['evil' as never] }), /unknown byzantine mode "evil"/);
+    assert.deepEqual(makeSchedule({ ...base, seed: 'e', faults: 2, kinds: ['byzantine'], modes: ['forged-epoch', 'replayed-record'] }).map((f) => f.mode).sort(), ['forged-epoch', 'replayed-record']);
     assert.throws(() => makeSchedule({ ...base, seed: 'x', nodes: 2 }), /nodes must be >= 3/);
   });
 
@@ -260,6 +261,40 @@ describe('database checks', () => {
       const idle = culpritFinding({ ...f, mode: 'equivocate', actions: 0 }, honest);
       assert.equal(idle.ok, false);
       assert.match(idle.detail, /never got to misbehave/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('epoch attacks: a stored forged key, an honest node moved back to a replayed epoch, or an honest peer blocked during the attack fails; refusals in the log name the attacker', () => {
+    const rec = (epoch: number, key: string) => ({ record: { kind: 'keygen' as const, epoch, previousEpoch: epoch > 1 ? epoch - 1 : null, outputKey: key, committee: [{ peerId: 'peer-n1' }], threshold: 2 }, signers: ['peer-n1'] });
+    const honestIds = ['peer-n1', 'peer-n2'];
+    const forged = { index: 0, attacker: 'peer-n3', from: 1_000, to: 2_000, offered: [{ mode: 'forged-epoch', epoch: 4, outputKey: 'F', hash: 'h' }] };
+    const replayed = { index: 1, attacker: 'peer-n3', from: 3_000, to: 4_000, offered: [{ mode: 'replayed-record', epoch: 2, outputKey: 'K', hash: 'h2' }] };
+    const fine = [view('n1', { epochRecords: [rec(2, 'K'), rec(3, 'K')] }), view('n2', { epochRecords: [rec(3, 'K')] }), view('n3', { epochRecords: [rec(3, 'K'), rec(4, 'F')] })];
+    const okCheck = epochAttackCheck(fine, [forged, replayed], honestIds);
+    assert.deepEqual([okCheck.name, okCheck.ok], ['epoch-attacks-refused', true], okCheck.detail);
+    const took = epochAttackCheck([view('n1', { epochRecords: [rec(3, 'K'), rec(4, 'F')] })], [forged], honestIds);
+    assert.deepEqual([took.ok, took.detail], [false, 'fault 0: n1 stores the forged key of epoch 4']);
+    assert.match(epochAttackCheck([view('n1', { epochRecords: [rec(1, 'K')] })], [replayed], honestIds).detail, /n1's latest epoch 1 is below the replayed epoch 2/);
+    assert.equal(epochAttackCheck([view('n1', { epochRecords: [rec(1, 'K'), rec(2, 'K')] })], [replayed], honestIds).ok, true, 'a replay of the current record, held already');
+    const blocked = view('n1', { epochRecords: [rec(3, 'K')], blocklist: [{ peerId: 'peer-n2', reason: 'bad-stake', since: 1_500, until: 9_000 }, { peerId: 'peer-n2', reason: 'TIMEOUT', since: 1_600, until: 9_000 }] });
+    assert.match(epochAttackCheck([blocked], [forged], honestIds).detail, /n1 blocked honest peer-n2 \(bad-stake\)$/);
+    assert.match(epochAttackCheck(fine, [{ ...forged, offered: [] }], honestIds).detail, /the attacker served nothing/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'metanode-chaos-audit-'));
+    try {
+      const refused = (time: number, from: string, reason: string) => JSON.stringify({ time, msg: 'epoch records refused', from, rejected: [{ epoch: 4, reason }] });
+      writeFileSync(join(dir, 'n1.log'), [refused(1_200, 'bad', 'only 0 of the previous committee signed; its threshold is 4'), refused(3_500, 'bad', 'epoch 2 is at or below the sync cursor 3: not asked for, nothing taken from it')].join('\n'));
+      writeFileSync(join(dir, 'n2.log'), [refused(1_300, 'other', 'only 0 of the previous committee signed; its threshold is 4'), refused(1_400, 'bad', 'committee member S has no stake known here (not yet eligible)')].join('\n'));
+      writeFileSync(join(dir, 'n3.log'), refused(1_300, 'other', 'only 0 of the previous committee signed; its threshold is 4'));
+      const honest = [{ view: view('n1'), logFile: join(dir, 'n1.log') }, { view: view('n2'), logFile: join(dir, 'n2.log') }, { view: view('n3'), logFile: join(dir, 'n3.log') }];
+      const f = { culprit: 'bad', culpritName: 'n3', actions: 2 };
+      assert.deepEqual(culpritFinding({ ...f, mode: 'forged-epoch', from: 1_000, to: 2_000 }, honest).namedBy, ['n1', 'n2'], 'n3 refused another peer');
+      assert.deepEqual(culpritFinding({ ...f, mode: 'replayed-record', from: 3_000, to: 4_000 }, honest).namedBy, ['n1']);
+      assert.equal(culpritFinding({ ...f, mode: 'replayed-record', from: 1_000, to: 2_000 }, honest).ok, false, 'a consent refusal is not the replay\'s evidence');
+      writeFileSync(join(dir, 'n3.log'), JSON.stringify({ time: 5_500, msg: 'epoch sync: nothing new from a peer that announced a newer epoch', from: 'bad', announced: 4, known: [1] }));
+      assert.deepEqual(culpritFinding({ ...f, mode: 'replayed-record', from: 3_000, to: 6_000 }, honest).namedBy, ['n1', 'n3'], 'a replay of records held here');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -307,10 +307,12 @@ export function logLines(file: string, msg: string, from: number, to: number): A
 
 export interface Evidence {
   /** Where honest nodes record this misbehaviour, and how to match it. */
-  source: 'round-log' | 'rejections';
+  source: 'round-log' | 'rejections' | 'epoch-refusals';
   describe: string;
   roundLog?: (r: RoundLogRow, culprit: string) => boolean;
   rejection?: (reason: string) => boolean;
+  /** epoch-refusals: one reason an honest node's epoch sync gave for refusing a record the culprit served. */
+  refusal?: (reason: string) => boolean;
 }
 
 /** What an honest node records for each Byzantine mode. */
@@ -327,7 +329,33 @@ export const EVIDENCE: Record<string, Evidence> = {
   garbage: { source: 'rejections', describe: 'gossip rejected not-utf8/not-json/bad-envelope/bad-payload', rejection: (x) => ['not-utf8', 'not-json', 'bad-envelope', 'bad-payload'].includes(x) },
   oversized: { source: 'rejections', describe: 'gossip rejected oversized', rejection: (x) => x === 'oversized' },
   flood: { source: 'rejections', describe: 'gossip rejected replay (the flooded copies)', rejection: (x) => x === 'replay' },
+  // The epoch attacks (test/chaos/epoch-attacks.ts): honest sync refuses what the attacker serves.
+  'forged-epoch': {
+    source: 'epoch-refusals',
+    describe: 'forged keygen epoch refused by epoch sync (a committee member without a stake, no consent of the key holders, t, keygen closed)',
+    refusal: (x) => /has no stake known here|of the previous committee signed|seniority|threshold|keygen/.test(x),
+  },
+  'replayed-record': {
+    source: 'epoch-refusals',
+    describe: 'replayed superseded records refused at or below the sync cursor, or taken as nothing new from a peer announcing a newer epoch',
+    refusal: (x) => /at or below the sync cursor|served only epochs held here/.test(x),
+  },
 };
+
+/**
+ * The reasons `file`'s node gave, in [from, to], for taking nothing from the epoch records
+ * `culprit` served: each refusal's reason, and 'served only epochs held here' for a reply that
+ * held nothing new although the culprit announced a newer epoch.
+ */
+export function epochRefusals(file: string, culprit: string, from: number, to: number): string[] {
+  const refused = logLines(file, 'epoch records refused', from, to)
+    .filter((l) => l.from === culprit)
+    .flatMap((l) => (Array.isArray(l.rejected) ? (l.rejected as Array<{ reason?: unknown }>).map((r) => String(r.reason)) : []));
+  const stale = logLines(file, 'epoch sync: nothing new from a peer that announced a newer epoch', from, to)
+    .filter((l) => l.from === culprit)
+    .map((l) => `announced epoch ${String(l.announced)}, served only epochs held here`);
+  return [...refused, ...stale];
+}
 
 export interface CulpritFinding {
   mode: string;
@@ -356,6 +384,7 @@ export function culpritFinding(
   for (const h of honest) {
     let found = false;
     if (ev.source === 'round-log') found = h.view.roundLog.some((r) => r.time >= fault.from && r.time <= fault.to && ev.roundLog!(r, fault.culprit));
+    else if (ev.source === 'epoch-refusals') found = epochRefusals(h.logFile, fault.culprit, fault.from, fault.to).some((x) => ev.refusal!(x));
     else found = logLines(h.logFile, 'message rejected', fault.from, fault.to).some((l) => l.from === fault.culprit && ev.rejection!(String(l.reason)));
     if (found) namedBy.push(h.view.name);
   }
@@ -376,4 +405,43 @@ export function silenceNoticed(peerId: string, from: number, to: number, honest:
       v.roundLog.some((r) => r.time >= from && r.time <= to && ((r.decision === 'timeout' && (r.reason ?? '').includes(peerId)) || (r.decision === 'culprit' && r.peer === peerId))),
     )
     .map((v) => v.name);
+}
+
+/** One epoch attack of a chaos run, as the audit judges it. */
+export interface EpochAttackFault {
+  index: number;
+  attacker: string;
+  from: number;
+  to: number;
+  offered: Array<{ mode: string; epoch: number; outputKey: string; hash: string }>;
+}
+
+/**
+ * The epoch attacks moved no honest node: none stores a forged record or its key; a replayed
+ * record moved nobody back (every honest node's latest epoch is at or past it; a stored epoch is
+ * never replaced, so it cannot have been taken in place of one); and during the attack no
+ * honest node blocklisted an honest peer for anything but silence. (Evidence against honest
+ * peers, and the trust rules of every stored record, are epochTrustCheck's.)
+ */
+export function epochAttackCheck(views: NodeDbView[], attacks: EpochAttackFault[], honestPeerIds: readonly string[]): Check {
+  const bad: string[] = [];
+  const parts: string[] = [];
+  for (const a of attacks) {
+    const honest = views.filter((v) => v.peerId !== a.attacker && honestPeerIds.includes(v.peerId));
+    if (a.offered.length === 0) bad.push(`fault ${a.index}: the attacker served nothing`);
+    for (const o of a.offered) {
+      for (const v of honest) {
+        const latest = v.epochRecords.at(-1)?.record;
+        if (o.mode === 'forged-epoch') {
+          if (v.epochRecords.some((e) => e.record.outputKey === o.outputKey)) bad.push(`fault ${a.index}: ${v.name} stores the forged key of epoch ${o.epoch}`);
+        } else if (!latest || latest.epoch < o.epoch) bad.push(`fault ${a.index}: ${v.name}'s latest epoch ${latest?.epoch ?? 'none'} is below the replayed epoch ${o.epoch}`);
+      }
+    }
+    for (const v of honest) {
+      const blocked = v.blocklist.filter((b) => honestPeerIds.includes(b.peerId) && b.peerId !== a.attacker && b.since >= a.from && b.since <= a.to && b.reason !== 'TIMEOUT');
+      if (blocked.length) bad.push(`fault ${a.index}: ${v.name} blocked honest ${blocked.map((b) => `${b.peerId} (${b.reason})`).join(', ')}`);
+    }
+    parts.push(`fault ${a.index}: ${a.offered.length} records served (${[...new Set(a.offered.map((o) => o.mode))].join(', ')}), none adopted by ${honest.length} honest nodes`);
+  }
+  return { name: 'epoch-attacks-refused', ok: bad.length === 0, detail: bad.length ? bad.slice(0, 10).join('; ') : parts.join('; ') };
 }

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ByzantineMode } from '../../src/config/schema.js';
+import { fileURLToPath } from 'node:url';
 import { startProcessFederation, type ProcessFederation } from '../../src/devnet/federation.js';
 import { defaultThreshold } from '../../src/crypto/identifiers.js';
 import { errorMessage } from '../../src/util/errors.js';
@@ -20,7 +20,8 @@ import { commitmentRoundId } from '../../src/custody/candidate.js';
 import type { DevChain } from '../../src/chain/devchain/index.js';
 import type { Check, CulpritFinding } from './db-audit.js';
 import { judgeRun, type JudgedFault } from './judge.js';
-import { describeFault, makeSchedule, type Fault, type FaultKind } from './schedule.js';
+import { describeFault, makeSchedule, type ChaosMode, type Fault, type FaultKind } from './schedule.js';
+import { isEpochAttackMode, readEpochAttackState, setEpochAttack, type EpochAttackMode, type OfferedRecord } from './epoch-attacks.js';
 import { Workload } from './workload.js';
 
 export interface ChaosOptions {
@@ -30,7 +31,7 @@ export interface ChaosOptions {
   /** Number of faults (default 4: one of each kind). */
   faults?: number;
   kinds?: FaultKind[];
-  modes?: ByzantineMode[];
+  modes?: ChaosMode[];
   /** Working directory (default a fresh temp dir, removed after a passing run unless keep). */
   dir?: string;
   keep?: boolean;
@@ -40,6 +41,8 @@ export interface ChaosOptions {
   roundSec?: number;
   /** A probe transfer requested when a fault heals must be paid within this many rounds (default 6). */
   recoveryRounds?: number;
+  /** keygen_until, counted from the stakes (default 20 s + 2 s per node); more on a loaded machine. */
+  keygenWindowMs?: number;
   out?: (line: string) => void;
   /** Aborting stops the run at its next wait; the federation is stopped and the report says so. */
   signal?: AbortSignal;
@@ -50,6 +53,8 @@ export interface FaultRecord extends JudgedFault {
   /** Probe transfer requested at heal time, and when the chain paid it. */
   probe: string | null;
   recoveredAt: number | null;
+  /** Epoch attacks: the records the attacker served (the audit looks for them on honest nodes). */
+  offered?: OfferedRecord[];
 }
 
 export interface ChaosReport {
@@ -154,10 +159,18 @@ async function inject(c: Ctx, fault: Fault, rec: FaultRecord): Promise<void> {
     }
     case 'byzantine': {
       const port = c.controlPort(fault.node);
-      const count = async () => (((await control(node.name, port, '/v1/test/state')).actions as Record<string, number>)[fault.mode!] ?? 0);
+      // The node's own modes switch through its test control endpoint; the epoch attacks through
+      // the wrapper the node runs in (test/chaos/epoch-attacker-node.ts), by a file.
+      const epochAttack = isEpochAttackMode(fault.mode!);
+      const count = async () =>
+        epochAttack ? (readEpochAttackState(node.dir).actions[fault.mode!] ?? 0) : (((await control(node.name, port, '/v1/test/state')).actions as Record<string, number>)[fault.mode!] ?? 0);
+      const setMode = async (mode: string) => {
+        if (epochAttack) setEpochAttack(node.dir, mode === 'none' ? 'none' : (fault.mode as EpochAttackMode));
+        else await control(node.name, port, '/v1/test/byzantine', { mode });
+      };
       work.excluded.add(fault.node);
       const before = await count();
-      await control(node.name, port, '/v1/test/byzantine', { mode: fault.mode });
+      await setMode(fault.mode!);
       await during();
       await c.sleep(fault.holdMs);
       // Hold on (up to 6 more rounds) until the node actually got to misbehave.
@@ -169,8 +182,9 @@ async function inject(c: Ctx, fault: Fault, rec: FaultRecord): Promise<void> {
         await work.refreshPaid();
         done = (await count()) - before;
       }
-      await control(node.name, port, '/v1/test/byzantine', { mode: 'none' });
+      await setMode('none');
       rec.actions = { [fault.mode!]: done };
+      if (epochAttack) rec.offered = readEpochAttackState(node.dir).offered.filter((o) => o.mode === fault.mode);
       work.excluded.delete(fault.node);
       return;
     }
@@ -233,15 +247,16 @@ async function retarget(c: Ctx, fault: Fault): Promise<Fault> {
   return target >= 0 ? { ...fault, node: target } : fault;
 }
 
-function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void }) {
+function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void; entry?: string; keygenWindowMs?: number }) {
   return {
+    entry: o.entry,
     nodes: o.n,
     dir: o.dir,
     basePort: o.basePort,
     blockIntervalMs: 1_000,
     // The window includes the nodes' start-up: five tsx processes starting at once on a busy
     // 2-core machine took over 30 s to answer /health, and a 30 s window closed before any keygen.
-    keygenUntilMs: 45_000 + 3_000 * o.n,
+    keygenUntilMs: o.keygenWindowMs ?? 45_000 + 3_000 * o.n,
     config: {
       chain: { pollMs: 300 },
       schedule: { keygen: '*/5 * * * * *', signing: `*/${o.roundSec} * * * * *`, regroup: '59 59 23 * * *' },
@@ -274,6 +289,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const threshold = defaultThreshold(n);
   const schedule = makeSchedule({ seed: opts.seed, nodes: n, threshold, faults: opts.faults ?? 4, roundMs, kinds: opts.kinds, modes: opts.modes });
   let basePort = await chooseBasePort(opts.basePort ?? 48000, n);
+  // Every node runs in the epoch-attack wrapper when the schedule holds an epoch attack (any node may be drawn).
+  const entry = schedule.some((f) => f.mode !== undefined && isEpochAttackMode(f.mode)) ? fileURLToPath(new URL('./epoch-attacker-node.ts', import.meta.url)) : undefined;
   const report: ChaosReport = {
     seed: opts.seed, nodes: n, threshold: null, basePort, dir, roundMs, recoveryBoundRounds: bound, groupKey: null, faults: [],
     transfers: { requested: 0, paid: 0 }, culprits: [], checks: [], ok: false, durationMs: 0,
@@ -283,14 +300,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let fed: ProcessFederation | undefined;
   try {
     try {
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
     } catch (e) {
       // A port taken between the check and the start (another process's outgoing connection): once more, elsewhere.
       const logs = readdirSync(dir).filter((d) => d.startsWith('node-')).map((d) => join(dir, d, 'node.log')).filter((l) => existsSync(l));
       if (!logs.some((l) => readFileSync(l, 'utf8').includes('EADDRINUSE'))) throw e;
       basePort = report.basePort = await chooseBasePort(basePort, n, 1);
       out(`a port was in use; starting again at base port ${basePort}`);
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
     }
     const work = new Workload(fed, out, sleep);
     const c: Ctx = { fed, work, roundMs, threshold, controlPort: (i) => basePort + 200 + i + 1, sleep };

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { ProcessFederation } from '../../src/devnet/federation.js';
 import { auditChain } from './chain-audit.js';
 import {
-  commitmentCheck, culpritFinding, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, readNodeDb, reorgFollowedCheck, reorgNoticed, silenceNoticed,
+  commitmentCheck, culpritFinding, epochAttackCheck, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, readNodeDb, reorgFollowedCheck, reorgNoticed, silenceNoticed,
   type Check, type CulpritFinding,
 } from './db-audit.js';
 import type { Fault } from './schedule.js';
@@ -23,6 +23,8 @@ export interface JudgedFault extends Fault {
   noticedBy?: string[];
   /** Reorg: the custody txids in the disconnected blocks. */
   reorged?: string[];
+  /** Epoch attacks: the records the attacker served. */
+  offered?: Array<{ mode: string; epoch: number; outputKey: string; hash: string }>;
   error?: string;
 }
 
@@ -111,6 +113,12 @@ export async function judgeRun(
         (paid < run.transfers.length ? `; unpaid: ${run.transfers.filter((t) => t.paidAt === null).map((t) => t.id.slice(0, 8)).join(', ')}` : ''),
     },
   ];
+  const attacks = run.faults.filter((r) => r.kind === 'byzantine' && r.offered !== undefined);
+  if (attacks.length) {
+    const honestIds = fed.nodes.filter((x) => !run.faults.some((r) => r.kind === 'byzantine' && r.node === x.index)).map((x) => x.peerId);
+    const window = (r: JudgedFault) => Math.min((r.healedAt ?? Date.now()) + 2 * run.roundMs, run.faults[r.index + 1]?.startedAt ?? Infinity);
+    checks.push(epochAttackCheck(views, attacks.map((r) => ({ index: r.index, attacker: r.target, from: r.startedAt, to: window(r), offered: r.offered! })), honestIds));
+  }
   const reorgs = run.faults.filter((r) => r.kind === 'reorg' && !r.error);
   if (reorgs.length) checks.push(reorgFollowedCheck(views, reorgs));
   const faultErrors = run.faults.filter((r) => r.error);

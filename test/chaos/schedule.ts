@@ -2,10 +2,14 @@
 // for how long, and which misbehaviour a Byzantine node shows. Pure: the same (seed, options)
 // always gives the same schedule, so a failing run replays from its seed.
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/config/schema.js';
+import { EPOCH_ATTACK_MODES, type EpochAttackMode } from './epoch-attacks.js';
 import { Prng } from '../../src/util/prng.js';
 
 export const FAULT_KINDS = ['kill', 'pause', 'partition', 'byzantine', 'reorg'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The node's own test-only modes (src/node/byzantine.ts) and the epoch attacks of test/chaos/epoch-attacks.ts. */
+export type ChaosMode = ByzantineMode | EpochAttackMode;
+const KNOWN_MODES: readonly string[] = [...BYZANTINE_MODES, ...EPOCH_ATTACK_MODES];
 
 export interface Fault {
   index: number;
@@ -14,7 +18,7 @@ export interface Fault {
   node: number;
   /** Partition: the nodes cut off from all the others (a minority of at most n - t). */
   group?: number[];
-  mode?: ByzantineMode;
+  mode?: ChaosMode;
   /** Reorg: forget the disconnected custody txs (a competing chain spent their inputs... or
    * simply never had them: the nodes must rebroadcast) rather than return them to the mempool. */
   drop?: boolean;
@@ -32,8 +36,8 @@ export interface ScheduleOptions {
   roundMs: number;
   /** Kinds to draw from (default all); when faults >= kinds, each kind appears at least once. */
   kinds?: readonly FaultKind[];
-  /** Byzantine modes to draw from (default all). */
-  modes?: readonly ByzantineMode[];
+  /** Byzantine modes to draw from (default: the node's own, BYZANTINE_MODES; the epoch attacks only when named). */
+  modes?: readonly ChaosMode[];
 }
 
 export function makeSchedule(o: ScheduleOptions): Fault[] {
@@ -41,9 +45,9 @@ export function makeSchedule(o: ScheduleOptions): Fault[] {
   if (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > o.nodes) throw new Error(`threshold must be in 1..${o.nodes}, got ${o.threshold}`);
   if (!Number.isInteger(o.faults) || o.faults < 0) throw new Error(`faults must be a whole number, got ${o.faults}`);
   const kinds = o.kinds?.length ? [...o.kinds] : [...FAULT_KINDS];
-  const modes = o.modes?.length ? [...o.modes] : [...BYZANTINE_MODES];
+  const modes: ChaosMode[] = o.modes?.length ? [...o.modes] : [...BYZANTINE_MODES];
   for (const k of kinds) if (!FAULT_KINDS.includes(k)) throw new Error(`unknown fault kind ${JSON.stringify(k)}`);
-  for (const m of modes) if (!BYZANTINE_MODES.includes(m)) throw new Error(`unknown byzantine mode ${JSON.stringify(m)}`);
+  for (const m of modes) if (!KNOWN_MODES.includes(m)) throw new Error(`unknown byzantine mode ${JSON.stringify(m)}`);
   const rng = new Prng(`chaos/${o.seed}`);
   // Each kind once (in seeded order) while faults allow, then seeded draws.
   const order: FaultKind[] = rng.sample(kinds, Math.min(kinds.length, o.faults));

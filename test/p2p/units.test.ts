@@ -34,6 +34,30 @@ describe('AdmissionGate', () => {
   });
 });
 
+describe('AdmissionGate, a staked member frozen past its window', () => {
+  it('a member paused longer than the ping timeout and a window keeps its connection, not the cooldown; a peer that never proved a stake does not', () => {
+    let t = 0;
+    const proved = new Set(['member']);
+    const blocked = new Set<string>();
+    const g = new AdmissionGate({ graceMs: 1000, probationMs: 100, probationCooldownMs: 10_000, isAdmitted: () => false, isBlocked: (p) => blocked.has(p), provedStake: (p) => proved.has(p), now: () => t });
+    t = 5_000;
+    // Both dropped out of the table while silent: the stranger's window opens...
+    assert.equal(g.shouldEvict('member'), false);
+    assert.equal(g.shouldEvict('stranger'), false);
+    t = 5_100; // ...and runs out while it cannot ping: it is evicted; the member is not.
+    assert.equal(g.shouldEvict('member'), false);
+    assert.equal(g.shouldEvict('stranger'), true);
+    t = 9_000; // back, within the cooldown: the member may reconnect and ping, the stranger not
+    assert.equal(g.allow('member'), true);
+    assert.equal(g.allow('stranger'), false);
+    assert.equal(g.inProbation('member'), true);
+    // Blocklisted (a proven violation): refused and evicted like anyone.
+    blocked.add('member');
+    assert.equal(g.allow('member'), false);
+    assert.equal(g.shouldEvict('member'), true);
+  });
+});
+
 describe('CachedStakeChecker', () => {
   it('caches valid verdicts for the ttl, invalid ones shorter, and never caches a chain failure', async () => {
     let t = 0;
