@@ -109,6 +109,7 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       replication: { limit: 10, minSleepMs: 100, maxSleepMs: 300, ...(extra.replication ?? {}) },
       http: { host: '127.0.0.1', port: 0 },
       log: { level: 'info' },
+      ...(extra.blocklist ? { blocklist: extra.blocklist } : {}),
     };
     const config = parseConfig(raw, {}, { cwd: dir });
     const node: TestNode = {
