@@ -6,6 +6,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { MetanodeError, errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
+import { cronPeriodMs } from './round-clock.js';
 
 export type EpochAction = 'signing' | 'keygen' | 'regroup';
 
@@ -114,6 +115,7 @@ export function decideAction(now: Date | number, cfg: ScheduleConfig, running: E
     if (!cronMatches(cfg[a], t)) continue;
     if (a === 'keygen' && lockedIn) skipped.push({ action: a, reason: 'key locked in: now >= keygen_until' });
     else if (a === 'regroup' && !lockedIn) skipped.push({ action: a, reason: 'keygen mode: each keygen already takes the current committee' });
+    else if (a !== 'signing' && earlierSlotInRound(cfg[a], cfg.signing, t)) skipped.push({ action: a, reason: 'one attempt per signing round: an earlier slot of this round had it' });
     else candidates.push(a);
   }
   if (running) {
@@ -125,6 +127,32 @@ export function decideAction(now: Date | number, cfg: ScheduleConfig, running: E
   const [run, ...rest] = candidates;
   for (const a of rest) skipped.push({ action: a, reason: `replaced by ${run}` });
   return { run: run ?? null, skipped, lockedIn };
+}
+
+const periods = new Map<string, number | null>();
+
+/**
+ * Whether `expr` also fired earlier in the signing round that contains t. A ceremony attempt is
+ * named by its epoch and signing round (every message carries both, and the record's attempt
+ * commits to the round's start), so two slots in one round would be two attempts with one name:
+ * a late member's timeout abort from the first would end everyone's second. With a keygen cron
+ * firing more often than rounds (tests: every 6 s against 10-second rounds) only the first slot
+ * of each round runs; every node skips the same slots because the rule reads only the clock.
+ */
+function earlierSlotInRound(expr: string, signing: string, t: number): boolean {
+  let period = periods.get(signing);
+  if (period === undefined) {
+    try {
+      period = cronPeriodMs(signing);
+    } catch {
+      period = null; // the node refuses such a signing cron at start; nothing to number rounds by
+    }
+    periods.set(signing, period);
+  }
+  if (period === null) return false;
+  const second = Math.floor(t / 1000) * 1000;
+  for (let s = Math.floor(t / period) * period; s < second; s += 1000) if (cronMatches(expr, s)) return true;
+  return false;
 }
 
 export type ActionHandler = (at: Date) => Promise<void>;

@@ -7,6 +7,7 @@
 // fault heals, a probe transfer must be paid
 // within a bounded number of rounds. At the end the run is judged from the devchain and every
 // node's database (judge.ts).
+import { logDigest } from '../support/log-digest.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -356,6 +357,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   } catch (e) {
     report.error = errorMessage(e);
     out(`chaos run failed: ${report.error}`);
+    for (const l of logDigest(dir)) out(l);
   } finally {
     await fed?.stop().catch(() => {});
   }

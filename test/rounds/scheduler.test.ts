@@ -52,6 +52,21 @@ test('never overlap: anything due while an epoch action runs is skipped with the
   assert.deepEqual(d.skipped, [{ action: 'signing', reason: 'keygen still running' }]);
 });
 
+test('a stale abort cannot end a later attempt: one keygen slot per signing round, the same slots on every node', () => {
+  // Keygen every 6 s against 10-second rounds: slots :00 and :06 share round :00-:09 (one attempt
+  // name), so :06 is skipped; :12 is the first slot of its round and runs.
+  const fast: ScheduleConfig = { signing: '*/10 * * * * *', keygen: '*/6 * * * * *', regroup: '0 0 * * *', keygenUntil: null };
+  const runs = (s: number) => decideAction(T0 + s * 1000, fast, null).run;
+  assert.deepEqual([0, 6, 12, 18, 24, 30, 36, 42, 48, 54].map(runs), ['keygen', null, 'keygen', null, 'keygen', 'keygen', null, 'keygen', null, 'keygen']);
+  const d = decideAction(T0 + 6000, fast, null);
+  assert.deepEqual(d.skipped, [{ action: 'keygen', reason: 'one attempt per signing round: an earlier slot of this round had it' }]);
+  // Mid-second firings (node-cron runs a few ms late) decide the same way.
+  assert.equal(decideAction(T0 + 6_400, fast, null).run, null);
+  assert.equal(decideAction(T0 + 12_700, fast, null).run, 'keygen');
+  // A keygen that fires once per round (the production shape) is never affected.
+  assert.equal(decideAction(T0, cfg, null).run, 'keygen');
+});
+
 test('bad cron expressions are refused with the field named', () => {
   assert.throws(() => validateSchedule({ ...cfg, keygen: 'every five minutes' }), (e) => isMetanodeError(e, 'INVALID_CONFIG') && /schedule\.keygen/.test(e.message));
 });
