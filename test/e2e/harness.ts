@@ -57,6 +57,11 @@ export interface TestNode {
   faults: FaultHooks;
   running: RunningNode | null;
   api(): ApiClient;
+  /**
+   * Points this (stopped) node at another data directory (its keystore in `<dir>/keys`): the
+   * next start runs from there, same peer id and stake, as an operator who moved the node would.
+   */
+  moveTo(dir: string): void;
   start(): Promise<RunningNode>;
   stop(): Promise<void>;
 }
@@ -129,13 +134,19 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
       async start() {
         if (node.running) return node.running;
         const others = nodes.filter((o) => o !== node && o.running).flatMap((o) => o.running!.multiaddrs.filter((a) => a.includes('127.0.0.1')));
-        const cfg: Config = { ...config, p2p: { ...config.p2p, bootstrap: others }, schedule: { ...config.schedule, keygenUntil } };
+        const c = node.config;
+        const cfg: Config = { ...c, p2p: { ...c.p2p, bootstrap: others }, schedule: { ...c.schedule, keygenUntil } };
         node.running = await startNode(cfg, {
           env: { METANODE_PASSPHRASE: PASSPHRASE },
-          log: createLogger({ level: 'info', destination: join(ndir, 'node.log') }),
+          log: createLogger({ level: 'info', destination: join(node.dir, 'node.log') }),
           faults: node.faults,
         });
         return node.running;
+      },
+      moveTo(to: string) {
+        if (node.running) throw new Error(`${name} is running: stop it before moving its data directory`);
+        node.dir = to;
+        node.config = { ...node.config, dataDir: to, keystore: { ...node.config.keystore, dir: join(to, 'keys') } };
       },
       async stop() {
         const r = node.running;
