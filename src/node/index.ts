@@ -49,6 +49,9 @@ import { RequestUpkeep } from './request-upkeep.js';
 import { Byzantine, chainFaults } from './byzantine.js';
 import { startTestControl, type TestControl } from './test-control.js';
 
+/** A running node asks its peers for its own newest ping every this many ping intervals (one small direct request per connected peer). */
+const MIRROR_CHECK_PINGS = 20;
+
 export interface StartNodeOptions {
   log?: Logger;
   env?: Record<string, string | undefined>;
@@ -465,20 +468,29 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
       log.fatal({ ...d, exitCode: EXIT_DOPPELGANGER }, 'another instance runs with this peer id: stopping; stop the other one before starting this one again');
       void stop().then(() => resolveDone(EXIT_DOPPELGANGER));
     });
-    // Silent until the window has passed: no pings, no rounds, no ceremonies.
-    const joinFederation = () => {
+    // Silent until the window has passed: no pings, no rounds, no ceremonies. gossipsub never
+    // relays a ping to its author's peer id, so in a full mesh the other instance's pings do not
+    // reach this one: at the end of the window the peers hand back the newest ping of ours they
+    // hold (src/p2p/ping-mirror.ts), and a running node asks again now and then (two instances
+    // started together both pass their windows).
+    const windowMs = config.p2p.doppelgangerIntervals * config.p2p.pingIntervalMs;
+    const joinFederation = async () => {
       if (stopped) return;
+      if (windowMs > 0) {
+        const m = await network.askPingMirrors().catch(() => null);
+        if (stopped || m?.doppelganger) return;
+      }
       listening = false;
       network.startPinging();
       scheduler.startCron();
+      if (windowMs > 0) timers.push(setInterval(() => void network.askPingMirrors().catch(() => {}), MIRROR_CHECK_PINGS * config.p2p.pingIntervalMs));
     };
-    const windowMs = config.p2p.doppelgangerIntervals * config.p2p.pingIntervalMs;
     if (windowMs > 0) {
       log.info({ windowMs }, 'listening for another instance with this peer id before taking part');
-      const t = setTimeout(joinFederation, windowMs);
+      const t = setTimeout(() => void joinFederation(), windowMs);
       t.unref?.();
       timers.push(t);
-    } else joinFederation();
+    } else void joinFederation();
     starting = false;
     log.info({ peerId, api: url, addrs: network.multiaddrs(), roundMs }, 'metanode started');
     return {

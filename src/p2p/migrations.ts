@@ -40,4 +40,15 @@ export const p2pMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // The clock of the newest ping this data directory sent, written before it goes out: a ping
+    // of ours stamped later that this process did not send is another instance's (doppelganger.ts).
+    id: 'p2p-003-own-ping',
+    sql: `
+      CREATE TABLE p2p_own_ping (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_clock INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -14,12 +14,12 @@ import { MetanodeError } from '../util/errors.js';
 import type { RequestStore } from '../custody/requests.js';
 import { createHost, toPrivateKey, topicScoreParams, type P2pHost } from './host.js';
 import { AdmissionGate } from './gater.js';
-import { encodeEnvelope, PROTOCOL_VERSION, type Envelope } from './envelope.js';
+import { decodeJson, encodeEnvelope, envelopeSchema, PROTOCOL_VERSION, type Envelope } from './envelope.js';
 import { defaultRegistry, type MessageRegistry } from './registry.js';
 import { SeenCache } from './seen-cache.js';
 import { validateMessage } from './validate.js';
 import { ignore, type Verdict } from './verdict.js';
-import { PING_TYPE, type NodeState, type PingPayload } from './messages/ping.js';
+import { PING_TYPE, pingPayloadSchema, type NodeState, type PingPayload } from './messages/ping.js';
 import { PeerTable, peerTableChecksum, type ChecksumEntry, type PeerEntry } from './peer-table.js';
 import { Blocklist, type BlockEntry } from './blocklist.js';
 import { StakeView } from './stake-view.js';
@@ -31,7 +31,8 @@ import { DirectMessenger, type DirectKindSpec } from './direct.js';
 import { createP2pMetrics, type P2pMetrics } from './metrics.js';
 import { Replicator } from './replication.js';
 import { topicName } from './topics.js';
-import { DoppelgangerWatch } from './doppelganger.js';
+import { DoppelgangerWatch, dbOwnPingStore } from './doppelganger.js';
+import { PING_MIRROR_KIND, PingMirror, openMirroredPing, pingMirrorSpec, type MirroredPing } from './ping-mirror.js';
 import { GossipRateLimiter } from './rate-limit.js';
 
 export interface P2pNetworkOptions {
@@ -143,6 +144,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   private started = false;
   private pinging: boolean;
   private readonly doppelganger: DoppelgangerWatch;
+  private readonly mirror = new PingMirror();
   private readonly now: () => number;
   private readonly o: P2pNetworkOptions;
 
@@ -154,7 +156,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     this.privateKey = toPrivateKey(opts.privateKey);
     this.peerId = peerIdFromPrivateKey(this.privateKey as any).toString();
     this.log = (opts.log ?? silentLogger).child({ module: 'p2p' });
-    this.doppelganger = new DoppelgangerWatch(this.peerId, this.now());
+    this.doppelganger = new DoppelgangerWatch(this.peerId, dbOwnPingStore(opts.db));
     this.registry = opts.registry ?? defaultRegistry;
     this.metricsRegistry = opts.metricsRegistry ?? new Registry();
     this.metrics = createP2pMetrics(this.metricsRegistry);
@@ -182,6 +184,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       onViolation: (p, reason) => this.reportViolation(p, reason, 'direct stream'),
       addrsOf: (p) => this.addrBook.get(p) ?? [],
     });
+    this.direct.register(PING_MIRROR_KIND, { ...pingMirrorSpec, handler: (from) => ({ ping: this.mirror.get(from) }) });
     if (opts.replication) {
       this.replicator = new Replicator({
         db: opts.db,
@@ -428,7 +431,10 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
       if (verdict.result !== 'accept') return verdict.result === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
       this.seen.add(out.digest!);
       const env = out.envelope!;
-      if (pingEntry) this.admit(pingEntry, (env.payload as PingPayload).addrs);
+      if (pingEntry) {
+        this.admit(pingEntry, (env.payload as PingPayload).addrs);
+        if (msg.type === 'signed') this.mirror.note(pingEntry.peerId, (env.payload as PingPayload).clock, msg);
+      }
       const meta: MessageMeta = { receivedAt, propagationSource: src.toString() };
       setImmediate(() => this.dispatch(env, meta));
       return TopicValidatorResult.Accept;
@@ -610,6 +616,40 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     return this.direct.request<Req, Res>(peerId, kind, payload, opts);
   }
 
+  /**
+   * Asks every connected peer for the newest ping it holds signed with our key
+   * (src/p2p/ping-mirror.ts). One this process did not send, stamped after it started, means a
+   * second instance runs with our identity: the 'doppelganger' event, as for a ping heard by
+   * gossip. Returns how many peers answered. A mirror that answers with a bad signature or a
+   * malformed ping is ignored (it cannot forge ours; the worst it can do is withhold).
+   */
+  async askPingMirrors(timeoutMs = 5_000): Promise<{ asked: number; answered: number; doppelganger: boolean }> {
+    const host = this.host;
+    if (!host) return { asked: 0, answered: 0, doppelganger: false };
+    const self = peerIdFromPrivateKey(this.privateKey as any);
+    const peers = [...new Set(host.getConnections().map((c) => c.remotePeer.toString()))].filter((p) => p !== this.peerId && !this.blocklist.isBlocked(p));
+    const answers = await Promise.allSettled(peers.map((p) => this.direct.request<Record<string, never>, { ping: MirroredPing | null }>(p, PING_MIRROR_KIND, {}, { timeoutMs })));
+    let answered = 0;
+    for (const [i, a] of answers.entries()) {
+      if (a.status !== 'fulfilled') continue;
+      answered++;
+      const via = peers[i]!;
+      if (!a.value.ping) continue;
+      const data = await openMirroredPing(self, a.value.ping);
+      if (!data) {
+        this.log.warn({ via }, 'a peer handed back a ping of ours whose signature does not verify');
+        continue;
+      }
+      const env = ownPingOf(data, this.peerId, this.o.network);
+      if (env && this.doppelganger.isDoppelganger(env)) {
+        this.log.fatal({ clock: env.payload.clock, via }, 'DOPPELGANGER: a peer holds a ping signed with this node\'s key that this process did not send');
+        this.emit('doppelganger', { clock: env.payload.clock, epoch: env.epoch, round: env.round, via });
+        return { asked: peers.length, answered, doppelganger: true };
+      }
+    }
+    return { asked: peers.length, answered, doppelganger: false };
+  }
+
   // ---- periodic -------------------------------------------------------------------------------
 
   /** Whether our pings go out (false while listening for a doppelganger). */
@@ -657,6 +697,7 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     for (const id of this.table.expire(now - (this.o.peerTimeoutMs ?? 10_000))) {
       this.log.info({ peer: id }, 'peer dropped: no ping');
       this.addrBook.delete(id);
+      this.mirror.forget(id);
       this.emit('peer:dropped', { peerId: id, reason: 'timeout' });
     }
     this.metrics.peers.set(this.table.size);
@@ -693,4 +734,14 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
     const both = admitted.filter((p) => connected.has(p));
     return both.length > 0 ? both : admitted;
   }
+}
+
+/** The ping envelope in `data` when it is one of `self`'s on `network`; null for anything else. */
+function ownPingOf(data: Uint8Array, self: string, network: string): Envelope<PingPayload> | null {
+  const decoded = decodeJson(data);
+  if (!decoded.ok) return null;
+  const env = envelopeSchema.safeParse(decoded.value);
+  if (!env.success || env.data.type !== PING_TYPE || env.data.from !== self || env.data.network !== network) return null;
+  const payload = pingPayloadSchema.safeParse(env.data.payload);
+  return payload.success ? { ...env.data, payload: payload.data } : null;
 }

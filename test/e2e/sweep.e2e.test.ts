@@ -18,7 +18,7 @@ after(async () => {
   await fed?.stop();
 });
 
-test('funds at an earlier epoch vault are swept to the current vault, then that epoch is retired', { timeout: 150_000 }, async () => {
+test('funds at an earlier epoch vault are swept to the current vault, then that epoch is retired', { timeout: 300_000 }, async () => {
   fed = await startFederation({ n: 4, keygen: '*/8 * * * * *', keygenUntilMs: 34_000 });
   const f = fed;
   const first = await waitFor(async () => {
@@ -30,8 +30,11 @@ test('funds at an earlier epoch vault are swept to the current vault, then that 
   const final = await waitFor(async () => {
     const eps = await Promise.all(f.nodes.map(epochOf));
     const same = eps.every((e) => e && e.epoch === eps[0]!.epoch);
-    return same && Date.now() > f.keygenUntil.getTime() + 2_000 && eps[0]!.epoch > first.epoch ? eps[0]! : undefined;
-  }, 60_000, 'a later epoch locked in on every node');
+    // A keygen whose slot began before keygen_until may still finish after it: wait until every
+    // node is locked in with none in a keygen, so the epoch read here is the one that stays.
+    const settled = f.nodes.every((n) => n.running!.ctx.manager.isLocked() && n.running!.ctx.activity.state !== 'keygen');
+    return same && settled && Date.now() > f.keygenUntil.getTime() + 2_000 && eps[0]!.epoch > first.epoch ? eps[0]! : undefined;
+  }, 90_000, 'a later epoch locked in on every node');
   assert.notEqual(final.vault, first.vault, 'keygen replaced the vault key');
 
   // Keygen may have run more than once after the coin arrived: the funds hop vault to vault
@@ -42,7 +45,7 @@ test('funds at an earlier epoch vault are swept to the current vault, then that 
   const rest = await waitFor(async () => {
     const utxos = await f.chain.getAddressUtxos(final.vault);
     return utxos.find((u) => u.status.confirmed && u.value > 140_000n);
-  }, 60_000, 'the swept funds confirmed at the current vault');
+  }, 120_000, 'the swept funds confirmed at the current vault');
   assert.equal(rest.scriptPubKey, scriptPubKeyFor(current.key));
   assert.ok(rest.value < 150_000n, 'the miner fee was paid from the swept coin (a sweep pays no reward)');
   assert.equal((await f.chain.getOutSpend(coin.txid, coin.vout)).spent, true, 'the earlier vault coin is spent');
@@ -80,6 +83,11 @@ test('backup then restore into a fresh data dir gives a node that signs the next
   const oldDir = target.dir;
   await target.stop();
   rmSync(oldDir, { recursive: true, force: true });
+  // As the runbook says: the peers still hold the old instance's last ping (stamped after the
+  // backup) until they drop it after p2p.peerTimeoutMs; a copy started before that is refused as
+  // a doppelganger (exit 76), since nothing tells a stopped instance from a running one.
+  const others = f.nodes.filter((n) => n !== target);
+  await waitFor(() => others.every((o) => !o.running!.ctx.network.table.has(target.peerId)), 60_000, `the others dropped ${target.name}'s old instance`);
 
   target.moveTo(join(f.dir, `${target.name}-restored`));
   const restored = restoreCommand(target.config, archive);
@@ -87,7 +95,6 @@ test('backup then restore into a fresh data dir gives a node that signs the next
   const restartedAt = Date.now();
   await target.start();
   assert.equal(target.running!.ctx.peerId, target.peerId, 'same peer id after restore');
-  const others = f.nodes.filter((n) => n !== target);
   // Both peer tables persist (the restored one came with the archive): wait for fresh pings.
   const seenSince = (by: typeof target, of: typeof target) => (by.running!.ctx.network.table.get(of.peerId)?.lastSeen ?? 0) > restartedAt;
   await waitFor(
