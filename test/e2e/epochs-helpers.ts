@@ -56,7 +56,7 @@ export async function expectNamed(fed: Federation, kind: 'keygen' | 'regroup', b
     const d = honest.flatMap((n) => failures(n, kind)).find((f) => f.at >= since && f.culprits.length === 1 && f.culprits[0] === bad.peerId);
     if (!d) return undefined;
     return honest.every((n) => failures(n, kind).some((f) => attemptOf(f) === attemptOf(d))) ? d : undefined;
-  }, 60_000, `a ${kind} failure naming ${bad.name}`);
+  }, 150_000, `a ${kind} failure naming ${bad.name}`);
   for (const n of honest) {
     const fs = failures(n, kind).filter((f) => attemptOf(f) === attemptOf(direct));
     assert.ok(fs.length > 0 && fs.every((f) => namesOnly(f, bad.peerId)), `${n.name} records the ${kind} attempt ${attemptOf(direct)} as ${JSON.stringify(fs.map((f) => [f.code, f.culprits, f.message]))}`);
@@ -99,7 +99,7 @@ export async function restartAt(node: TestNode, type: string): Promise<void> {
     stopping.push(node.stop());
     return null;
   };
-  await waitFor(() => stopping.length > 0, 60_000, `${node.name} about to send ${type}`);
+  await waitFor(() => stopping.length > 0, 150_000, `${node.name} about to send ${type}`);
   await stopping[0];
   await node.start();
 }
@@ -123,7 +123,7 @@ export async function payTransfer(fed: Federation, at: TestNode, readers: TestNo
 
 
 /** Every running node sees all the others and none is in a ceremony: a quiet point to change faults. */
-export async function quiet(fed: Federation, ms = 30_000): Promise<void> {
+export async function quiet(fed: Federation, ms = 120_000): Promise<void> {
   await waitFor(() => {
     const up = running(fed);
     return up.every((n) => n.running!.ctx.network.table.list().length >= up.length - 1 && n.running!.ctx.activity.state !== 'keygen' && n.running!.ctx.activity.state !== 'regroup');

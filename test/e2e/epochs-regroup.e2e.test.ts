@@ -110,7 +110,7 @@ test('regroup with one member offline and a new staked node: same key and vault,
   console.log(`regroup scenario: ${Date.now() - t0} ms`);
 });
 
-test('regroup: a dealer sending a bad sub-share is named, the regroup is skipped and the old shares still sign; a restart at attest leaves old or new', { timeout: 240_000 }, async () => {
+test('regroup: a dealer sending a bad sub-share is named, the regroup is skipped and the old shares still sign; a restart at attest leaves old or new', { timeout: 480_000 }, async () => {
   const t0 = Date.now();
   const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 25_000, regroup: '*/12 * * * * *', committeeMax: 5 });
   const before = await lockedIn(fed, fed.nodes);
