@@ -2,7 +2,7 @@
 // reported; replays of our own pings (this process's, or an earlier process's) are not.
 import { after, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor } from './helpers.js';
+import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor, type Ident } from './helpers.js';
 import type { P2pNetwork } from '../../src/p2p/network.js';
 import { DoppelgangerWatch, dbOwnPingStore } from '../../src/p2p/doppelganger.js';
 import { openDb } from '../../src/store/db.js';
@@ -91,9 +91,8 @@ test('a second instance with the same peer id hears the first through relays and
   await waitFor('the first instance hears the second', () => heardByFirst.length > 0, 20_000);
 });
 
-// In a full mesh every peer is connected to both instances: gossipsub sends a ping to none of
-// them (never back to its author's peer id), so only the peers' mirrors reveal the other one.
-test('full mesh: a second instance connected only to peers of the first learns of it from the ping the peers hand back', { timeout: 60_000 }, async () => {
+/** Relay X and a node A that X has admitted; both stopped after the test. */
+async function relayAndNode(): Promise<{ x: Ident; a: Ident; nx: P2pNetwork; first: P2pNetwork; checker: ReturnType<typeof stakeMap>; nodes: P2pNetwork[] }> {
   const [x, a] = await Promise.all([identity(0), identity(2)]);
   const checker = stakeMap([x!, a!]);
   const nodes: P2pNetwork[] = [];
@@ -104,37 +103,32 @@ test('full mesh: a second instance connected only to peers of the first learns o
   const first = makeNode(a!, checker, { bootstrap: [addrOf(nx)] });
   nodes.push(first);
   await first.start();
-  await waitFor('X admits the first instance', () => nx.table.has(a!.peerId), 20_000);
+  await waitFor('X admits A', () => nx.table.has(a!.peerId), 20_000);
+  return { x: x!, a: a!, nx, first, checker, nodes };
+}
 
-  const second = makeNode(a!, checker, { bootstrap: [addrOf(nx)], silent: true });
+// In a full mesh every peer is connected to both instances: gossipsub sends a ping to none of
+// them (never back to its author's peer id), so only the peers' mirrors reveal the other one.
+test('full mesh: a second instance connected only to peers of the first learns of it from the ping the peers hand back', { timeout: 60_000 }, async () => {
+  const { x, a, nx, checker, nodes } = await relayAndNode();
+  const second = makeNode(a, checker, { bootstrap: [addrOf(nx)], silent: true });
   nodes.push(second);
   const heard: Array<{ clock: number; via: string }> = [];
   second.on('doppelganger', (d) => heard.push(d));
   await second.start();
-  await waitFor('the second instance is connected to X', () => second.connectedPeers().includes(x!.peerId), 20_000);
-  // The first instance's newest ping at X must be stamped after the second one started.
+  await waitFor('the second instance is connected to X', () => second.connectedPeers().includes(x.peerId), 20_000);
   let r: Awaited<ReturnType<P2pNetwork['askPingMirrors']>> | undefined;
   await waitFor('X hands back a ping of the first instance', async () => (r = await second.askPingMirrors()).doppelganger, 20_000, 300);
   assert.deepEqual(r, { asked: 1, answered: 1, doppelganger: true });
   assert.equal(heard.length, 1);
-  assert.equal(heard[0]!.via, x!.peerId);
+  assert.equal(heard[0]!.via, x.peerId);
   assert.equal(second.isPinging, false);
 });
 
 test('a replay of our own ping handed back by a peer is no doppelganger: the instance that sent it asks and goes on', { timeout: 60_000 }, async () => {
-  const [x, a] = await Promise.all([identity(0), identity(2)]);
-  const checker = stakeMap([x!, a!]);
-  const nodes: P2pNetwork[] = [];
-  after(() => stopAll(nodes));
-  const nx = makeNode(x!, checker);
-  nodes.push(nx);
-  await nx.start();
-  const only = makeNode(a!, checker, { bootstrap: [addrOf(nx)] });
-  nodes.push(only);
+  const { first } = await relayAndNode();
   const heard: unknown[] = [];
-  only.on('doppelganger', (d) => heard.push(d));
-  await only.start();
-  await waitFor('X admits the node', () => nx.table.has(a!.peerId), 20_000);
-  assert.deepEqual(await only.askPingMirrors(), { asked: 1, answered: 1, doppelganger: false });
+  first.on('doppelganger', (d) => heard.push(d));
+  assert.deepEqual(await first.askPingMirrors(), { asked: 1, answered: 1, doppelganger: false });
   assert.equal(heard.length, 0);
 });
