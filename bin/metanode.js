@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point: runs the compiled CLI when `npm run build` produced dist/, otherwise the
-// TypeScript sources through tsx's loader.
+// TypeScript sources through tsx's loader (a development dependency).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,14 @@ let mod;
 if (existsSync(built)) {
   mod = await import(pathToFileURL(built).href);
 } else {
-  const { register } = await import('tsx/esm/api');
+  // tsx is a development dependency: a production install (npm prune --omit=dev) runs dist/.
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write(`metanode: no build found at ${built} and tsx is not installed: run \`npm run build\` (with dev dependencies installed) first\n`);
+    process.exit(78);
+  }
   register();
   mod = await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
 }

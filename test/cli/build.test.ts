@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,15 @@ test('the build output runs every command: --version, init, keys, devnet config,
   symlinkSync(join(ROOT, 'config'), join(pkg, 'config'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], { cwd: ROOT, stdio: 'pipe', timeout: 540_000 });
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-info.mjs'), join(pkg, 'dist')], { cwd: ROOT, stdio: 'pipe' });
+
+  // tsx is a development dependency (npm prune --omit=dev removes it): nothing built may load it.
+  const loadsTsx = readdirSync(join(pkg, 'dist'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.js'))
+    .filter((f) => /(?:from|import\()\s*['"]tsx(?:\/[^'"]*)?['"]/.test(readFileSync(join(pkg, 'dist', f), 'utf8')));
+  assert.deepEqual(loadsTsx, [], 'compiled files that import tsx');
+  const deps = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  assert.equal(deps.dependencies.tsx, undefined, 'tsx is not a production dependency');
+  assert.ok(deps.devDependencies.tsx);
 
   const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   const version = run(['--version']);
