@@ -123,7 +123,7 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
     track(c);
     const exited = new Promise<string>((res) => c.once('exit', (code, signal) => res(String(signal ?? code))));
     void exited.then((how) => {
-      if (!stopping && child === c) spec.out?.(`${spec.name}: exited (${how}); log at ${logFile}`);
+      if (!stopping && child === c) spec.out?.(`${spec.name}: exited (${how}); log at ${logFile}${lastErrors(logFile)}`);
     });
     const waitMs = spec.startWaitMs ?? 30_000;
     const until = Date.now() + waitMs;
@@ -204,3 +204,27 @@ export function createProcNode(spec: ProcNodeSpec): ProcNode {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The last errors of a node's pino log (level >= 50), for the line that reports its exit. */
+function lastErrors(logFile: string, n = 3): string {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return '';
+  }
+  const errs: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) {
+      if (line.trim()) errs.push(line.trim().slice(0, 300)); // stderr of a crash before the logger
+      continue;
+    }
+    try {
+      const e = JSON.parse(line) as { level?: number; msg?: string; err?: unknown; code?: unknown };
+      if ((e.level ?? 0) >= 50) errs.push(`${e.msg ?? ''}${e.err ? `: ${typeof e.err === 'string' ? e.err : JSON.stringify(e.err)}` : ''}`.slice(0, 300));
+    } catch {
+      /* a torn last line */
+    }
+  }
+  return errs.length ? ` (last errors: ${errs.slice(-n).join(' | ')})` : '';
+}

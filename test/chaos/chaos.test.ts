@@ -20,7 +20,7 @@ test('chaos: SIGKILL + restart and an equivocating node on 5 processes; every ch
       faults: 2,
       kinds: ['kill', 'byzantine'],
       modes: ['equivocate'],
-      basePort: 48500,
+      basePort: 29500,
       // The CLI's default is 6; a loaded 2-core machine running the suite gets some slack. With
       // exactly t nodes left while a culprit is blocked, every node must see the same anchor
       // height (1-second blocks) before a round can agree (see NOTES-chaos.md).

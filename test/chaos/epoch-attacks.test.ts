@@ -24,7 +24,7 @@ test('chaos: forged epoch and replayed superseded record served through epoch sy
       faults: 2,
       kinds: ['byzantine'],
       modes: ['forged-epoch', 'replayed-record'],
-      basePort: 48250,
+      basePort: 29000,
       recoveryRounds: 10,
       // Five processes can take half a minute to come up on a loaded 2-core machine.
       keygenWindowMs: 60_000,

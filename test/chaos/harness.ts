@@ -260,7 +260,7 @@ function federationOptions(o: { n: number; dir: string; basePort: number; roundS
     keygenUntilMs: o.keygenWindowMs ?? 45_000 + 3_000 * o.n,
     config: {
       chain: { pollMs: 300 },
-      schedule: { keygen: '*/5 * * * * *', signing: `*/${o.roundSec} * * * * *`, regroup: '59 59 23 * * *' },
+      schedule: { keygen: `*/${o.roundSec} * * * * *`, signing: `*/${o.roundSec} * * * * *`, regroup: '59 59 23 * * *' },
       p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000 },
       custody: { replicationDelayMs: 500 },
       // Short blocks so that a node named for a fault the run provoked can come back within the

@@ -23,7 +23,7 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
     const summary = await devnetCommand({
       nodes: 4,
       dataDir: join(dir, 'devnet'),
-      basePort: 47650,
+      basePort: 28650,
       blockIntervalMs: 1_000,
       // Covers the node processes' start-up on a busy machine (25 s did not: no key was made).
       keygenUntilMs: 60_000,

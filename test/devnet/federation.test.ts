@@ -23,10 +23,10 @@ function processExists(pid: number): boolean {
 
 test('options are validated before anything starts', async () => {
   const dir = join(tmpdir(), 'metanode-fed-never-created');
-  await assert.rejects(startProcessFederation({ nodes: 31, dir, basePort: 47500 }), /nodes must be a whole number from 3 to 30, got 31/);
-  await assert.rejects(startProcessFederation({ nodes: 2, dir, basePort: 47500 }), /from 3 to 30, got 2/);
+  await assert.rejects(startProcessFederation({ nodes: 31, dir, basePort: 28000 }), /nodes must be a whole number from 3 to 30, got 31/);
+  await assert.rejects(startProcessFederation({ nodes: 2, dir, basePort: 28000 }), /from 3 to 30, got 2/);
   await assert.rejects(startProcessFederation({ nodes: 3, dir, basePort: 80 }), /basePort must be a whole number from 1024/);
-  await assert.rejects(startProcessFederation({ nodes: 3, dir, basePort: 47500, keygenUntilMs: -1 }), /keygenUntilMs must be/);
+  await assert.rejects(startProcessFederation({ nodes: 3, dir, basePort: 28000, keygenUntilMs: -1 }), /keygenUntilMs must be/);
   assert.equal(existsSync(dir), false);
 });
 
@@ -34,7 +34,7 @@ test('a node that refuses its config fails the start with the node\'s own reason
   const dir = mkdtempSync(join(tmpdir(), 'metanode-fed-refused-'));
   try {
     await assert.rejects(
-      startProcessFederation({ nodes: 3, dir, basePort: 47560, config: { schedule: { signing: '*/8 * * * * *' } }, out: () => {} }),
+      startProcessFederation({ nodes: 3, dir, basePort: 28060, config: { schedule: { signing: '*/8 * * * * *' } }, out: () => {} }),
       (e: Error) => /node-\d exited during start \(78\): config error: schedule\.signing: "\*\/8 \* \* \* \* \*" fires at uneven intervals/.test(`${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`),
     );
     assert.deepEqual(processesMentioning(dir), []);
@@ -78,16 +78,16 @@ test('agreedKey: only after keygen_until, every running node locked on the same 
   assert.equal(agreedKey([s({ running: false })], until, 2_000), null);
 });
 
-test('three node processes lock in one key; a killed node restarts (also after its port was busy); stop leaves no process', { timeout: 110_000 }, async () => {
+test('three node processes lock in one key; a killed node restarts (also after its port was busy); stop leaves no process', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-fed-'));
   const lines: string[] = [];
   const fed = await startProcessFederation({
     nodes: 3,
     dir,
-    basePort: 47500,
+    basePort: 28000,
     blockIntervalMs: 1_000,
-    keygenUntilMs: 25_000,
-    config: { schedule: { keygen: '*/5 * * * * *', signing: '*/10 * * * * *', regroup: '59 59 23 * * *' }, p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000, bootstrapGraceMs: 60_000 } },
+    keygenUntilMs: 40_000,
+    config: { schedule: { keygen: '*/10 * * * * *', signing: '*/10 * * * * *', regroup: '59 59 23 * * *' }, p2p: { pingIntervalMs: 1_000, peerTimeoutMs: 6_000, bootstrapGraceMs: 60_000 } },
     out: (l) => lines.push(l),
   });
   const pids = new Set<number>();
@@ -101,9 +101,9 @@ test('three node processes lock in one key; a killed node restarts (also after i
       assert.ok(existsSync(node.logFile), `${node.name} log`);
       assert.deepEqual(await node.api.get<{ peerId: string }>('/v1/status').then((s) => s.peerId), node.peerId);
     }
-    assert.deepEqual(fed.nodes.map((x) => [x.p2pPort, x.httpPort]), [[47501, 47601], [47502, 47602], [47503, 47603]]);
+    assert.deepEqual(fed.nodes.map((x) => [x.p2pPort, x.httpPort]), [[28001, 28101], [28002, 28102], [28003, 28103]]);
 
-    const key = await fed.waitForKey(60_000);
+    const key = await fed.waitForKey(90_000);
     assert.ok(Date.now() >= fed.keygenUntil.getTime());
     assert.ok(key.epoch >= 1);
     assert.match(key.groupKey, /^[0-9a-f]{64}$/);
