@@ -25,9 +25,6 @@ test('chaos: SIGKILL + restart and an equivocating node on 5 processes; every ch
       // exactly t nodes left while a culprit is blocked, every node must see the same anchor
       // height (1-second blocks) before a round can agree (see NOTES-chaos.md).
       recoveryRounds: 10,
-      // The harness default (30 s for 5 nodes) ran out before the processes were up (32 s) at
-      // load ~10; 50 s costs about 20 s when the machine is idle.
-      keygenWindowMs: 50_000,
       dir,
       out: (l) => lines.push(l),
     });

@@ -26,8 +26,6 @@ test('chaos: forged epoch and replayed superseded record served through epoch sy
       modes: ['forged-epoch', 'replayed-record'],
       basePort: 29000,
       recoveryRounds: 10,
-      // Five processes can take half a minute to come up on a loaded 2-core machine.
-      keygenWindowMs: 60_000,
       dir,
       out: (l) => lines.push(l),
     });

@@ -42,7 +42,7 @@ export interface ChaosOptions {
   roundSec?: number;
   /** A probe transfer requested when a fault heals must be paid within this many rounds (default 6). */
   recoveryRounds?: number;
-  /** keygen_until, counted from the stakes (default 20 s + 2 s per node); more on a loaded machine. */
+  /** keygen_until, counted from the stakes (default 45 s + 3 s per node: five processes can take half a minute to come up on a loaded 2-core machine). */
   keygenWindowMs?: number;
   out?: (line: string) => void;
   /** Aborting stops the run at its next wait; the federation is stopped and the report says so. */
