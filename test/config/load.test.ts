@@ -46,7 +46,7 @@ test('example files load', () => {
 
   const dev = loadConfig('config/devnet.yaml', {});
   assert.equal(dev.network, 'regtest');
-  assert.equal(dev.schedule.signing, '*/15 * * * * *');
+  assert.equal(dev.schedule.signing, '*/10 * * * * *');
   assert.equal(dev.keystore.scryptN, 1024);
   assert.equal(dev.keystore.passphraseEnv, 'METANODE_PASSPHRASE');
 });
