@@ -15,7 +15,9 @@
 //   value - transferFee; a refund below dust is swept to the vault.
 // - Rewards (src/custody/rewards.ts): the caller passes the reward balances due, derived from the
 //   chain (the reward ledger); each becomes one output to the participant's reward address, ordered
-//   like every output. Only to peers of the participant table, only when the output's script is
+//   like every output. Only to peers of the participant table, and to leavers (members of earlier
+//   committees of the key's lineage, at the address of their newest record, src/custody/leavers.ts)
+//   with the same view of the records; only when the output's script is
 //   unique in the transaction (so the ledger can read it back from the chain), never in a sweep of
 //   an earlier epoch; a replacement repeats the replaced transaction's reward outputs. All omitted
 //   when the vault cannot pay them with the fee.
@@ -114,8 +116,14 @@ export interface CandidateView {
   deposits: DepositUtxo[];
   /** Participant peer table (who may get rewards; its checksum goes into the OP_RETURN). */
   peers: RewardPeer[];
-  /** The reward ledger (src/custody/rewards.ts); balances due at the anchor go to participants. */
+  /** The reward ledger (src/custody/rewards.ts); balances due at the anchor go to participants and leavers. */
   rewards?: RewardLedgerView;
+  /**
+   * Leavers of the key's epoch with the reward address their newest record in its lineage carries
+   * (src/custody/leavers.ts): a balance due to one of them is paid there. Entries naming a
+   * participant are ignored (a participant is paid at its participant-table address).
+   */
+  leavers?: RewardPeer[];
   /** Transfers that must not be paid again (in flight or paid). */
   excludedTransfers?: string[];
   /** Outpoints spent by our unconfirmed custody transactions; never spent twice. */
@@ -419,7 +427,8 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
   const checksum = peerTableChecksum(view.peers);
   const commitment: CandidateOutput = { kind: 'commitment', script: commitmentScript(view.roundId, key.epoch, checksum), amount: 0n };
   const rewards: CandidateOutput[] = view.replace
-    ? (view.replace.rewards ?? []).map((r) => ({ kind: 'reward', script: r.script, amount: r.amount, peerId: r.peerId }))
+    ? // One output per script: the read-back lists an output once per peer owning its script.
+      [...new Map((view.replace.rewards ?? []).map((r) => [r.script, r] as const)).values()].map((r) => ({ kind: 'reward', script: r.script, amount: r.amount, peerId: r.peerId }))
     : view.sweepTo !== undefined ? [] : rewardOutputs(view, [...outputs.map((o) => o.script), changeScript], dust);
 
   const totalIn = [...inputs.values()].reduce((s, i) => s + i.value, 0n);
@@ -469,12 +478,14 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
 }
 
 /**
- * One output per reward due to a participant: its whole balance (>= dust) to its reward address,
- * when that script appears nowhere else in the transaction (the ledger reads a reward back from
- * the chain by its script, src/custody/rewards.ts).
+ * One output per reward due to a participant or a leaver: its whole balance (>= dust) to its
+ * reward address (participant table; a leaver's record), when that script appears nowhere else in
+ * the transaction (the ledger reads a reward back from the chain by its script,
+ * src/custody/rewards.ts).
  */
 function rewardOutputs(view: CandidateView, otherScripts: string[], dust: bigint): CandidateOutput[] {
   const addressOf = new Map(view.peers.map((p) => [p.peerId, p.rewardAddress]));
+  for (const l of view.leavers ?? []) if (!addressOf.has(l.peerId)) addressOf.set(l.peerId, l.rewardAddress);
   const due = (view.rewards ? rewardsDueAt(view.rewards, view.anchorHeight) : [])
     .filter((r) => r.amount >= dust && addressOf.has(r.peerId))
     .map((r) => ({ r, script: tryScript(addressOf.get(r.peerId)!, view.key.network) }))

@@ -9,7 +9,10 @@
 //   committee of the epoch named in its commitment output (MNC2, src/custody/candidate.ts); the
 //   remainder of the integer division stays in the vault.
 // - Payout: the rewards a transaction pays are its outputs to a committee member's reward script
-//   (the candidate writes a reward only when its script is unique in the transaction).
+//   (its stake) or to a leaver's (a peer of an earlier committee in the epoch's lineage, at the
+//   address its newest record there carries: src/custody/leavers.ts). The candidate writes a
+//   reward only when its script is unique in the transaction; an output to a script several of
+//   them share counts as paid to each (never paid twice, at worst paid less).
 // - Paid counts rewards in confirmed, final AND unconfirmed (in-flight) custody transactions, so a
 //   balance is never paid twice while a transaction waits for a block; for an RBF family, the most
 //   any version pays (any one of them may still confirm). A peer whose balance
@@ -62,6 +65,12 @@ export interface RewardSource {
   rewardScript(peerId: string): string | null;
   /** Value of an outpoint the custody tx spends (a vault or deposit output), null when unknown. */
   inputValue(o: Outpoint): bigint | null;
+  /**
+   * Leavers of an epoch (src/custody/leavers.ts): peer id -> scriptPubKey (hex) of the reward
+   * address its newest record in the epoch's lineage carries; null while a record of the lineage
+   * is unknown here. Absent: no leaver is ever paid.
+   */
+  leavers?(epoch: number): Map<string, string> | null;
 }
 
 export interface TxRewards {
@@ -78,18 +87,22 @@ export interface TxRewards {
 
 export type Analysis = { ok: true; rewards: TxRewards } | { ok: false; reason: string };
 
-/** Reward outputs: outputs whose script is the reward script of exactly one committee member. */
-function readRewards(outs: Array<{ script: string; amount: bigint }>, committee: string[], src: RewardSource): RewardOutput[] | string {
-  const owner = new Map<string, string | null>(); // script -> peer, null when shared by two members
+/**
+ * Reward outputs: outputs to the reward script of a committee member (its stake) or of a leaver
+ * (its newest record in the lineage). An output to a script two of them share counts as paid to
+ * each of them: a shared address can only make the ledger pay less, never twice (the candidate
+ * never writes two reward outputs to one script).
+ */
+function readRewards(outs: Array<{ script: string; amount: bigint }>, committee: string[], leavers: Map<string, string>, src: RewardSource): RewardOutput[] | string {
+  const owners = new Map<string, string[]>(); // script -> peers, sorted
+  const own = (script: string, p: string) => owners.set(script, [...(owners.get(script) ?? []), p].sort());
   for (const p of committee) {
     const s = src.rewardScript(p);
     if (s === null) return `reward address of committee member ${p} unknown`;
-    owner.set(s, owner.has(s) ? null : p);
+    own(s, p);
   }
-  return outs.flatMap((o) => {
-    const p = owner.get(o.script);
-    return p ? [{ peerId: p, script: o.script, amount: o.amount }] : [];
-  });
+  for (const [p, s] of leavers) own(s, p);
+  return outs.flatMap((o) => (owners.get(o.script) ?? []).map((p) => ({ peerId: p, script: o.script, amount: o.amount })));
 }
 
 type Outs = Array<{ script: string; amount: bigint }>;
@@ -113,7 +126,9 @@ function readTx(tx: Pick<CustodyTxRecord, 'txid' | 'hex'>, src: RewardSource): {
   if (epoch === null) return { ok: true, outs, epoch, committee: [], rewards: [] };
   const committee = src.committee(epoch);
   if (committee === null) return { ok: false, reason: `epoch ${epoch} record unknown` };
-  const rewards = readRewards(outs, committee, src);
+  const leavers = src.leavers ? src.leavers(epoch) : new Map<string, string>();
+  if (leavers === null) return { ok: false, reason: `a record of epoch ${epoch}'s lineage is unknown (leavers' reward addresses)` };
+  const rewards = readRewards(outs, [...new Set(committee)], leavers, src);
   if (typeof rewards === 'string') return { ok: false, reason: rewards };
   return { ok: true, outs, epoch, committee, rewards };
 }

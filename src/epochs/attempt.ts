@@ -43,7 +43,17 @@ export function makeAttempt(p: AttemptPlan): Attempt {
 }
 
 /** The keygen plan: who generates the key, with which threshold, replacing which epoch. */
-export function keygenPlanHash(p: { network: string; epoch: number; previousEpoch: number | null; committee: readonly CommitteeMember[]; threshold: number }): string {
-  const plan = { network: p.network, epoch: p.epoch, previousEpoch: p.previousEpoch, committee: p.committee.map((m) => [m.peerId, m.identifier]), threshold: p.threshold };
+export function keygenPlanHash(p: { network: string; epoch: number; previousEpoch: number | null; committee: readonly CommitteeMember[]; threshold: number; rewardAddresses?: Readonly<Record<string, string>> }): string {
+  const plan = { network: p.network, epoch: p.epoch, previousEpoch: p.previousEpoch, committee: planCommittee(p.committee, p.rewardAddresses), threshold: p.threshold };
   return bytesToHex(sha256(utf8ToBytes('metanode/keygen-plan/v1\n' + canonicalJson(plan))));
+}
+
+/**
+ * The committee as a plan covers it: [peerId, identifier], plus the reward address the record
+ * will carry for the member when there is one. Members that see different reward addresses
+ * compute different plans (so different attempt ids): the attempt fails as a disagreement, and
+ * nobody signs two records of one attempt (which would be equivocation evidence).
+ */
+export function planCommittee(committee: readonly CommitteeMember[], rewardAddresses: Readonly<Record<string, string>> = {}): string[][] {
+  return committee.map((m) => (Object.hasOwn(rewardAddresses, m.peerId) ? [m.peerId, m.identifier, rewardAddresses[m.peerId]!] : [m.peerId, m.identifier]));
 }

@@ -7,10 +7,20 @@ import { bytesToHex, utf8ToBytes, concatBytes } from '@noble/hashes/utils.js';
 import type { EpochKey } from '../crypto/types.js';
 import { canonicalJson } from './canonical.js';
 import { AttemptSchema } from './attempt.js';
+import { addressToScript } from '../chain/network.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
 export const NetworkSchema = z.enum(['regtest', 'testnet', 'signet', 'mainnet']);
-export const CommitteeMemberSchema = z.object({ peerId: z.string().min(1).max(256), identifier: hex(32) }).strict();
+/** A committee member as the key material (EpochKey) lists it. */
+export const KeyCommitteeMemberSchema = z.object({ peerId: z.string().min(1).max(256), identifier: hex(32) }).strict();
+/**
+ * A record's entry adds rewardAddress: the reward address of the member's stake (its OP_RETURN,
+ * verified on chain) when the record was made; every member signs the whole record, so each
+ * consented to its own entry. Rewards a member accrued are paid there after it left the committee
+ * (src/custody/leavers.ts). Optional: records made before it existed stay valid; when present it
+ * must be an address of the record's network (checked below, wherever a record is parsed).
+ */
+export const CommitteeMemberSchema = KeyCommitteeMemberSchema.extend({ rewardAddress: z.string().min(14).max(100).optional() }).strict();
 
 export const EpochRecordSchema = z
   .object({
@@ -38,7 +48,17 @@ export const EpochRecordSchema = z
     testSignature: hex(64).nullable(),
   })
   .strict()
-  .refine((r) => r.threshold <= r.committee.length, { message: 'threshold exceeds committee size' });
+  .refine((r) => r.threshold <= r.committee.length, { message: 'threshold exceeds committee size' })
+  .superRefine((r, ctx) => {
+    r.committee.forEach((m, i) => {
+      if (m.rewardAddress === undefined) return;
+      try {
+        addressToScript(m.rewardAddress, r.network);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['committee', i, 'rewardAddress'], message: `reward address of ${m.peerId} is not a ${r.network} address` });
+      }
+    });
+  });
 export type EpochRecord = z.infer<typeof EpochRecordSchema>;
 
 export const AttestationSchema = z.object({ peerId: z.string().min(1).max(256), signature: hex(64) }).strict();
@@ -68,6 +88,19 @@ const RECORD_TAG = utf8ToBytes('metanode/epoch-record/v1\n');
 /** The bytes an identity signature covers: a domain tag, then the canonical JSON. */
 export function recordBytes(record: EpochRecord): Uint8Array {
   return concatBytes(RECORD_TAG, utf8ToBytes(canonicalJson(record)));
+}
+
+/** The committee as the key material lists it (peer id and FROST identifier, no reward address). */
+export function keyCommittee(committee: ReadonlyArray<{ peerId: string; identifier: string }>): Array<{ peerId: string; identifier: string }> {
+  return committee.map((m) => ({ peerId: m.peerId, identifier: m.identifier }));
+}
+
+/** A record's committee entries: the key committee, with each member's reward address when known. */
+export function recordCommittee(committee: ReadonlyArray<{ peerId: string; identifier: string }>, rewardAddresses: Readonly<Record<string, string>> = {}): EpochRecord['committee'] {
+  return committee.map((m) => {
+    const a = Object.hasOwn(rewardAddresses, m.peerId) ? rewardAddresses[m.peerId] : undefined;
+    return a === undefined ? { peerId: m.peerId, identifier: m.identifier } : { peerId: m.peerId, identifier: m.identifier, rewardAddress: a };
+  });
 }
 
 export function recordHash(record: EpochRecord): string {

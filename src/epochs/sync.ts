@@ -28,7 +28,7 @@ import { taprootOutputKey, vaultAddress } from '../crypto/taproot.js';
 import { EpochKeySchema } from '../rounds/regroup/messages.js';
 import { MetanodeError, errorMessage } from '../util/errors.js';
 import type { EpochManager } from './manager.js';
-import { AttestationSchema, EpochRecordSchema, canonicalJson, epochKeyHash, recordHash, type EpochRecord } from './record.js';
+import { AttestationSchema, EpochRecordSchema, canonicalJson, epochKeyHash, keyCommittee, recordHash, type EpochRecord } from './record.js';
 
 export const EPOCH_SYNC_KIND = 'epochs.sync';
 /** Epochs per reply; a node further behind asks again after the last one it imported. */
@@ -123,7 +123,7 @@ export function checkEpochKey(record: EpochRecord, key: EpochKey): string | null
   if (key.epoch !== record.epoch || key.network !== record.network) return 'key is for another epoch or network';
   if (key.outputKey !== record.outputKey || key.internalKey !== record.internalKey) return 'key output/internal key differ from the record';
   if (key.threshold !== record.threshold) return 'key threshold differs from the record';
-  if (canonicalJson(key.committee) !== canonicalJson(record.committee)) return 'key committee differs from the record';
+  if (canonicalJson(key.committee) !== canonicalJson(keyCommittee(record.committee))) return 'key committee differs from the record';
   const positional = positionalIdentifierProblem(record.committee);
   if (positional) return positional;
   const peers = new Set<string>();

@@ -17,6 +17,9 @@ import { errorMessage } from '../util/errors.js';
 import { outgoing, roundOf, type NodeContext } from './context.js';
 import { committeePeers } from './peers.js';
 import { minCommitteeSize } from '../epochs/adoption.js';
+import { keyCommittee } from '../epochs/record.js';
+import { addressToScript } from '../chain/network.js';
+import type { Network } from '../chain/types.js';
 
 // A ceremony keeps its start round for all its messages and may outlast a couple of short
 // (devnet) rounds; the generic freshness window would drop its late messages.
@@ -196,7 +199,7 @@ export class CeremonyRunner {
     }
     if (!committee.some((m) => m.peerId === ctx.peerId)) return null;
     const round = roundOf(ctx, at.getTime());
-    const started = startKeygen({ ports: this.ports(), manager: ctx.manager, network: ctx.config.network, round, startedAt: round * ctx.roundMs, committee, threshold, timeouts: { round1: this.phaseMs(), echo: this.phaseMs(), round2: this.phaseMs(), attest: this.phaseMs() } });
+    const started = startKeygen({ ports: this.ports(), manager: ctx.manager, network: ctx.config.network, round, startedAt: round * ctx.roundMs, committee, threshold, rewardAddresses: rewardAddressesOf(staked, committee, ctx.config.network), timeouts: { round1: this.phaseMs(), echo: this.phaseMs(), round2: this.phaseMs(), attest: this.phaseMs() } });
     return this.drive('keygen', started, round);
   }
 
@@ -206,7 +209,7 @@ export class CeremonyRunner {
     const cur = ctx.manager.current();
     if (!cur) return null;
     const peers = committeePeers(ctx);
-    const old: CommitteeMember[] = cur.record.committee;
+    const old: CommitteeMember[] = keyCommittee(cur.record.committee);
     let plan;
     let dealers: CommitteeMember[];
     try {
@@ -237,6 +240,7 @@ export class CeremonyRunner {
         dealers,
         newCommittee: plan.committee,
         newThreshold: plan.threshold,
+        rewardAddresses: rewardAddressesOf(peers, plan.committee, ctx.config.network),
         timeouts: { agree: this.phaseMs(), deal: this.phaseMs(), commit: this.phaseMs(), sigshare: this.phaseMs(), attest: this.phaseMs() },
       });
       return await this.drive('regroup', started, round);
@@ -264,4 +268,24 @@ export class CeremonyRunner {
   private phaseMs(): number {
     return Math.max(5_000, Math.min(20_000, Math.floor(this.ctx.roundMs / 5)));
   }
+}
+
+/**
+ * Reward address per committee member, from the stake view (each stake's OP_RETURN, verified on
+ * chain); members without a valid address for the network are left out (their record entry has
+ * none). Members whose views differ compute different plans, and the attempt fails unblamed.
+ */
+export function rewardAddressesOf(staked: ReadonlyArray<{ peerId: string; rewardAddress: string }>, committee: readonly CommitteeMember[], network: Network): Record<string, string> {
+  const inCommittee = new Set(committee.map((m) => m.peerId));
+  const out: Record<string, string> = {};
+  for (const m of staked) {
+    if (!inCommittee.has(m.peerId)) continue;
+    try {
+      addressToScript(m.rewardAddress, network);
+      out[m.peerId] = m.rewardAddress;
+    } catch {
+      // no entry: paid as a participant only
+    }
+  }
+  return out;
 }

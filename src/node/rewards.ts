@@ -1,8 +1,9 @@
 // The node's side of the reward ledger (src/custody/rewards.ts): where it reads committees (the
-// adopted epoch records), reward addresses (the stakes, self included) and input values (the
-// deposit watcher), and the view `metanode rewards` prints.
+// adopted epoch records), reward addresses (the stakes, self included; leavers: the records) and
+// input values (the deposit watcher), and the view `metanode rewards` prints.
 import { addressToScript } from '../chain/network.js';
 import { rewardBalances, reconcileRewards, type RewardSource } from '../custody/rewards.js';
+import { leaverAddresses } from '../custody/leavers.js';
 import type { RewardsView } from '../api/types.js';
 import { errorMessage } from '../util/errors.js';
 import type { NodeContext } from './context.js';
@@ -30,7 +31,26 @@ export function nodeRewardSource(ctx: Ctx): RewardSource {
       return scripts.get(peerId) ?? null;
     },
     inputValue: (o) => ctx.deposits.valueOf(o.txid, o.vout),
+    leavers: (epoch) => {
+      const a = nodeLeavers(ctx, epoch);
+      if (a === null) return null;
+      const out = new Map<string, string>();
+      // The record schema checked every address for the network; one that still fails pays nobody.
+      for (const [p, addr] of a) {
+        try {
+          out.set(p, addressToScript(addr, ctx.config.network));
+        } catch {
+          // left out
+        }
+      }
+      return out;
+    },
   };
+}
+
+/** Leavers of `epoch` and their reward addresses, from the epoch records this node holds (src/custody/leavers.ts). */
+export function nodeLeavers(ctx: Pick<NodeContext, 'manager'>, epoch: number): Map<string, string> | null {
+  return leaverAddresses(epoch, (e) => ctx.manager.store.get(e)?.record ?? null);
 }
 
 /** Derives what is missing from the ledger; failures are logged, never thrown (the chain bookkeeping stands). */

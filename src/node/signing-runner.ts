@@ -21,7 +21,7 @@ import { rewardLedger, rewardOutputsOf, type RewardSource } from '../custody/rew
 import type { RewardLedgerView } from '../custody/reward-balance.js';
 import { addressToScript } from '../chain/network.js';
 import type { Network } from '../chain/types.js';
-import { nodeRewardSource } from './rewards.js';
+import { nodeLeavers, nodeRewardSource } from './rewards.js';
 
 /**
  * Phase timeouts scale with the round length so a round always ends before the next starts. The
@@ -241,6 +241,8 @@ export class SigningRunner {
     const rewardSrc = nodeRewardSource(ctx);
     const bump = dueForBump(ctx.db, ctx.chainView.tip?.height ?? anchor, ctx.config.custody.bumpAfterBlocks)[0];
     const replace = bump ? { ...bump, rewards: rewardOutputsOf(ctx.db, bump.txid, rewardSrc) } : undefined;
+    const ledger = payableLedger(rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats), rewardOf, rewardSrc, ctx.config.network);
+    const leavers = nodeLeavers(ctx, key.epoch);
     return {
       key,
       roundId,
@@ -251,7 +253,10 @@ export class SigningRunner {
       vaultUtxos,
       deposits,
       peers: participants.map((p) => ({ peerId: p.peerId, rewardAddress: rewardOf.get(p.peerId)! })),
-      rewards: payableLedger(rewardLedger(ctx.db, rewardSrc, ctx.config.custody.rewardMinPayoutSats), rewardOf, rewardSrc, ctx.config.network),
+      // Without a record of the key's lineage this node cannot tell where leavers are paid (nor read
+      // such payouts back): it proposes no reward at all until epoch sync brings the record.
+      rewards: leavers === null ? { ...ledger, complete: false } : ledger,
+      leavers: [...(leavers ?? [])].map(([peerId, rewardAddress]) => ({ peerId, rewardAddress })),
       excludedTransfers: excludedTransfers(ctx.db),
       lockedOutpoints: lockedOutpoints(ctx.db),
       feeRate: ctx.chainView.feeRate!,

@@ -14,7 +14,7 @@ import { startDevchain, type RunningDevchain } from '../../src/chain/devchain/in
 import { createChainSource } from '../../src/chain/factory.js';
 import type { ChainSource } from '../../src/chain/types.js';
 import { addressFromScript, depositTweak, scriptPubKeyFor } from '../../src/crypto/taproot.js';
-import { buildCandidate, parseCommitment, type CandidateView } from '../../src/custody/candidate.js';
+import { buildCandidate, parseCommitment, type CandidateView, type RewardPeer } from '../../src/custody/candidate.js';
 import { CustodyChainFollower } from '../../src/custody/custody-chain.js';
 import { balancesAt } from '../../src/custody/reward-balance.js';
 import { reconcileRewards, rewardBalances, rewardLedger, rewardMigrations, type RewardSource } from '../../src/custody/rewards.js';
@@ -23,7 +23,8 @@ import { addressToScript } from '../../src/chain/network.js';
 import { roundLogMigrations } from '../../src/rounds/roundlog.js';
 import { signedSessionMigrations } from '../../src/rounds/signing/sessions.js';
 import { openDb, type Db } from '../../src/store/db.js';
-import { BOUNDARY, Harness, PARAMS, dkgKeys, standardView, type KeySet } from '../rounds/signing/harness.js';
+import { BOUNDARY, Harness, PARAMS, atEpoch, dkgKeys, standardView, type KeySet } from '../rounds/signing/harness.js';
+import { leaverAddresses, type LineageRecord } from '../../src/custody/leavers.js';
 import { payableLedger } from '../../src/node/signing-runner.js';
 
 const FINALITY = 3;
@@ -35,7 +36,10 @@ type Req = { id: string; amount: bigint };
 
 /** n nodes on their own devchain; each follows it with a CustodyChainFollower that keeps the reward ledger. */
 class RewardFed {
-  readonly ks: KeySet;
+  /** The signing key set; a regroup (regroup()) keeps the key under a new epoch number. */
+  ks: KeySet;
+  /** Adopted epoch records as the ledger reads them (committee, lineage, reward addresses). */
+  readonly records = new Map<number, LineageRecord>();
   readonly dc: RunningDevchain;
   readonly chain: ChainSource;
   readonly dbs = new Map<string, Db>();
@@ -53,13 +57,42 @@ class RewardFed {
     this.nextRound = firstRound;
     const { key } = this.ks;
     this.rewardScripts = new Map(this.ks.peers.map((p, i) => [p, scriptPubKeyFor(key, depositTweak(key, `reward/${i}`))]));
+    this.records.set(key.epoch, { epoch: key.epoch, previousEpoch: null, committee: this.entries(this.ks.peers) });
     this.src = {
       transferFee: FEE,
-      committee: (epoch) => (epoch === key.epoch ? this.ks.peers : null),
+      committee: (epoch) => this.records.get(epoch)?.committee.map((m) => m.peerId) ?? null,
       rewardScript: (p) => this.rewardScripts.get(p) ?? null,
       inputValue: (o) => this.dc.chain.tx(o.txid)?.p.outputs[o.vout]?.value ?? null,
+      leavers: (epoch) => {
+        const a = this.leavers(epoch);
+        return a && new Map(a.map((l) => [l.peerId, addressToScript(l.rewardAddress, 'regtest')]));
+      },
     };
     for (const p of this.ks.peers) this.open(p);
+  }
+
+  /** Record committee entries: each peer with the address of its reward script. */
+  entries(peers: string[]): LineageRecord['committee'] {
+    return peers.map((p) => ({ peerId: p, rewardAddress: addressFromScript(this.rewardScripts.get(p)!, 'regtest') }));
+  }
+
+  leavers(epoch: number): RewardPeer[] | null {
+    const a = leaverAddresses(epoch, (e) => this.records.get(e) ?? null);
+    return a && [...a].map(([peerId, rewardAddress]) => ({ peerId, rewardAddress }));
+  }
+
+  /** A member of the current epoch's committee that holds no share here: it never takes part in a round. */
+  addAbsentMember(peerId: string, rewardScript: string): void {
+    this.rewardScripts.set(peerId, rewardScript);
+    const r = this.records.get(this.ks.key.epoch)!;
+    this.records.set(r.epoch, { ...r, committee: [...r.committee, ...this.entries([peerId])] });
+  }
+
+  /** A regroup that keeps the key: the next epoch's committee is `peers`. */
+  regroup(peers: string[]): void {
+    const prev = this.ks.key.epoch;
+    this.ks = atEpoch(this.ks, prev + 1);
+    this.records.set(prev + 1, { epoch: prev + 1, previousEpoch: prev, committee: this.entries(peers) });
   }
 
   static async start(n: number, minPayout: bigint, firstRound: number, dir: string): Promise<RewardFed> {
@@ -112,6 +145,7 @@ class RewardFed {
       ),
       vaultUtxos: confirmed(scriptPubKeyFor(key)).map((c) => ({ txid: c.txid, vout: c.vout, value: c.value, height: c.height!, scriptPubKey: c.script })),
       peers: this.ks.peers.map((p) => ({ peerId: p, rewardAddress: addressFromScript(this.rewardScripts.get(p)!, 'regtest') })),
+      leavers: this.leavers(key.epoch) ?? [],
       ...(db ? { excludedTransfers: excludedTransfers(db), lockedOutpoints: lockedOutpoints(db), rewards: rewardLedger(db, this.src, this.minPayout) } : {}),
     };
   }
@@ -121,7 +155,7 @@ class RewardFed {
     const roundId = this.nextRound++;
     const fresh = new Map(this.ks.peers.map((p) => [p, openDb(':memory:', MIGRATIONS)]));
     const dbOf = (p: string) => (own ? this.dbs.get(p)! : fresh.get(p)!);
-    const h = new Harness({ n: this.ks.peers.length, roundId, dbFor: dbOf, viewFor: (p) => this.view(roundId, requests, dbOf(p)) }).start().run();
+    const h = new Harness({ keys: this.ks, roundId, dbFor: dbOf, viewFor: (p) => this.view(roundId, requests, dbOf(p)) }).start().run();
     await h.settled();
     const s = h.state('peerA');
     assert.equal(s.outcome, 'completed', s.endReason ?? s.abort?.reason ?? '');
@@ -241,6 +275,19 @@ function balanceSheet(fed: RewardFed, deposited: bigint): void {
   assert.ok(b.totals.pool <= BigInt(b.totals.transfers) * FEE - b.totals.fees, 'pools never exceed transfer fees minus miner fees');
 }
 
+/** One real round where `byzantine` builds from its own view: every other node completes with `honestTxid`; the outputs signed. */
+async function signedByHonest(ks: KeySet, viewOf: (p: string) => CandidateView, byzantine: string, honestTxid: string): Promise<Array<{ script: string; amount: bigint }>> {
+  const h = new Harness({ keys: ks, viewFor: (p) => viewOf(p) }).start().run();
+  await h.settled();
+  for (const p of ks.peers.filter((x) => x !== byzantine)) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason ?? s.abort?.reason ?? ''}`);
+    assert.equal(s.result!.txid, honestTxid, `${p} signed the honest document`);
+  }
+  const signed = Transaction.fromRaw(hexToBytes(h.broadcasts.get(ks.peers.find((p) => p !== byzantine)!)!.at(-1)!), { allowUnknownOutputs: true });
+  return Array.from({ length: signed.outputsLength }, (_, i) => ({ script: bytesToHex(signed.getOutput(i).script!), amount: signed.getOutput(i).amount! }));
+}
+
 test('rewards with 5 committee members accrue from transfer fees, are paid whole once the minimum is reached, survive a restart, and balance the vault', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'metanode-rewards-'));
   const fed = await RewardFed.start(5, 3_000n, 7_000, dir);
@@ -353,15 +400,7 @@ test('a node inflating its own reward balance is refused: the round signs the ho
   assert.notEqual(bDoc.docHash, honestDoc.docHash, 'the inflated candidate is another document');
   assert.equal(bDoc.outputs.find((o) => o.kind === 'reward' && o.peerId === 'peerB')!.amount, 90_000n);
 
-  const h = new Harness({ viewFor: (p) => viewOf(p) }).start().run();
-  await h.settled();
-  for (const p of ks.peers.filter((x) => x !== 'peerB')) {
-    const s = h.state(p);
-    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason ?? s.abort?.reason ?? ''}`);
-    assert.equal(s.result!.txid, honestDoc.txid, `${p} signed the honest document`);
-  }
-  const signed = Transaction.fromRaw(hexToBytes(h.broadcasts.get('peerA')!.at(-1)!), { allowUnknownOutputs: true });
-  const amounts = Array.from({ length: signed.outputsLength }, (_, i) => signed.getOutput(i).amount!);
+  const amounts = (await signedByHonest(ks, viewOf, 'peerB', honestDoc.txid)).map((o) => o.amount);
   assert.equal(amounts.filter((a) => a === 1_500n).length, 5, 'each member, peerB included, gets the balance the ledger derives');
   assert.ok(!amounts.includes(90_000n), 'the inflated reward was never signed');
 });
@@ -400,4 +439,77 @@ test('a participant whose reward address differs between the participant table a
   assert.deepEqual(payable.rows.map((r) => r.peerId), ['peerA', 'peerB', 'peerD', 'peerE']);
   const c = buildCandidate({ ...view, rewards: payable }, PARAMS)!;
   assert.deepEqual(c.outputs.filter((o) => o.kind === 'reward').map((o) => o.peerId).sort(), ['peerA', 'peerB', 'peerD', 'peerE']);
+});
+
+test('a leaver (member of an earlier committee, never a participant) with a balance >= the minimum is paid exactly its balance once, at its record address, also across a reorg', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'metanode-rewards-'));
+  const fed = await RewardFed.start(5, 2_000n, 11_000, dir);
+  const db = fed.db();
+  const { key } = fed.ks;
+  const leaverScript = scriptPubKeyFor(key, depositTweak(key, 'reward/leaver'));
+  const ledgerOf = (p: string) => rewardBalances(db, fed.src).peers.find((x) => x.peerId === p);
+  try {
+    // Epoch 1: peerX is in the committee (it accrues) but holds no share here, so it is never a
+    // participant: a member is paid only while it takes part in a round.
+    fed.addAbsentMember('peerX', leaverScript);
+    let tally = 0n;
+    for (let i = 0; i < 4; i++) {
+      const due = tally >= fed.minPayout;
+      const txid = await fed.payRound(`leaver-${i}`, 6, i === 0 ? 400_000n : 0n);
+      const c = fed.onChain(txid);
+      assert.equal(c.rewards.get('peerX'), undefined, `round ${i}: a member that is not a participant is not paid${due ? ' (although due)' : ''}`);
+      tally += (6n * FEE - c.fee) / 6n;
+      assert.equal(ledgerOf('peerX')!.balance, tally, `round ${i}: the ledger agrees with the chain`);
+    }
+    assert.ok(tally >= fed.minPayout, 'peerX reached the minimum as a member');
+
+    // Epoch 2 (a regroup, same key): peerX left the committee. Its newest record is epoch 1's.
+    fed.regroup(fed.ks.peers);
+    assert.deepEqual(fed.leavers(2), [{ peerId: 'peerX', rewardAddress: addressFromScript(leaverScript, 'regtest') }]);
+    const t = await fed.payRound('leaver-paid', 6);
+    const c = fed.onChain(t);
+    assert.equal(c.epoch, 2);
+    assert.equal(c.rewards.get('peerX'), tally, 'the leaver is paid its whole balance at its record address');
+    assert.deepEqual([ledgerOf('peerX')!.paid, ledgerOf('peerX')!.balance], [tally, 0n], 'the ledger reads the payout back by its script');
+
+    // The block with the payout is disconnected: the payout is in flight, still spoken for.
+    fed.dc.chain.reorg(1);
+    await fed.poll();
+    assert.equal(getCustodyTx(db, t)!.state, 'unconfirmed');
+    assert.deepEqual([ledgerOf('peerX')!.paid, ledgerOf('peerX')!.inFlight, ledgerOf('peerX')!.balance], [0n, tally, 0n]);
+    const v = fed.view(99_998, [], db);
+    assert.deepEqual(balancesAt(v.rewards!.rows, v.anchorHeight).filter((p) => p.peerId === 'peerX' && p.balance >= fed.minPayout), [], 'not due while the payout may confirm');
+    fed.dc.chain.mine(1);
+    await fed.poll();
+    assert.equal(getCustodyTx(db, t)!.state, 'confirmed');
+    assert.deepEqual([ledgerOf('peerX')!.paid, ledgerOf('peerX')!.inFlight, ledgerOf('peerX')!.balance], [tally, 0n, 0n]);
+
+    // Later rounds pay it nothing more (it accrues nothing in epoch 2).
+    const later = await fed.payRound('leaver-after', 6);
+    assert.equal(fed.onChain(later).rewards.get('peerX'), undefined);
+    const paidOnChain = fed.txids.filter((x) => onBestChain(fed, x)).reduce((s, x) => s + (fed.onChain(x).rewards.get('peerX') ?? 0n), 0n);
+    assert.equal(paidOnChain, tally, 'paid exactly its balance, once');
+    for (const [p, d] of fed.dbs) assert.deepEqual(rows(d), rows(db), `${p} derived the same ledger`);
+    balanceSheet(fed, 6n * 6n * 20_000n + 400_000n);
+  } finally {
+    fed.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a node substituting its own address for a leaver\'s reward is refused: the round signs the honest document, which pays the leaver at its record address', async () => {
+  const ks = dkgKeys(5);
+  const base = standardView(ks);
+  const leaverAddress = addressFromScript(scriptPubKeyFor(ks.key, depositTweak(ks.key, 'reward/leaver')), 'regtest');
+  const bAddress = base.peers.find((p) => p.peerId === 'peerB')!.rewardAddress;
+  const ledger = { minPayout: 1_000n, complete: true, rows: [{ peerId: 'peerX', height: 150, accrued: 2_500n, paid: 0n }] };
+  const viewOf = (p: string): CandidateView => ({ ...base, rewards: ledger, leavers: [{ peerId: 'peerX', rewardAddress: p === 'peerB' ? bAddress : leaverAddress }] });
+  const honestDoc = buildCandidate(viewOf('peerA'), PARAMS)!;
+  const bDoc = buildCandidate(viewOf('peerB'), PARAMS)!;
+  assert.notEqual(bDoc.docHash, honestDoc.docHash);
+  assert.equal(bDoc.outputs.find((o) => o.kind === 'reward')!.script, addressToScript(bAddress, 'regtest'), 'peerB\'s candidate pays the leaver\'s balance to peerB');
+
+  const outs = await signedByHonest(ks, viewOf, 'peerB', honestDoc.txid);
+  assert.deepEqual(outs.filter((o) => o.amount === 2_500n).map((o) => o.script), [addressToScript(leaverAddress, 'regtest')], 'the leaver is paid at its record address');
+  assert.ok(!outs.some((o) => o.script === addressToScript(bAddress, 'regtest')), 'nothing was signed to peerB\'s address');
 });

@@ -13,7 +13,7 @@ import { dkgStart, dkgRound2, dkgFinish, dkgTranscriptHash, type DkgSession, typ
 import { vaultAddress } from '../../crypto/taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../../crypto/types.js';
 import type { Network } from '../../chain/types.js';
-import { epochKeyHash, recordHash, type Attestation, type EpochRecord } from '../../epochs/record.js';
+import { epochKeyHash, recordCommittee, recordHash, type Attestation, type EpochRecord } from '../../epochs/record.js';
 import { keygenPlanHash, makeAttempt } from '../../epochs/attempt.js';
 import { KeygenTypes, packageHash, type AbortPayload, type AttestMessage, type EchoPayload } from './messages.js';
 import { failure, failureFrom, type CeremonyFailure, type LogLine, type Outgoing, type Step } from './ceremony.js';
@@ -42,6 +42,8 @@ export interface KeygenParams {
   /** In seniority order. */
   committee: CommitteeMember[];
   threshold: number;
+  /** Reward address per member, from its verified stake; goes into the record (and the plan hash). */
+  rewardAddresses?: Record<string, string>;
   timeouts: KeygenTimeouts;
 }
 
@@ -250,7 +252,7 @@ function advance(state: KeygenState, now: number, outbox: Outgoing[], log: LogLi
         outputKey: out.key.outputKey,
         internalKey: out.key.internalKey,
         vaultAddress: vaultAddress(out.key),
-        committee: params.committee.map((m) => ({ peerId: m.peerId, identifier: m.identifier })),
+        committee: recordCommittee(params.committee, params.rewardAddresses),
         threshold: params.threshold,
         transcriptHash: state.myEcho!.transcriptHash,
         keyHash: epochKeyHash(out.key),
@@ -264,6 +266,12 @@ function advance(state: KeygenState, now: number, outbox: Outgoing[], log: LogLi
     if (state.phase === 'attest') {
       if (!state.pending) break;
       const differ = Object.entries(state.attestations).filter(([, a]) => recordHash(a.record) !== state.pending!.hash);
+      // Another attempt id = another plan (committee, threshold or a member's reward address as
+      // that member's stake view gave it): a disagreement between views, nobody's proven fault.
+      const otherPlan = differ.filter(([, a]) => a.record.attempt.id !== state.pending!.record.attempt.id).map(([p]) => p);
+      if (otherPlan.length) {
+        return merge(fail(state, failure('ABORTED', 'members computed different keygen plans (committee, threshold or reward addresses)', [], { phase: 'attest', differ: otherPlan })), outbox, log);
+      }
       if (differ.length) {
         return merge(
           fail(state, failure('INVALID_MESSAGE', 'members signed a different epoch record', differ.map(([p]) => p), { phase: 'attest', mine: state.pending.record, theirs: Object.fromEntries(differ) })),

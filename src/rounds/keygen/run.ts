@@ -21,6 +21,8 @@ export interface KeygenRunArgs {
   startedAt: number;
   committee: CommitteeMember[];
   threshold: number;
+  /** Reward address per member (from its verified stake), written into the record. */
+  rewardAddresses?: Record<string, string>;
   timeouts?: Partial<KeygenTimeouts>;
   /** Driver tick period; 0 = no internal timer (the caller calls driver.tick()). */
   tickMs?: number;
@@ -33,7 +35,7 @@ export function startKeygen(a: KeygenRunArgs): { driver: CeremonyDriver<KeygenSt
   const epoch = a.manager.store.maxEpoch() + 1;
   const self = a.manager.selfPeerId;
   const initial = keygenInit(
-    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, previousEpoch: cur ? cur.record.epoch : null, self, committee: a.committee, threshold: a.threshold, timeouts: { ...DEFAULT_KEYGEN_TIMEOUTS, ...a.timeouts } },
+    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, previousEpoch: cur ? cur.record.epoch : null, self, committee: a.committee, threshold: a.threshold, ...(a.rewardAddresses ? { rewardAddresses: a.rewardAddresses } : {}), timeouts: { ...DEFAULT_KEYGEN_TIMEOUTS, ...a.timeouts } },
     a.ports.now(),
   );
   const driver = new CeremonyDriver<KeygenState>(

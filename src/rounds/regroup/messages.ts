@@ -1,6 +1,6 @@
 // Regroup wire messages. Gossip on topic 'regroup'; sub-shares are a direct kind.
 import { z } from 'zod';
-import { AttestationSchema, CommitteeMemberSchema, EpochRecordSchema, NetworkSchema } from '../../epochs/record.js';
+import { AttestationSchema, KeyCommitteeMemberSchema, EpochRecordSchema, NetworkSchema } from '../../epochs/record.js';
 import { AbortSchema, DirectAckSchema, wirePoint } from '../keygen/messages.js';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes}-byte lowercase hex`);
@@ -31,7 +31,7 @@ export const EpochKeySchema = z
     outputKey: hex(32),
     internalKey: hex(32),
     threshold: z.number().int().min(1),
-    committee: z.array(CommitteeMemberSchema).min(1).max(MAX),
+    committee: z.array(KeyCommitteeMemberSchema).min(1).max(MAX),
     verifyingShares: z.record(hex(32), hex(33)),
     commitments: z.array(hex(33)).min(1).max(MAX),
   })

@@ -22,10 +22,10 @@ import { signingCommit, signShares, aggregateSignatures, verifyBip340, type Nonc
 import { vaultAddress } from '../../crypto/taproot.js';
 import type { CommitteeMember, EpochKey, KeyShare } from '../../crypto/types.js';
 import type { Network } from '../../chain/types.js';
-import { canonicalJson, epochKeyHash, recordHash, regroupTestMessage, type Attestation, type EpochRecord } from '../../epochs/record.js';
+import { canonicalJson, epochKeyHash, recordCommittee, recordHash, regroupTestMessage, type Attestation, type EpochRecord } from '../../epochs/record.js';
 import { failure, failureFrom, type CeremonyFailure, type LogLine, type Outgoing, type Step } from '../keygen/ceremony.js';
 import { RegroupTypes } from './messages.js';
-import { makeAttempt, type Attempt } from '../../epochs/attempt.js';
+import { makeAttempt, planCommittee, type Attempt } from '../../epochs/attempt.js';
 import type { AbortPayload } from '../keygen/messages.js';
 
 export type RegroupPhase = 'agree' | 'deal' | 'commit' | 'sigshare' | 'attest' | 'done' | 'failed';
@@ -55,6 +55,8 @@ export interface RegroupParams {
   dealers: CommitteeMember[];
   newCommittee: CommitteeMember[];
   newThreshold: number;
+  /** Reward address per new member, from its verified stake; goes into the record (and the plan hash). */
+  rewardAddresses?: Record<string, string>;
   timeouts: RegroupTimeouts;
 }
 
@@ -96,14 +98,14 @@ export interface RegroupState {
 export type RegroupEvent = { kind: 'tick'; now: number } | { kind: 'message'; now: number; from: string; type: string; payload: unknown };
 
 /** The plan every participant must agree on before anything secret is sent. */
-export function regroupPlanHash(p: Pick<RegroupParams, 'network' | 'epoch' | 'oldKey' | 'dealers' | 'newCommittee' | 'newThreshold'>): string {
+export function regroupPlanHash(p: Pick<RegroupParams, 'network' | 'epoch' | 'oldKey' | 'dealers' | 'newCommittee' | 'newThreshold' | 'rewardAddresses'>): string {
   const plan = {
     network: p.network,
     epoch: p.epoch,
     oldEpoch: p.oldKey.epoch,
     outputKey: p.oldKey.outputKey,
     dealers: p.dealers.map((d) => d.peerId),
-    committee: p.newCommittee.map((m) => [m.peerId, m.identifier]),
+    committee: planCommittee(p.newCommittee, p.rewardAddresses),
     threshold: p.newThreshold,
   };
   return bytesToHex(sha256(utf8ToBytes('metanode/regroup-plan/v1\n' + canonicalJson(plan))));
@@ -329,7 +331,7 @@ function advance(state: RegroupState, now: number, outbox: Outgoing[], log: LogL
       const record: EpochRecord = {
         version: 1, kind: 'regroup', network: p.network, epoch: p.epoch, attempt: attemptOf(p, state.planHash), previousEpoch: p.oldKey.epoch,
         outputKey: key.outputKey, internalKey: key.internalKey, vaultAddress: vaultAddress(key),
-        committee: p.newCommittee.map((m) => ({ peerId: m.peerId, identifier: m.identifier })), threshold: p.newThreshold,
+        committee: recordCommittee(p.newCommittee, p.rewardAddresses), threshold: p.newThreshold,
         transcriptHash: dealingsHash, keyHash: epochKeyHash(key), testSignature: sig,
       };
       outbox.push({ to: 'sign', record, extra: { key } });
@@ -377,7 +379,7 @@ function checkForeignRecord(p: RegroupParams, planHash: string, a: AttestIn): st
   if (r.kind !== 'regroup' || r.network !== p.network || r.epoch !== p.epoch || r.previousEpoch !== p.oldKey.epoch) return 'wrong kind, network or epoch';
   if (canonicalJson(r.attempt) !== canonicalJson(attemptOf(p, planHash))) return 'another attempt';
   if (r.outputKey !== p.oldKey.outputKey || r.internalKey !== p.oldKey.internalKey || r.vaultAddress !== vaultAddress(p.oldKey)) return 'the group key changed';
-  if (r.threshold !== p.newThreshold || canonicalJson(r.committee) !== canonicalJson(p.newCommittee.map((m) => ({ peerId: m.peerId, identifier: m.identifier })))) return 'not the agreed committee';
+  if (r.threshold !== p.newThreshold || canonicalJson(r.committee) !== canonicalJson(recordCommittee(p.newCommittee, p.rewardAddresses))) return 'not the agreed committee';
   if (epochKeyHash(a.key) !== r.keyHash || a.key.epoch !== r.epoch || a.key.outputKey !== r.outputKey) return 'key material does not match the record';
   if (!r.testSignature || !verifyBip340(r.testSignature, testMessage(p), r.outputKey)) return 'test signature does not verify against the vault key';
   return null;

@@ -22,6 +22,8 @@ export interface RegroupRunArgs {
   dealers: CommitteeMember[];
   newCommittee: CommitteeMember[];
   newThreshold: number;
+  /** Reward address per new member (from its verified stake), written into the record. */
+  rewardAddresses?: Record<string, string>;
   timeouts?: Partial<RegroupTimeouts>;
   tickMs?: number;
 }
@@ -34,7 +36,7 @@ export async function startRegroup(a: RegroupRunArgs): Promise<{ driver: Ceremon
   const epoch = a.manager.store.maxEpoch() + 1;
   const self = a.manager.selfPeerId;
   const initial = regroupInit(
-    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, self, oldKey: cur.key, oldShare: cur.share, dealers: a.dealers, newCommittee: a.newCommittee, newThreshold: a.newThreshold, timeouts: { ...DEFAULT_REGROUP_TIMEOUTS, ...a.timeouts } },
+    { network: a.network, epoch, round: a.round, startedAt: a.startedAt, self, oldKey: cur.key, oldShare: cur.share, dealers: a.dealers, newCommittee: a.newCommittee, newThreshold: a.newThreshold, ...(a.rewardAddresses ? { rewardAddresses: a.rewardAddresses } : {}), timeouts: { ...DEFAULT_REGROUP_TIMEOUTS, ...a.timeouts } },
     a.ports.now(),
   );
   const driver = new CeremonyDriver<RegroupState>(

@@ -16,14 +16,14 @@ function views(h: Harness): PeerView[] {
   return h.staked().map((s) => ({ ...s, lastSeenMs: h.node(s.peerId).offline ? h.clock - 3600_000 : h.clock - 1000 }));
 }
 
-async function regroupAll(h: Harness, round: number): Promise<{ out: Map<string, CeremonyOutcome>; plan: ReturnType<typeof computeRegroupCommittee> }> {
+async function regroupAll(h: Harness, round: number, rewardAddressesFor?: (peerId: string) => Record<string, string>): Promise<{ out: Map<string, CeremonyOutcome>; plan: ReturnType<typeof computeRegroupCommittee> }> {
   const online = h.nodes.filter((n) => !n.offline);
   const cur = online[0].manager.current()!;
   const plan = computeRegroupCommittee({ peers: views(h), oldCommittee: cur.record.committee, now: h.clock, offlineAfterMs: 60_000, violations: [], cfg: { max: 15 } });
   const dealers = selectDealers(cur.record.committee, cur.record.threshold, (p) => !h.node(p).offline);
   const starts = [];
   for (const node of online) {
-    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, tickMs: 0 });
+    const s = await startRegroup({ ports: node.ports, manager: node.manager, network: 'regtest', round, startedAt: round * 60_000, dealers, newCommittee: plan.committee, newThreshold: plan.threshold, ...(rewardAddressesFor ? { rewardAddresses: rewardAddressesFor(node.peerId) } : {}), tickMs: 0 });
     starts.push({ node, ...s });
   }
   return { out: await runAll(h, starts), plan };
@@ -114,4 +114,33 @@ test('participants with different plans abort before any secret moves, blaming n
     assert.ok(!o.ok);
     assert.deepEqual(o.failure.culprits, []);
   }
+});
+
+// Regtest P2WPKH addresses (any valid ones).
+const ADDR = ['bcrt1qzyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3lgth6c', 'bcrt1qyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zs4w3j0', 'bcrt1qxvenxvenxvenxvenxvenxvenxvenxvenztev8a', 'bcrt1qg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyay3npn'];
+
+test('a regroup writes each new member\'s reward address into the record every member signs', async () => {
+  const { h, gone } = await setup();
+  const addresses = Object.fromEntries(h.nodes.filter((n) => n !== gone).map((n, i) => [n.peerId, ADDR[i % ADDR.length]!]));
+  const { out, plan } = await regroupAll(h, 100, () => addresses);
+  const records = [...out.values()].map((o) => {
+    assert.ok(o.ok, JSON.stringify(!o.ok && o.failure));
+    return o.record;
+  });
+  assert.equal(new Set(records.map((r) => JSON.stringify(r))).size, 1);
+  assert.deepEqual(records[0]!.committee.map((m) => [m.peerId, m.rewardAddress]), plan.committee.map((m) => [m.peerId, addresses[m.peerId]]));
+  for (const n of h.nodes.filter((x) => !x.offline)) assert.deepEqual(n.manager.current()!.record, records[0]);
+});
+
+test('regroup participants that see different reward addresses abort before any secret moves, blaming nobody', async () => {
+  const { h, gone } = await setup();
+  const addresses = Object.fromEntries(h.nodes.filter((n) => n !== gone).map((n, i) => [n.peerId, ADDR[i % ADDR.length]!]));
+  const odd = h.nodes[0]!.peerId;
+  const { out } = await regroupAll(h, 101, (p) => (p === odd ? { ...addresses, [h.nodes[2]!.peerId]: ADDR[3]! } : addresses));
+  assert.ok(!h.sent.some((d) => d.type === RegroupTypes.subshare || d.type === RegroupTypes.dealing));
+  for (const [, o] of out) {
+    assert.ok(!o.ok);
+    assert.deepEqual(o.failure.culprits, []);
+  }
+  for (const n of h.nodes.filter((x) => !x.offline)) assert.deepEqual(n.manager.violations(), []);
 });

@@ -50,6 +50,11 @@ export function dkgKeys(n: number, epoch = 1): KeySet {
   return ks;
 }
 
+/** The same key and shares under another epoch number, as a regroup that kept the key would leave them (ledger tests). */
+export function atEpoch(ks: KeySet, epoch: number): KeySet {
+  return { key: { ...ks.key, epoch }, shares: Object.fromEntries(Object.entries(ks.shares).map(([p, s]) => [p, { ...s, epoch }])), peers: ks.peers };
+}
+
 const addr = (n: number) => addressFromScript('5120' + bytesToHex(schnorr.getPublicKey(hexToBytes(n.toString(16).padStart(64, '0')))), 'regtest');
 const txid = (n: number) => n.toString(16).padStart(64, '0');
 
@@ -115,6 +120,8 @@ export interface HarnessOptions {
   cfgFor?: (peer: string) => Partial<RoundConfig>;
   /** Round id (default ROUND_ID); the clock starts a second into it. */
   roundId?: number;
+  /** The key set (default dkgKeys(n)). */
+  keys?: KeySet;
 }
 
 export class Harness {
@@ -129,7 +136,7 @@ export class Harness {
   now: number;
 
   constructor(private readonly opts: HarnessOptions = {}) {
-    this.ks = dkgKeys(opts.n ?? 5);
+    this.ks = opts.keys ?? dkgKeys(opts.n ?? 5);
     this.roundId = opts.roundId ?? ROUND_ID;
     this.now = this.roundId * BOUNDARY + 1_000;
   }
