@@ -40,7 +40,7 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
     summary.nodes.forEach((n, i) => {
       assert.match(n.peerId, /^12D3KooW/);
       assert.equal(n.dataDir, join(dir, 'devnet', `node-${i + 1}`));
-      assert.equal(n.api, `http://127.0.0.1:${47751 + i}`);
+      assert.equal(n.api, `http://127.0.0.1:${28751 + i}`);
     });
     assert.equal(summary.threshold, 3, log); // floor(2*4/3)+1
     assert.match(summary.groupKey ?? '', /^[0-9a-f]{64}$/);
