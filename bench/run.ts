@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const KNOWN = ['crypto', 'round-latency', 'idle', 'replication', 'big-tx', 'requests'];
-const PROCESS_BENCHES = new Set(['round-latency', 'idle', 'replication', 'big-tx']);
+export const KNOWN = ['crypto', 'round-latency', 'idle', 'replication', 'big-tx', 'requests', 'requests-devnet'];
+const PROCESS_BENCHES = new Set(['round-latency', 'idle', 'replication', 'big-tx', 'requests-devnet']);
 
 // Ctrl-C: exit through process.exit so that the node processes a benchmark started get SIGTERM.
 process.on('SIGINT', () => process.exit(130));
