@@ -17,7 +17,7 @@ const federation = (opts: Parameters<typeof startFed>[1]) => startFed(feds, opts
 /** Waits for the key to be locked in on all given nodes (one epoch, same vault); returns it. */
 async function lockedIn(fed: Federation, nodes: TestNode[]) {
   await waitFor(() => Date.now() > fed.keygenUntil.getTime() + 1_000, 60_000, 'keygen_until');
-  const e = await sameEpoch(nodes, 30_000, 'one locked key on all nodes', (x) => nodes.every((n) => n.running!.ctx.manager.isLocked()) && record(nodes[0]!, x.epoch).record.committee.length === nodes.length);
+  const e = await sameEpoch(nodes, 60_000, 'one locked key on all nodes', (x) => nodes.every((n) => n.running!.ctx.manager.isLocked()) && record(nodes[0]!, x.epoch).record.committee.length === nodes.length);
   return { ...e, outputKey: record(nodes[0]!, e.epoch).record.outputKey };
 }
 
@@ -35,7 +35,7 @@ test('regroup with one member offline and a new staked node: same key and vault,
   const t0 = Date.now();
   // Threshold fixed at 4: with the committee down to 4 online members every one of them, the
   // newcomer included, is needed for a signature, whichever regroup is current.
-  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 25_000, regroup: '*/20 * * * * *', committeeMax: 5, config: { committee: { threshold: 4 } } });
+  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 40_000, regroup: '*/20 * * * * *', committeeMax: 5, config: { committee: { threshold: 4 } } });
   const [n1, n2, n3, n4, n5] = fed.nodes as [TestNode, TestNode, TestNode, TestNode, TestNode];
   const before = await lockedIn(fed, fed.nodes);
   console.log(`locked in epoch ${before.epoch} at ${Date.now() - t0} ms`);
@@ -112,7 +112,7 @@ test('regroup with one member offline and a new staked node: same key and vault,
 
 test('regroup: a dealer sending a bad sub-share is named, the regroup is skipped and the old shares still sign; a restart at attest leaves old or new', { timeout: 480_000 }, async () => {
   const t0 = Date.now();
-  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 25_000, regroup: '*/12 * * * * *', committeeMax: 5 });
+  const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 40_000, regroup: '*/12 * * * * *', committeeMax: 5 });
   const before = await lockedIn(fed, fed.nodes);
   console.log(`locked in epoch ${before.epoch} at ${Date.now() - t0} ms`);
   const committee = record(fed.nodes[0]!, before.epoch).record.committee;
