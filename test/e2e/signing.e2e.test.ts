@@ -47,8 +47,13 @@ const ROUND_S = 20;
 const ROUND_MS = ROUND_S * 1_000;
 /** How long a transfer may take from funding to paid on a busy machine. */
 const PAY_MS = 8 * ROUND_MS;
-/** Per scenario: up to ATTEMPTS transfers, each given PAY_MS, plus the checks. */
-const ATTEMPTS = 3;
+/**
+ * Per scenario: up to ATTEMPTS transfers, each given PAY_MS, plus the checks. Five, not three:
+ * with a CPU hog beside it the killed-member scenario once saw three paying rounds go by without
+ * its victim in the threshold set (a member slowed in the scenario before sits rounds out while
+ * its silence block lasts), and another transfer is what drives another round.
+ */
+const ATTEMPTS = 5;
 const SCENARIO_MS = ATTEMPTS * (PAY_MS + 30_000);
 
 before(async () => {
