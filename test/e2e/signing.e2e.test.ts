@@ -50,8 +50,8 @@ const PAY_MS = 8 * ROUND_MS;
 /**
  * Per scenario: up to ATTEMPTS transfers, each given PAY_MS, plus the checks. Five, not three:
  * with a CPU hog beside it the killed-member scenario once saw three paying rounds go by without
- * its victim in the threshold set (a member slowed in the scenario before sits rounds out while
- * its silence block lasts), and another transfer is what drives another round.
+ * its victim reaching its share (why was not kept: the run's directory was removed; a silence
+ * block from the scenario before would do it), and another transfer is what drives another round.
  */
 const ATTEMPTS = 5;
 const SCENARIO_MS = ATTEMPTS * (PAY_MS + 30_000);
