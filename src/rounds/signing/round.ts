@@ -399,11 +399,16 @@ function maybeEndSigningSet(c: Ctx, timedOut: boolean): void {
  * Returns false when the round ended here.
  */
 function decideThresholdSet(c: Ctx): boolean {
-  const participants = new Set(c.s.cfg.participants.map((p) => p.peerId));
+  // A set is malformed only if it names a peer outside the epoch's committee (public, the same on
+  // every node). Naming a member this node does not count as online right now is no fault: who
+  // is online is each node's own view (a ping that came late here, a member this node left out
+  // for its recent silence), and blaming the set's sender for it would let one slow or selective
+  // member make honest nodes block each other. Such a member is simply not in this node's group.
+  const committee = new Set(c.s.cfg.key.committee.map((m) => m.peerId));
   const valid: Record<string, string[]> = {};
   for (const [from, m] of Object.entries(c.s.signingSets)) {
     if (isCulprit(c, from)) continue;
-    const v = checkSigningSet(from, m, participants, c.s.cfg.threshold);
+    const v = checkSigningSet(from, m, committee, c.s.cfg.threshold);
     if (v.result === 'accept') valid[from] = m.members;
     else if (v.result === 'reject') blame(c, 'signing-set', from, 'INVALID_MESSAGE', v.reason);
     else note(c, 'signing-set', 'ignore', { peer: from, reason: v.reason });

@@ -7,7 +7,7 @@ import { Harness, standardView } from './harness.js';
 import { readEvidence, readTimeline } from '../../../src/rounds/roundlog.js';
 import { getTransfer } from '../../../src/custody/transfers.js';
 import { MSG } from '../../../src/rounds/signing/messages.js';
-import { DEFAULT_TIMEOUTS } from '../../../src/rounds/signing/types.js';
+import { DEFAULT_TIMEOUTS, type Participant } from '../../../src/rounds/signing/types.js';
 import { roundTimeouts } from '../../../src/node/signing-runner.js';
 
 const ROUND = 1000;
@@ -215,6 +215,31 @@ test('a member sending an invalid share is named and the round still completes v
   const commits = h.wire.filter((m) => m.from === 'peerA' && m.type === MSG.commit).map((m) => JSON.stringify((m.payload as { commitments: unknown }).commitments));
   assert.equal(commits.length, 2);
   assert.notEqual(commits[0], commits[1]);
+});
+
+test('framing by a divergent online view refused: a signing set naming a member this node counts offline gets nobody named or blocked', () => {
+  // peerE does not count peerA as online (its pings came late there, or peerE set it aside for a
+  // recent silence); everyone else does, so their signing sets name peerA. That is no fault of
+  // theirs: a set is malformed only if it names a peer outside the epoch's committee. Before,
+  // peerE named peerB..peerD INVALID_MESSAGE and blocked them for 72 h, so one member with a
+  // patchy link could make honest nodes block each other.
+  const h: Harness = new Harness({ cfgFor: (peer) => (peer === 'peerE' ? { participants: h.participants().filter((p: Participant) => p.peerId !== 'peerA') } : {}) });
+  h.start().run();
+  for (const p of h.ks.peers) {
+    assert.deepEqual(h.blocked.get(p), [], `${p} blocked nobody`);
+    assert.deepEqual(h.state(p).culprits, [], `${p} named nobody`);
+  }
+  for (const p of ['peerA', 'peerB', 'peerC', 'peerD']) assert.equal(h.state(p).outcome, 'completed', `${p}: ${h.state(p).endReason}`);
+});
+
+test('a signing set naming a peer outside the epoch committee is malformed: its sender is named INVALID_MESSAGE', () => {
+  const h = new Harness({
+    outFilter: (m) => (m.from === 'peerB' && m.type === MSG.signingSet ? { ...(m.payload as object), members: [...(m.payload as { members: string[] }).members, 'peerZ'] } : m.payload),
+  }).start().run();
+  for (const p of ['peerA', 'peerC', 'peerD', 'peerE']) {
+    assert.deepEqual(h.state(p).culprits.map((c) => [c.peer, c.code]), [['peerB', 'INVALID_MESSAGE']], p);
+    assert.equal(h.state(p).outcome, 'completed', `${p}: ${h.state(p).endReason}`);
+  }
 });
 
 test('a silent member (timeout) is named and the round completes', () => {
