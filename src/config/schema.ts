@@ -311,7 +311,7 @@ export const configSchema = z
       .strictObject({
         /** Protocol violations: invalid ping, forged or malformed messages, invalid shares, checksum outliers. */
         hours: num(0, 24 * 365).default(72),
-        /** A threshold-set member that stayed silent (crashed, partitioned, overloaded): named and left out briefly. */
+        /** A threshold-set member that stayed silent (crashed, partitioned, overloaded): named, then left out of this node's rounds this long while t others are online; never blocked. */
         silentMinutes: num(0, 24 * 60).default(10),
       })
       .prefault({}),

@@ -22,6 +22,7 @@ import type { RewardLedgerView } from '../custody/reward-balance.js';
 import { addressToScript } from '../chain/network.js';
 import type { Network } from '../chain/types.js';
 import { nodeLeavers, nodeRewardSource } from './rewards.js';
+import { SilenceMemory, preferResponsive } from '../rounds/signing/silence.js';
 
 /**
  * Phase timeouts scale with the round length so a round always ends before the next starts. The
@@ -43,6 +44,8 @@ export class SigningRunner {
   private driver: SigningRoundDriver | null = null;
   /** Messages for a round this node has not started yet (peers' clocks run a little ahead). */
   private early = new PeerBuffer<Envelope>(EARLY_PER_PEER, MAX_BUFFERED);
+  /** Members named for silence in recent rounds (silence.ts: a preference, never a block). */
+  private readonly silent = new SilenceMemory();
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -77,8 +80,10 @@ export class SigningRunner {
       return;
     }
     const members = stakedMembers(ctx);
-    const participants = participantsFor(cur.key, members);
-    if (!participants.some((p) => p.peerId === ctx.peerId)) return;
+    const online = participantsFor(cur.key, members);
+    if (!online.some((p) => p.peerId === ctx.peerId)) return;
+    const { participants, left } = preferResponsive(online, this.silent.active(ctx.now()), cur.key.threshold, ctx.peerId);
+    if (left.length) ctx.log.info({ roundId, left }, 'signing round: recently silent members left out (enough others online)');
     if (participants.length < cur.key.threshold) {
       this.skip(roundId, `only ${participants.length} of ${cur.key.threshold} committee members are online`);
       return;
@@ -134,10 +139,13 @@ export class SigningRunner {
         },
         broadcastTx: (hex) => ctx.chain.broadcast(hex),
         // Silence is not proof of misbehaviour (a crash, a partition, a loaded host): the silent
-        // member is named and retried around, and left out only for blocklist.silentMinutes.
-        // Provable faults (invalid share against an agreed list, equivocation) get blocklist.hours.
+        // member is named in the round log and retried around, then preferred out of the next
+        // rounds for blocklist.silentMinutes while t others are online (silence.ts), never
+        // blocked. Provable faults (invalid share against an agreed list, equivocation) are
+        // blocked for blocklist.hours.
         block: (peer, code, reason) => {
-          ctx.network.block(peer, code, reason, code === 'TIMEOUT' ? ctx.config.blocklist.silentMinutes / 60 : undefined);
+          if (code === 'TIMEOUT') this.silent.note(peer, ctx.now() + ctx.config.blocklist.silentMinutes * 60_000);
+          else ctx.network.block(peer, code, reason);
         },
         tipHeight: () => ctx.chainView.tip?.height ?? anchor,
       },
