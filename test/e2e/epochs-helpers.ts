@@ -5,8 +5,14 @@ import { createTssProof, verifyTssProof } from '../../src/crypto/proof.js';
 import { listRounds } from '../../src/rounds/roundlog.js';
 import type { EpochFailure } from '../../src/epochs/store.js';
 
-/** Starts a federation that `feds` will stop (call stopAll from the test file's after()). */
+/**
+ * Starts a federation that `feds` will stop (the test file's after() stops them all). Those of
+ * earlier tests in the file are stopped first: each test uses only its own, and five idle nodes
+ * left running beside the next five doubled the load of an already busy process (a devchain call
+ * of the next federation's setup timed out on a loaded machine).
+ */
 export async function federation(feds: Federation[], opts: Parameters<typeof startFederation>[0]): Promise<Federation> {
+  await Promise.allSettled(feds.map((f) => f.stop()));
   const fed = await startFederation(opts);
   feds.push(fed);
   if (process.env.METANODE_KEEP_E2E) console.log(`federation in ${fed.dir}`);
@@ -56,7 +62,11 @@ export async function expectNamed(fed: Federation, kind: 'keygen' | 'regroup', b
     const d = honest.flatMap((n) => failures(n, kind)).find((f) => f.at >= since && f.culprits.length === 1 && f.culprits[0] === bad.peerId);
     if (!d) return undefined;
     return honest.every((n) => failures(n, kind).some((f) => attemptOf(f) === attemptOf(d))) ? d : undefined;
-  }, 150_000, `a ${kind} failure naming ${bad.name}`);
+  }, 150_000, `a ${kind} failure naming ${bad.name}`).catch((e: Error) => {
+    // Say what the nodes did record instead, so a failure on a loaded machine explains itself.
+    const seen = running(fed).map((n) => `${n.name}: ${failures(n, kind).filter((f) => f.at >= since).map((f) => `${attemptOf(f)} ${f.code} [${f.culprits.map((c) => fed.nodes.find((x) => x.peerId === c)?.name ?? c).join(',')}]`).join('; ') || 'none'}`);
+    throw new Error(`${e.message}; failures recorded since: ${seen.join(' | ')}`);
+  });
   for (const n of honest) {
     const fs = failures(n, kind).filter((f) => attemptOf(f) === attemptOf(direct));
     assert.ok(fs.length > 0 && fs.every((f) => namesOnly(f, bad.peerId)), `${n.name} records the ${kind} attempt ${attemptOf(direct)} as ${JSON.stringify(fs.map((f) => [f.code, f.culprits, f.message]))}`);
