@@ -113,9 +113,18 @@ export async function readBook(nodes: AuditNode[], network: Network): Promise<Fe
   return { transferFee: BigInt([...fees][0]!), vaultScripts, requests: [...requests.values()], rewardScripts, ledgers, silent };
 }
 
-/** The balance sheet of a federation: its nodes' reports, then the chain (read second, so every coin the reports name is on it). */
-export async function auditFederation(opts: { esploraUrl: string; nodes: AuditNode[]; network: Network }): Promise<BalanceSheet & { silent: string[] }> {
-  const book = await readBook(opts.nodes, opts.network);
-  const chain = await readChain(opts.esploraUrl);
-  return { ...balanceSheet(chain.txs, book, chain.tipHeight), silent: book.silent };
+/**
+ * The balance sheet of a federation: its nodes' reports, then the chain (read second, so every
+ * coin the reports name is on it). With settleMs, read again (every second) while the sheet
+ * shows a problem, for up to that long: a node's ledger may be a block behind the chain read.
+ */
+export async function auditFederation(opts: { esploraUrl: string; nodes: AuditNode[]; network: Network; settleMs?: number }): Promise<BalanceSheet & { silent: string[] }> {
+  const end = Date.now() + (opts.settleMs ?? 0);
+  for (;;) {
+    const book = await readBook(opts.nodes, opts.network);
+    const chain = await readChain(opts.esploraUrl);
+    const sheet = { ...balanceSheet(chain.txs, book, chain.tipHeight), silent: book.silent };
+    if (sheet.problems.length === 0 || Date.now() >= end) return sheet;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }

@@ -8,7 +8,7 @@
 // What the sheet asserts, to the satoshi:
 //   deposits in = payouts + refunds + rewards + miner fees + held (unspent at federation scripts)
 // where every output of a transaction spending a federation coin must be one of: change to a
-// federation script, the payout or refund of a known request, a reward to a committee member's
+// federation script, the payout or refund of a known request whose deposit it spends, a reward to a committee member's
 // reward address, or a zero-value OP_RETURN. Anything else is listed as unexplained. Also:
 //   rewards paid <= sum over custody txs of max(0, transfer fees - miner fee) <= transfer fees in,
 // each payout is its request's amount minus the transfer fee, no request is paid twice, and each
@@ -85,8 +85,6 @@ export function balanceSheet(txs: ChainTx[], book: FederationBook, tipHeight: nu
   const problems: string[] = [];
   const depositScripts = new Map(book.requests.map((r) => [r.depositScript, r]));
   const ours = (script: string) => book.vaultScripts.has(script) || depositScripts.has(script);
-  const payoutOf = new Map(book.requests.map((r) => [r.payoutScript, r]));
-  const refundOf = new Map(book.requests.map((r) => [r.refundScript, r]));
   const coins = new Map<string, bigint>();
   const paidTx = new Map<string, string>();
   const s: BalanceSheet = {
@@ -116,15 +114,25 @@ export function balanceSheet(txs: ChainTx[], book: FederationBook, tipHeight: nu
         problems.push(`custody tx ${tx.txid} spends ${key(i.txid, i.vout)}, a federation coin not seen arriving on the chain read`);
       }
     }
+    // A payout or refund spends its request's deposits (README, Bookkeeping): only the requests
+    // whose deposit addresses this tx spends are candidates, each paid at most once here.
+    const spent = new Set(tx.inputs.map((i) => i.prevout?.script));
+    const open = book.requests.filter((r) => spent.has(r.depositScript));
+    const take = (script: string, value: bigint, field: 'payoutScript' | 'refundScript') => {
+      const fits = open.filter((r) => r[field] === script);
+      const r = fits.find((x) => field === 'refundScript' || x.amount - book.transferFee === value) ?? fits[0];
+      if (r && field === 'payoutScript') open.splice(open.indexOf(r), 1);
+      return r;
+    };
     let outSum = 0n;
     let feesTaken = 0n;
     tx.outputs.forEach((o, vout) => {
       outSum += o.value;
       const where = `output ${key(tx.txid, vout)} (${o.value} sats)`;
+      let r: KnownRequest | undefined;
       if (ours(o.script)) {
         coins.set(key(tx.txid, vout), o.value);
-      } else if (payoutOf.has(o.script)) {
-        const r = payoutOf.get(o.script)!;
+      } else if ((r = take(o.script, o.value, 'payoutScript'))) {
         s.payouts += o.value;
         s.transfersPaid++;
         feesTaken += r.amount - o.value;
@@ -132,7 +140,7 @@ export function balanceSheet(txs: ChainTx[], book: FederationBook, tipHeight: nu
         const before = paidTx.get(r.id);
         if (before !== undefined) problems.push(`request ${r.id} is paid twice on the best chain: in ${before} and in ${tx.txid}`);
         paidTx.set(r.id, tx.txid);
-      } else if (refundOf.has(o.script)) {
+      } else if (take(o.script, o.value, 'refundScript')) {
         s.refunds += o.value;
       } else if (book.rewardScripts.has(o.script)) {
         s.rewards += o.value;
@@ -170,8 +178,31 @@ export function balanceSheet(txs: ChainTx[], book: FederationBook, tipHeight: nu
   return s;
 }
 
+const AMOUNTS = ['depositsIn', 'payouts', 'refunds', 'rewards', 'minerFees', 'held', 'unexplained', 'foreignIn', 'transferFeesIn', 'rewardPools'] as const;
+
+/** The sheet as JSON can carry it (sats as decimal strings, rewards per peer as an object). */
+export type BalanceSheetJson = { [K in (typeof AMOUNTS)[number]]: string } & {
+  tipHeight: number;
+  custodyTxs: number;
+  transfersPaid: number;
+  rewardsByPeer: Record<string, string>;
+  problems: string[];
+};
+
+export function sheetJson(s: BalanceSheet): BalanceSheetJson {
+  const amounts = Object.fromEntries(AMOUNTS.map((k) => [k, s[k].toString()])) as { [K in (typeof AMOUNTS)[number]]: string };
+  return {
+    ...amounts,
+    tipHeight: s.tipHeight,
+    custodyTxs: s.custodyTxs,
+    transfersPaid: s.transfersPaid,
+    rewardsByPeer: Object.fromEntries([...s.rewardsByPeer].map(([p, v]) => [p, v.toString()])),
+    problems: [...s.problems],
+  };
+}
+
 /** The sheet as text, one line per item, then one line per problem (or that there is none). */
-export function renderBalanceSheet(s: BalanceSheet): string[] {
+export function renderBalanceSheet(s: BalanceSheet | BalanceSheetJson): string[] {
   const lines = [
     `balance sheet at height ${s.tipHeight}: ${s.custodyTxs} custody tx(s), ${s.transfersPaid} transfer(s) paid`,
     `  deposits in      ${s.depositsIn}`,
@@ -181,7 +212,7 @@ export function renderBalanceSheet(s: BalanceSheet): string[] {
     `  miner fees       ${s.minerFees}`,
     `  held             ${s.held}`,
   ];
-  if (s.unexplained > 0n || s.foreignIn > 0n) lines.push(`  unexplained      ${s.unexplained}, foreign inputs ${s.foreignIn}`);
+  if (BigInt(s.unexplained) > 0n || BigInt(s.foreignIn) > 0n) lines.push(`  unexplained      ${s.unexplained}, foreign inputs ${s.foreignIn}`);
   if (s.problems.length === 0) lines.push('  balanced: deposits in = payouts + refunds + rewards + miner fees + held; rewards within the pools; ledgers agree');
   else lines.push(...s.problems.map((p) => `  PROBLEM: ${p}`));
   return lines;

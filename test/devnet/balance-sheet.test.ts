@@ -90,14 +90,31 @@ test('attack: rewards paid out of deposits (beyond the transfer fees less miner 
   ]);
 });
 
-test('attack: a payout short of amount minus the transfer fee, and a request paid twice, are named', () => {
-  const outputs = [{ script: REQ[2]!.payoutScript, value: 27_000n }, { script: REQ[0]!.payoutScript, value: 3_000n }, { script: V, value: 3_100n }];
-  const sheet = balanceSheet(chain(outputs), book({ ledgers: [] }), 20);
+test('attack: a payout short of amount minus the transfer fee, and a request paid twice (from a second deposit), are named', () => {
+  const again = faucet('f5', 14, [{ script: REQ[0]!.depositScript, value: 50_000n }]);
+  const inputs = [spend('c1', 3, V, 3_500n), spend('f3', 0, REQ[2]!.depositScript, 30_000n), spend('f5', 0, REQ[0]!.depositScript, 50_000n)];
+  const outputs = [{ script: REQ[2]!.payoutScript, value: 27_000n }, { script: REQ[0]!.payoutScript, value: 48_000n }, { script: V, value: 8_100n }];
+  const sheet = balanceSheet(chain(outputs, { c2Inputs: inputs, before: [again] }), book({ ledgers: [] }), 20);
   assert.deepEqual(sheet.problems, [
     'output c2:0 (27000 sats) pays request r3 27000 sats, not its amount 30000 minus the transfer fee 2000',
-    'output c2:1 (3000 sats) pays request r1 3000 sats, not its amount 50000 minus the transfer fee 2000',
     'request r1 is paid twice on the best chain: in c1 and in c2',
   ]);
+  assert.equal(sheet.transfersPaid, 4);
+});
+
+test('attack: a payout to a request\'s payout address from a tx that does not spend its deposit is unexplained', () => {
+  const outputs = [{ script: REQ[2]!.payoutScript, value: 28_000n }, { script: REQ[0]!.payoutScript, value: 3_000n }, { script: V, value: 2_100n }];
+  const sheet = balanceSheet(chain(outputs), book({ ledgers: [] }), 20);
+  assert.equal(sheet.unexplained, 3_000n);
+  assert.deepEqual(sheet.problems, [`output c2:1 (3000 sats) of custody tx c2 pays ${REQ[0]!.payoutScript}, which is no federation script, payout, refund or reward address`]);
+});
+
+test('two requests sharing a payout address, paid in one tx, are each matched to their own payout', () => {
+  const shared = REQ.map((r) => (r.id === 'r2' ? { ...r, payoutScript: REQ[0]!.payoutScript } : r));
+  const txs = chain().map((t) => (t.txid === 'c1' ? { ...t, outputs: t.outputs.map((o) => (o.script === REQ[1]!.payoutScript ? { ...o, script: REQ[0]!.payoutScript } : o)) } : t));
+  const sheet = balanceSheet(txs, book({ requests: shared }), 20);
+  assert.deepEqual(sheet.problems, []);
+  assert.deepEqual([sheet.transfersPaid, sheet.payouts], [3, 134_000n]);
 });
 
 test('attack: a custody tx spending a coin that is not the federation\'s is named (foreign inputs)', () => {
