@@ -37,7 +37,13 @@ export async function readChain(esploraUrl: string, opts: { timeoutMs?: number }
     const hash = await esploraGet(base, `/block-height/${h}`, timeoutMs);
     if (!HASH.test(hash)) throw new MetanodeError('CHAIN_BAD_RESPONSE', `esplora block hash at ${h} is not 64 hex characters`);
     tipHash = hash;
-    const txids: unknown = JSON.parse(await esploraGet(base, `/block/${hash}/txids`, timeoutMs));
+    let txids: unknown;
+    try {
+      txids = JSON.parse(await esploraGet(base, `/block/${hash}/txids`, timeoutMs));
+    } catch (e) {
+      if (e instanceof MetanodeError) throw e;
+      throw new MetanodeError('CHAIN_BAD_RESPONSE', `esplora txids of block ${hash} are not JSON`);
+    }
     if (!Array.isArray(txids) || !txids.every((t) => typeof t === 'string' && HASH.test(t))) throw new MetanodeError('CHAIN_BAD_RESPONSE', `esplora txids of block ${hash} are not a list of txids`);
     for (const txid of txids as string[]) {
       const tx = decodeTx(await esploraGet(base, `/tx/${txid}/hex`, timeoutMs), 'CHAIN_BAD_RESPONSE', `esplora tx ${txid}`);
@@ -84,6 +90,10 @@ export async function readBook(nodes: AuditNode[], network: Network): Promise<Fe
       [transfers, epochs, rewards] = await Promise.all([n.api.get<TransferView[]>('/v1/transfers', { limit: 1000 }), n.api.get<EpochsJson>('/v1/epochs'), n.api.get<RewardsView>('/v1/rewards')]);
     } catch (e) {
       silent.push(`${n.name}: ${errorMessage(e)}`);
+      continue;
+    }
+    if (!Array.isArray(transfers) || !Array.isArray(epochs?.epochs) || !Array.isArray(rewards?.peers)) {
+      silent.push(`${n.name}: /v1/transfers, /v1/epochs or /v1/rewards answered something else than the API's shape`);
       continue;
     }
     for (const t of transfers) {
