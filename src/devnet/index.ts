@@ -9,6 +9,8 @@ import { ROOT, sleep } from './proc-node.js';
 import { LiveView } from './view.js';
 import { custodyTxs, type DevnetSummary } from './summary.js';
 import { errorMessage } from '../util/errors.js';
+import { auditFederation } from './audit.js';
+import { sheetJson, type BalanceSheetJson } from './balance-sheet.js';
 
 export type { DevnetSummary };
 
@@ -129,6 +131,7 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
     }
 
     await view.gatherAll();
+    const balanceSheet = key ? await devnetBalanceSheet(fed, out) : null;
     const summary: DevnetSummary = {
       network: 'regtest',
       nodes: fed.nodes.map((x) => ({ peerId: x.peerId, dataDir: x.dir, api: x.api.baseUrl })),
@@ -143,6 +146,7 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
       rewards: view.rewards
         ? { transfers: view.rewards.totals.transfers, minerFeesSats: view.rewards.totals.minerFeesSats, poolSats: view.rewards.totals.poolSats, peers: view.rewards.peers.map((p) => ({ peerId: p.peerId, accruedSats: p.accruedSats, paidSats: p.paidSats, inFlightSats: p.inFlightSats, balanceSats: p.balanceSats })) }
         : null,
+      balanceSheet,
     };
     return summary;
   } finally {
@@ -152,6 +156,16 @@ export async function runDevnet(opts: DevnetOptions = {}): Promise<DevnetSummary
       out('devnet: stopping nodes and devchain');
       await fed.stop();
     }
+  }
+}
+
+/** The balance sheet over the devchain and the running nodes; a node a block behind is waited for up to 10 s. */
+async function devnetBalanceSheet(fed: ProcessFederation, out: (l: string) => void): Promise<BalanceSheetJson | null> {
+  try {
+    return sheetJson(await auditFederation({ esploraUrl: fed.devchain.url, nodes: fed.nodes.filter((x) => x.running), network: 'regtest', settleMs: 10_000 }));
+  } catch (e) {
+    out(`balance sheet: not made (${errorMessage(e)})`);
+    return null;
   }
 }
 

@@ -1,10 +1,12 @@
 // What a devnet run ends with: the nodes, the key, the transfers it submitted and where they got
 // to, and every custody transaction the federation broadcast, with its raw hex and the outputs
-// it spends (from the chain source), so that a script can check each signature on its own.
+// it spends (from the chain source), so that a script can check each signature on its own; and
+// the vault's balance sheet.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { decodeTx } from '../chain/verify.js';
 import type { ChainSource } from '../chain/types.js';
 import { table } from '../cli/print.js';
+import { renderBalanceSheet, type BalanceSheetJson } from './balance-sheet.js';
 
 export interface DevnetTransfer {
   id: string;
@@ -39,6 +41,12 @@ export interface DevnetSummary {
   txs: DevnetTx[];
   /** The reward ledger as a node last reported it (GET /v1/rewards); null when none answered. */
   rewards: DevnetRewards | null;
+  /**
+   * The vault's balance sheet from the chain and the nodes' reports (src/devnet/balance-sheet.ts):
+   * deposits in = payouts + refunds + rewards + miner fees + held, with every discrepancy in
+   * `problems`; null when no key was locked in or no node answered.
+   */
+  balanceSheet: BalanceSheetJson | null;
 }
 
 export interface DevnetRewards {
@@ -108,5 +116,6 @@ export function renderSummary(s: DevnetSummary): string {
       lines.push(table(r.peers.map((p) => [name(p.peerId), p.accruedSats, p.paidSats, p.inFlightSats, p.balanceSats]), ['node', 'accrued', 'paid', 'in flight', 'balance'], ['left', 'right', 'right', 'right', 'right']));
     }
   }
+  if (s.balanceSheet) lines.push('', ...renderBalanceSheet(s.balanceSheet));
   return lines.join('\n');
 }

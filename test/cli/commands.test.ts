@@ -235,7 +235,7 @@ test('start: checks the keystore, runs the injected node until it ends itself, r
 
 test('devnet passes its options through; missing lazy modules give a clear error', async () => {
   let got: unknown;
-  const summary = { network: 'regtest' as const, nodes: [], threshold: null, groupKey: null, vaultAddress: null, transfers: [], txs: [], rewards: null };
+  const summary = { network: 'regtest' as const, nodes: [], threshold: null, groupKey: null, vaultAddress: null, transfers: [], txs: [], rewards: null, balanceSheet: null };
   assert.equal(await devnetCommand({ nodes: 4, fresh: false }, { runDevnet: async (o) => ((got = o), summary) }), summary);
   assert.deepEqual(got, { nodes: 4, fresh: false });
   await assert.rejects(loadExport('../no-such-module.js', 'x', 'the thing'), /NODE_ERROR: the thing is not available in this build \(\.\.\/no-such-module\.js is missing\)/);

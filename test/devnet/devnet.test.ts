@@ -1,6 +1,7 @@
 // A short devnet run through the CLI handler: four node processes, keygen, transfers with paid
 // deposits, until one transfer is paid; the summary names it, carries the custody transaction
-// with its prevouts (its signatures verify independently), and no node process outlives the run.
+// with its prevouts (its signatures verify independently), the vault's balance sheet balances,
+// and no node process outlives the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,6 +75,17 @@ test('devnet: keygen, a paid transfer, a summary with a verifiable custody tx, n
     assert.ok(BigInt(r.poolSats) <= BigInt(r.transfers) * 2_000n - BigInt(r.minerFeesSats), 'pool <= transfer fees - miner fees');
     assert.ok(r.peers.reduce((s, p) => s + BigInt(p.paidSats) + BigInt(p.inFlightSats), 0n) <= BigInt(r.poolSats), 'rewards paid <= pool');
     assert.match(renderSummary(summary), /rewards: \d+ sats accrued from \d+ transfer fee\(s\)/);
+
+    // The vault's balance sheet (src/devnet/balance-sheet.ts), from the chain and every node's
+    // report: balanced to the satoshi, what went in at most what the run deposited.
+    const sheet = summary.balanceSheet;
+    assert.ok(sheet, `the summary carries the balance sheet:\n${log}`);
+    assert.deepEqual(sheet.problems, [], renderSummary(summary));
+    assert.equal(BigInt(sheet.depositsIn), BigInt(sheet.payouts) + BigInt(sheet.refunds) + BigInt(sheet.rewards) + BigInt(sheet.minerFees) + BigInt(sheet.held));
+    const sum = (ts: typeof summary.transfers) => ts.reduce((a, t) => a + BigInt(t.amountSats), 0n);
+    assert.ok(BigInt(sheet.depositsIn) >= sum(paid) && BigInt(sheet.depositsIn) <= sum(summary.transfers), `deposits in ${sheet.depositsIn}`);
+    assert.ok(sheet.transfersPaid >= paid.length);
+    assert.match(renderSummary(summary), /balance sheet at height \d+: [1-9]\d* custody tx\(s\)[\s\S]*balanced:/);
 
     // The check is real: a prevout amount the signature did not commit to fails it.
     const tx0 = summary.txs[0]!;

@@ -64,6 +64,7 @@ test('the text summary says what happened', () => {
     ],
     txs: [{ txid: 'bb'.repeat(32), hex: '00', prevouts: [{ scriptPubKey: '51', valueSats: 1 }] }],
     rewards: { transfers: 6, minerFeesSats: '1200', poolSats: '10800', peers: [{ peerId: '12D3KooWx', accruedSats: '2160', paidSats: '1080', inFlightSats: '0', balanceSats: '1080' }] },
+    balanceSheet: null,
   };
   const text = renderSummary(s);
   assert.match(text, /key: threshold 3, vault bcrt1pvault, group key a{64}/);
@@ -76,6 +77,11 @@ test('the text summary says what happened', () => {
   assert.match(text, /node-1\s+2160\s+1080\s+0\s+1080$/);
   assert.doesNotMatch(renderSummary({ ...s, rewards: null }), /rewards:/);
   assert.match(renderSummary({ ...s, threshold: null, groupKey: null, vaultAddress: null }), /key: none locked in before the devnet stopped/);
+  // The balance sheet closes the summary: its totals, then each problem (or that it balances).
+  const amounts = { depositsIn: '180000', payouts: '174000', refunds: '0', rewards: '1080', minerFees: '1200', held: '3720', unexplained: '0', foreignIn: '0', transferFeesIn: '6000', rewardPools: '4800' };
+  const sheet = { ...amounts, tipHeight: 140, custodyTxs: 2, transfersPaid: 3, rewardsByPeer: { '12D3KooWx': '1080' }, problems: [] };
+  assert.match(renderSummary({ ...s, balanceSheet: sheet }), /\n\nbalance sheet at height 140: 2 custody tx\(s\), 3 transfer\(s\) paid\n  deposits in +180000\n[\s\S]*  held +3720\n  balanced: deposits in = payouts \+ refunds \+ rewards \+ miner fees \+ held/);
+  assert.match(renderSummary({ ...s, balanceSheet: { ...sheet, problems: ['node-2: reward ledger not complete'] } }), /  PROBLEM: node-2: reward ledger not complete$/);
 });
 
 test('the live view follows each node\'s latest report: a transfer a reorg took back is no longer shown paid', async () => {
