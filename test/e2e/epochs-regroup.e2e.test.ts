@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor, epochOf, transferState, type Federation, type TestNode } from './harness.js';
 import { randomTaprootAddress } from '../../src/devnet/wallet.js';
-import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt, payTransfer, running, sleep } from './epochs-helpers.js';
+import { federation as startFed, sameEpoch, record, expectNamed, assertConsistentShare, restartAt, payTransfer, running, sleep, quiet } from './epochs-helpers.js';
 
 const feds: Federation[] = [];
 after(async () => {
@@ -113,14 +113,19 @@ test('regroup with one member offline and a new staked node: same key and vault,
 test('regroup: a dealer sending a bad sub-share is named, the regroup is skipped and the old shares still sign; a restart at attest leaves old or new', { timeout: 480_000 }, async () => {
   const t0 = Date.now();
   const fed = await federation({ n: 5, keygen: '*/6 * * * * *', keygenUntilMs: 40_000, regroup: '*/12 * * * * *', committeeMax: 5 });
-  const before = await lockedIn(fed, fed.nodes);
-  console.log(`locked in epoch ${before.epoch} at ${Date.now() - t0} ms`);
-  const committee = record(fed.nodes[0]!, before.epoch).record.committee;
+  const locked = await lockedIn(fed, fed.nodes);
+  console.log(`locked in epoch ${locked.epoch} at ${Date.now() - t0} ms`);
+  const committee = record(fed.nodes[0]!, locked.epoch).record.committee;
   // The most senior member deals whenever it is online (dealers: the first t online old members).
   const bad = fed.nodes.find((n) => n.peerId === committee[0]!.peerId)!;
   const flip = (hex: string) => hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
-  const since = Date.now();
   bad.faults.outgoing = (type, payload) => (type === 'regroup.subshare' ? { ...(payload as object), subShare: flip((payload as { subShare: string }).subShare) } : payload);
+  // A regroup (every 12 s) begun before the fault may still complete honestly: the baseline is
+  // what every node holds once no ceremony is running with the fault in place.
+  await quiet(fed);
+  const since = Date.now();
+  const before = { ...(await sameEpoch(fed.nodes, 60_000, 'one epoch on all nodes with the fault in place')), outputKey: locked.outputKey };
+  console.log(`baseline epoch ${before.epoch} at ${Date.now() - t0} ms`);
   const attempted = await expectNamed(fed, 'regroup', bad, since);
   console.log(`bad dealer named (attempted epoch ${attempted}) at ${Date.now() - t0} ms`);
   for (const n of fed.nodes) {
