@@ -363,8 +363,8 @@ export async function main(args: string[] = []) {
       log(`  seeded in ${seeded.seconds} s; starting the nodes`);
       const restart0 = Date.now();
       await Promise.all(fed.nodes.map((n) => n.start()));
-      // A node reads every watched address once before its API listens (src/node/index.ts: the
-      // first chain poll precedes api.listen()), so with a large store /health is silent for a while.
+      // The API listens before the first chain poll (503 "node is starting" until it ends): the
+      // seconds until /health answers at all, and until it no longer says the node is starting.
       const apiUp = await Promise.all(
         fed.nodes.map(async (n) => {
           await waitFor(() => fetch(`http://127.0.0.1:${n.httpPort}/health`, { signal: AbortSignal.timeout(5_000) }).then(() => true, () => false), 1_800_000, `${n.name} /health after the restart`, 1_000);
@@ -372,6 +372,21 @@ export async function main(args: string[] = []) {
         }),
       );
       log(`  /health answers ${apiUp.join(', ')} s after the restart`);
+      const firstPollDone = await Promise.all(
+        fed.nodes.map(async (n) => {
+          await waitFor(
+            () =>
+              fetch(`http://127.0.0.1:${n.httpPort}/health`, { signal: AbortSignal.timeout(5_000) })
+                .then((r) => r.json() as Promise<{ checks?: { started?: boolean } }>)
+                .then((h) => h.checks?.started === true, () => false),
+            1_800_000,
+            `${n.name} first chain poll after the restart`,
+            1_000,
+          );
+          return r1((Date.now() - restart0) / 1000);
+        }),
+      );
+      log(`  first chain poll done ${firstPollDone.join(', ')} s after the restart`);
       await fed.waitForKey(600_000);
       const upSeconds = r1((Date.now() - restart0) / 1000);
       const rssAfterStart = rssAll(fed);
@@ -417,6 +432,7 @@ export async function main(args: string[] = []) {
         stored: {
           seeded,
           healthAnswersAfterRestartSeconds: apiUp,
+          firstChainPollDoneAfterRestartSeconds: firstPollDone,
           keyAgreedAfterRestartSeconds: upSeconds,
           rssAfterStartMb: rssAfterStart,
           timeline,

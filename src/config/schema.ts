@@ -233,6 +233,11 @@ const custodySchema = z
       .default(10_000n),
     transferFeeSats: sats().default(2_000n),
     replicationDelayMs: int(0, 3_600_000).default(10_000),
+    // An expired request's deposit address stays watched for requests.retainHours (a late deposit
+    // is refunded) but is read at one block in this many, not at every block; a late deposit
+    // counts in a round once that block is reached (src/custody/late-deposits.ts). Every node of a
+    // federation must use the same value, like minConfirmations. 6: about an hour on mainnet.
+    lateDepositEveryBlocks: int(1, 10_000).default(6),
     // Confirmations before a custody transaction is final and its transfers read 'paid' (before:
     // 'confirmed', and a reorg takes them back). Default per network: FINALITY_DEPTH_DEFAULT.
     finalityDepth: int(1, 1000, 'must be >= 1: a payout is final at the earliest once it is in a block').optional(),

@@ -12,7 +12,10 @@
 // - Refund = every deposit of a request that expired unpaid (or whose payout would be dust), and
 //   deposits matching no known request that carry a refund address and have waited
 //   `orphanRefundAfterBlocks` confirmations (a request may just be late to replicate). Refund =
-//   value - transferFee; a refund below dust is swept to the vault.
+//   value - transferFee; a refund below dust is swept to the vault. A deposit to a request expired
+//   at the round start counts only once the anchor reached its slot height (one block in
+//   `lateDepositEveryBlocks`, src/custody/late-deposits.ts): nodes read expired requests'
+//   addresses only there, so before it some nodes may not know the deposit.
 // - Rewards (src/custody/rewards.ts): the caller passes the reward balances due, derived from the
 //   chain (the reward ledger); each becomes one output to the participant's reward address, ordered
 //   like every output. Only to peers of the participant table, and to leavers (members of earlier
@@ -40,6 +43,7 @@ import type { EpochKey } from '../crypto/types.js';
 import { depositTweak, scriptFromAddress, scriptPubKeyFor } from '../crypto/taproot.js';
 import { MetanodeError } from '../util/errors.js';
 import type { TransferRequest as StoredTransferRequest } from './requests-schema.js';
+import { lateDepositVisible } from './late-deposits.js';
 import { rewardsDueAt, type RewardDue, type RewardLedgerView } from './reward-balance.js';
 
 export const RBF_SEQUENCE = 0xfffffffd;
@@ -146,6 +150,8 @@ export interface CandidateParams {
   feeRateMax: number;
   dustSats?: bigint;
   orphanRefundAfterBlocks?: number;
+  /** custody.lateDepositEveryBlocks (default 1: every deposit counts at its height). */
+  lateDepositEveryBlocks?: number;
 }
 
 /** Restriction used when a node adopts another candidate's content (see chooseCandidate). */
@@ -306,6 +312,7 @@ function validateParams(p: CandidateParams): void {
   if (!Number.isFinite(p.replicationDelayMs) || p.replicationDelayMs < 0) fail('replicationDelayMs must be >= 0');
   if (p.transferFee < 0n) fail('transferFee must be >= 0');
   if (!(p.feeRateMin > 0) || !(p.feeRateMax >= p.feeRateMin)) fail('fee rate bounds must satisfy 0 < feeRateMin <= feeRateMax');
+  if (p.lateDepositEveryBlocks !== undefined && (!Number.isInteger(p.lateDepositEveryBlocks) || p.lateDepositEveryBlocks < 1)) fail('lateDepositEveryBlocks must be an integer >= 1');
 }
 
 /**
@@ -338,6 +345,7 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
   // Deposits grouped by request; only confirmed-at-anchor deposits whose script really is the
   // request's deposit script (the watcher's match is re-checked, it costs one hash).
   const byRequest = new Map<string, DepositUtxo[]>();
+  const lateEvery = params.lateDepositEveryBlocks ?? 1;
   const orphans: DepositUtxo[] = [];
   const seenOutpoints = new Set<string>();
   for (const d of view.deposits) {
@@ -347,6 +355,8 @@ export function buildCandidate(view: CandidateView, params: CandidateParams, onl
     const req = d.requestId !== null ? requests.get(d.requestId) : undefined;
     if (req && req.createdAt <= view.roundStartMs - params.replicationDelayMs) {
       if (d.scriptPubKey !== scriptPubKeyFor(key, depositTweak(key, req.id))) continue;
+      // Expired: its address is read at its slot heights only; wait until every node read it.
+      if (lateEvery > 1 && req.expiresAt <= view.roundStartMs && !replaceSet?.has(k) && !lateDepositVisible(d.height, req.id, anchorHeight, lateEvery)) continue;
       const list = byRequest.get(req.id) ?? [];
       list.push(d);
       byRequest.set(req.id, list);

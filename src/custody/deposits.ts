@@ -9,11 +9,19 @@
 // deposit that reappears becomes 'seen' again. A confirmed deposit whose confirming block left
 // the best chain drops back to 'seen' with 0 confirmations until it confirms again.
 //
-// Cost: a poll reads the tip; the addresses are read only when the tip moved (every address,
-// `readConcurrency` at a time), when `mempoolRescanMs` passed (every address: mempool-only
+// Cost: a poll reads the tip; the addresses are read only when the tip moved (every open address,
+// `readConcurrency` at a time), when `mempoolRescanMs` passed (every open address: mempool-only
 // changes), or when an address was never read (that address). Block hashes of confirmed outputs
 // are remembered across tips (BestChainHashes), so a steady chain costs one tip read per poll
 // and one pass per block or per rescan interval, whatever the poll interval.
+//
+// Expired requests (`lateAfterMs` past their expiry, no funds seen at their address) stay watched
+// so that a late deposit is refunded, but their addresses are read only at their slot heights,
+// one block in `lateEveryBlocks` (src/custody/late-deposits.ts): reads per block follow the open
+// requests plus 1/lateEveryBlocks of the expired ones. After a reorg, a start with no scanned
+// tip, or a gap of lateEveryBlocks blocks or more, every address is read. The scanned tip and
+// the addresses not read yet survive a restart (SQLite), so a restart reads the open addresses
+// and only the slots passed since.
 //
 // A source that follows addresses in an index of its own (Bitcoin Core's watch-only wallet) is
 // told about every address before it is read (chain.watchAddresses, with the time it was first
@@ -23,6 +31,7 @@ import type { ChainSource, Tip } from '../chain/types.js';
 import type { Db, Migration } from '../store/db.js';
 import { MetanodeError } from '../util/errors.js';
 import { mapLimit } from '../util/map-limit.js';
+import { lateDepositSlot, slotsBetween } from './late-deposits.js';
 
 export type WatchKind = 'deposit' | 'vault';
 export type DepositStatus = 'seen' | 'confirmed' | 'spent' | 'gone';
@@ -31,6 +40,8 @@ export interface WatchMeta {
   kind: WatchKind;
   requestId?: string;
   epoch?: number;
+  /** The request's expiry (unix seconds), for deposit addresses: see `lateAfterMs`. */
+  expiry?: number;
 }
 
 export interface Deposit {
@@ -80,6 +91,16 @@ export const depositMigrations: Migration[] = [
       CREATE INDEX deposits_by_request ON deposits (request_id);
     `,
   },
+  {
+    // The expiry of a deposit address's request (read on its slot once expired), whether the
+    // address still waits for its first read, and the tip the last pass was made at.
+    id: 'deposits-002-late',
+    sql: `
+      ALTER TABLE deposit_watches ADD COLUMN expiry INTEGER;
+      ALTER TABLE deposit_watches ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE deposit_scan (id INTEGER PRIMARY KEY CHECK (id = 1), height INTEGER NOT NULL, hash TEXT NOT NULL);
+    `,
+  },
 ];
 
 const key = (txid: string, vout: number) => `${txid}:${vout}`;
@@ -98,12 +119,23 @@ export interface DepositWatcherOptions {
   mempoolRescanMs?: number;
   /** Address reads in flight at once during a pass (default 8). */
   readConcurrency?: number;
+  /**
+   * A deposit address whose request expired at least this long ago (ms), with no funds seen on
+   * it, is read only at its slot heights (see lateEveryBlocks). Absent: every address is read at
+   * every block. A node passes two rounds, so that every address a round's view counts as open
+   * (unexpired at the round start) is read at every block.
+   */
+  lateAfterMs?: number;
+  /** One block in this many is an expired request address's slot (custody.lateDepositEveryBlocks; default 1). */
+  lateEveryBlocks?: number;
 }
 
 export class DepositWatcher {
   readonly minConfirmations: number;
   readonly mempoolRescanMs: number;
   readonly readConcurrency: number;
+  readonly lateAfterMs: number | undefined;
+  readonly lateEveryBlocks: number;
   private readonly chain: ChainSource;
   private readonly db?: Db;
   private readonly now: () => number;
@@ -119,7 +151,7 @@ export class DepositWatcher {
    */
   private unread = new Map<string, number>();
   private generation = 0;
-  /** The tip of the last pass over every address, and when that pass started. */
+  /** The tip of the last pass over every open address, and when that pass started. */
   private lastFullPass: { height: number; hash: string; at: number } | null = null;
   private running: Promise<DepositEvent[]> | null = null;
 
@@ -133,6 +165,12 @@ export class DepositWatcher {
     this.minConfirmations = min;
     this.mempoolRescanMs = rescan;
     this.readConcurrency = conc;
+    const late = opts.lateAfterMs;
+    if (late !== undefined && (!Number.isSafeInteger(late) || late < 0)) throw new MetanodeError('INVALID_CONFIG', `lateAfterMs must be a non-negative integer (ms), got ${late}`);
+    const every = opts.lateEveryBlocks ?? 1;
+    if (!Number.isInteger(every) || every < 1 || every > 10_000) throw new MetanodeError('INVALID_CONFIG', `lateEveryBlocks must be an integer from 1 to 10000, got ${every}`);
+    this.lateAfterMs = late;
+    this.lateEveryBlocks = every;
     this.chain = opts.chain;
     this.bestChain = new BestChainHashes(opts.chain);
     this.db = opts.db;
@@ -143,14 +181,39 @@ export class DepositWatcher {
   watch(address: string, meta: WatchMeta): void {
     if (typeof address !== 'string' || address.length === 0) throw new MetanodeError('INVALID_INPUT', 'watch: address is empty');
     if (meta.kind !== 'deposit' && meta.kind !== 'vault') throw new MetanodeError('INVALID_INPUT', `watch: unknown kind ${String(meta.kind)}`);
-    const m: WatchMeta = { kind: meta.kind, ...(meta.requestId !== undefined ? { requestId: meta.requestId } : {}), ...(meta.epoch !== undefined ? { epoch: meta.epoch } : {}) };
+    if (meta.expiry !== undefined && !Number.isSafeInteger(meta.expiry)) throw new MetanodeError('INVALID_INPUT', `watch: expiry must be an integer (unix seconds), got ${meta.expiry}`);
+    const m: WatchMeta = {
+      kind: meta.kind,
+      ...(meta.requestId !== undefined ? { requestId: meta.requestId } : {}),
+      ...(meta.epoch !== undefined ? { epoch: meta.epoch } : {}),
+      ...(meta.expiry !== undefined ? { expiry: meta.expiry } : {}),
+    };
     const prev = this.watches.get(address);
+    if (prev && prev.kind === m.kind && prev.requestId === m.requestId && prev.epoch === m.epoch && prev.expiry === m.expiry) return;
     this.watches.set(address, m);
     if (!this.addedAt.has(address)) this.addedAt.set(address, this.now());
+    // A new address, or one that now belongs to something else, is read on the next poll. (The
+    // expiry alone changing, as when a watch kept from before it was recorded gets it, needs no read.)
     if (!prev || prev.kind !== m.kind || prev.requestId !== m.requestId || prev.epoch !== m.epoch) this.unread.set(address, ++this.generation);
     this.db
-      ?.prepare('INSERT OR REPLACE INTO deposit_watches (address, kind, request_id, epoch, added_at) VALUES (?, ?, ?, ?, ?)')
-      .run(address, m.kind, m.requestId ?? null, m.epoch ?? null, this.addedAt.get(address)!);
+      ?.prepare('INSERT OR REPLACE INTO deposit_watches (address, kind, request_id, epoch, added_at, expiry, unread) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(address, m.kind, m.requestId ?? null, m.epoch ?? null, this.addedAt.get(address)!, m.expiry ?? null, this.unread.has(address) ? 1 : 0);
+  }
+
+  /** Whether `address` is currently read only at its slot heights (an expired request's, no funds seen on it). */
+  isLate(address: string, at = this.now()): boolean {
+    const meta = this.watches.get(address);
+    return meta !== undefined && this.lateMeta(meta, at) && !this.fundedAddresses().has(address);
+  }
+
+  private lateMeta(meta: WatchMeta, at: number): boolean {
+    return this.lateAfterMs !== undefined && meta.kind === 'deposit' && meta.requestId !== undefined && meta.expiry !== undefined && meta.expiry * 1000 + this.lateAfterMs <= at;
+  }
+
+  private fundedAddresses(): Set<string> {
+    const s = new Set<string>();
+    for (const d of this.deposits.values()) if (d.status === 'seen' || d.status === 'confirmed') s.add(d.address);
+    return s;
   }
 
   /** Stops following an address; what was seen on it stays listed. */
@@ -185,9 +248,10 @@ export class DepositWatcher {
   }
 
   /**
-   * Brings the deposits up to date; returns what changed. Every watched address is read when
-   * the tip moved (new block, reorg) since the last full pass, or mempoolRescanMs after it;
-   * otherwise only addresses not read yet are. Concurrent calls share one pass.
+   * Brings the deposits up to date; returns what changed. Every open watched address is read
+   * when the tip moved (new block, reorg) since the last pass, or mempoolRescanMs after it, and
+   * expired requests' addresses when the tip passed their slot heights (all of them after a
+   * reorg); addresses not read yet are read on any poll. Concurrent calls share one pass.
    */
   poll(): Promise<DepositEvent[]> {
     this.running ??= this.pollOnce().finally(() => {
@@ -202,14 +266,38 @@ export class DepositWatcher {
     const last = this.lastFullPass;
     // (A clock set back counts as due: the wall clock must not be able to stall the rescans.)
     const due = last === null || startedAt - last.at >= this.mempoolRescanMs || startedAt < last.at;
-    const full = due || last.height !== tip.height || last.hash !== tip.hash;
-    const toRead = [...this.watches].filter(([address]) => full || this.unread.has(address));
-    const generations = new Map(toRead.map(([address]) => [address, this.unread.get(address)]));
+    const moved = last === null || last.height !== tip.height || last.hash !== tip.hash;
+    const full = due || moved;
     try {
-      const { events, recheck } = await this.pass(tip, toRead, full);
+      // Expired requests' addresses due in this pass: none while the tip stays; those whose slot
+      // heights the tip passed when it extends the last pass's chain; every one otherwise.
+      let lateSlots: Set<number> | null | 'none' = 'none';
+      if (moved) {
+        lateSlots = null;
+        if (last !== null && tip.height > last.height) {
+          await this.bestChain.follow(tip);
+          if ((await this.bestChain.hashAt(last.height)) === last.hash) lateSlots = slotsBetween(last.height, tip.height, this.lateEveryBlocks);
+        }
+      }
+      const funded = this.fundedAddresses();
+      const toRead = [...this.watches].filter(([address, meta]) => {
+        if (this.unread.has(address)) return true;
+        if (!full) return false;
+        if (!this.lateMeta(meta, startedAt) || funded.has(address)) return true;
+        return lateSlots !== 'none' && (lateSlots === null || lateSlots.has(lateDepositSlot(meta.requestId!, this.lateEveryBlocks)));
+      });
+      const generations = new Map(toRead.map(([address]) => [address, this.unread.get(address)]));
+      const { events, recheck } = await this.pass(tip, toRead, full, moved);
       if (full) this.lastFullPass = { height: tip.height, hash: tip.hash, at: startedAt };
-      for (const [address, gen] of generations) if (gen !== undefined && this.unread.get(address) === gen) this.unread.delete(address);
+      const read: string[] = [];
+      for (const [address, gen] of generations) {
+        if (gen !== undefined && this.unread.get(address) === gen) {
+          this.unread.delete(address);
+          read.push(address);
+        }
+      }
       for (const address of recheck) if (this.watches.has(address)) this.unread.set(address, ++this.generation);
+      this.persistUnread(read, [...recheck].filter((a) => this.watches.has(a)));
       return events;
     } catch (e) {
       // A header read may have been answered from a chain other than `tip`'s: trust none of them.
@@ -224,10 +312,13 @@ export class DepositWatcher {
    * map that replaces it only once the SQLite transaction went through: a pass that fails half
    * way leaves memory and database as they were, and the next poll tries again.
    */
-  private async pass(tip: Tip, toRead: [string, WatchMeta][], full: boolean): Promise<{ events: DepositEvent[]; recheck: Set<string> }> {
+  private async pass(tip: Tip, toRead: [string, WatchMeta][], full: boolean, moved: boolean): Promise<{ events: DepositEvent[]; recheck: Set<string> }> {
     const events: DepositEvent[] = [];
     const recheck = new Set<string>();
-    if (toRead.length === 0) return { events, recheck };
+    if (toRead.length === 0) {
+      if (moved) this.persist(this.deposits, new Set(), tip);
+      return { events, recheck };
+    }
     await this.bestChain.follow(tip);
     if (this.chain.watchAddresses) {
       await this.chain.watchAddresses(toRead.map(([address]) => ({ address, since: Math.floor((this.addedAt.get(address) ?? this.now()) / 1000) })));
@@ -320,23 +411,35 @@ export class DepositWatcher {
       if (after.height !== tip.height || after.hash !== tip.hash) this.bestChain.reset();
     }
     if (full) this.bestChain.retain(heights);
-    this.persist(next, changed);
+    this.persist(next, changed, moved ? tip : undefined);
     this.deposits = next;
     return { events, recheck };
   }
 
   private load(): void {
     const db = this.db!;
-    for (const w of db.prepare('SELECT address, kind, request_id, epoch, added_at FROM deposit_watches ORDER BY rowid').all() as {
+    for (const w of db.prepare('SELECT address, kind, request_id, epoch, added_at, expiry, unread FROM deposit_watches ORDER BY rowid').all() as {
       address: string;
       kind: WatchKind;
       request_id: string | null;
       epoch: number | null;
       added_at: number;
+      expiry: number | null;
+      unread: number;
     }[]) {
       this.addedAt.set(w.address, w.added_at);
-      this.watches.set(w.address, { kind: w.kind, ...(w.request_id !== null ? { requestId: w.request_id } : {}), ...(w.epoch !== null ? { epoch: w.epoch } : {}) });
+      this.watches.set(w.address, {
+        kind: w.kind,
+        ...(w.request_id !== null ? { requestId: w.request_id } : {}),
+        ...(w.epoch !== null ? { epoch: w.epoch } : {}),
+        ...(w.expiry !== null ? { expiry: w.expiry } : {}),
+      });
+      if (w.unread) this.unread.set(w.address, ++this.generation);
     }
+    // The tip of the last pass: a restart reads the open addresses (a mempool rescan is due) and
+    // the expired requests' addresses whose slots passed since, not every address.
+    const scan = db.prepare('SELECT height, hash FROM deposit_scan WHERE id = 1').get() as { height: number; hash: string } | undefined;
+    if (scan) this.lastFullPass = { height: scan.height, hash: scan.hash, at: 0 };
     for (const r of db.prepare('SELECT * FROM deposits').all() as Record<string, unknown>[]) {
       const d: Deposit = {
         txid: r.txid as string,
@@ -357,8 +460,18 @@ export class DepositWatcher {
     }
   }
 
-  private persist(deposits: Map<string, Deposit>, keys: Set<string>): void {
-    if (!this.db || keys.size === 0) return;
+  private persistUnread(read: string[], unread: string[]): void {
+    if (!this.db || (read.length === 0 && unread.length === 0)) return;
+    const set = this.db.prepare('UPDATE deposit_watches SET unread = ? WHERE address = ?');
+    this.db.transaction(() => {
+      for (const a of read) if (!this.unread.has(a)) set.run(0, a);
+      for (const a of unread) set.run(1, a);
+    })();
+  }
+
+  /** Writes the changed deposits and, after a pass at a new tip, that tip, in one transaction. */
+  private persist(deposits: Map<string, Deposit>, keys: Set<string>, scanned?: Tip): void {
+    if (!this.db || (keys.size === 0 && !scanned)) return;
     const db = this.db;
     const up = db.prepare(`INSERT OR REPLACE INTO deposits
       (txid, vout, value, address, script, kind, request_id, epoch, confirmations, status, block_height, block_hash, spent_by, first_seen_at)
@@ -369,6 +482,7 @@ export class DepositWatcher {
         up.run(d.txid, d.vout, d.value.toString(), d.address, d.scriptPubKey, d.kind, d.requestId ?? null, d.epoch ?? null, d.confirmations, d.status,
           d.blockHeight ?? null, d.blockHash ?? null, d.spentBy ?? null, d.firstSeenAt);
       }
+      if (scanned) db.prepare('INSERT OR REPLACE INTO deposit_scan (id, height, hash) VALUES (1, ?, ?)').run(scanned.height, scanned.hash);
     })();
   }
 }

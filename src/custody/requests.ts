@@ -117,6 +117,11 @@ export interface RequestStoreOptions {
   /** How long after expiry a record that never arrived here is still taken, ms (see archive). */
   retainExpiredMs?: number;
   now?: () => number;
+  /**
+   * Called with each record once it is stored (created here or taken from a peer), after the
+   * insert: a node watches its deposit address at once instead of on its next store walk.
+   */
+  onStored?: (record: TransferRequest) => void;
 }
 
 export type AppendResult = { status: 'inserted'; cursor: Cursor } | { status: 'duplicate' };
@@ -246,6 +251,7 @@ export class RequestStore {
       )
       .run(record.id, JSON.stringify(toWire(record)), record.timestamp, record.timestampIndex, pos.timestamp, pos.timestampIndex, receivedFrom ?? null, record.origin, record.epoch, record.expiry);
     this.last = pos;
+    this.opts.onStored?.(record);
     return { status: 'inserted', cursor: pos };
   }
 

@@ -154,6 +154,15 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     quotas: { maxOpenPerOrigin: config.requests.maxOpenPerOrigin, maxPerHourPerOrigin: config.requests.maxPerHourPerOrigin },
     retainExpiredMs: config.requests.retainHours * 3_600_000,
     now,
+    // Watched at once (local POST or replicated), not on the next poll's store walk, which
+    // would still pick it up if this failed.
+    onStored: (r) => {
+      try {
+        upkeep.watchRecord(r);
+      } catch (e) {
+        log.warn({ request: r.id, err: errorMessage(e) }, 'watching a new request failed; the next chain poll watches it');
+      }
+    },
   });
 
   const activity: NodeContext['activity'] = { state: 'bootstrapping' };
@@ -212,7 +221,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
   await refreshShare();
   const shareHeld = () => shareCache !== null && shareCache.epoch === currentEpoch();
 
-  const deposits = new DepositWatcher({ chain, db, minConfirmations: config.custody.minConfirmations, mempoolRescanMs: config.chain.mempoolRescanMs, now });
+  // An expired request's address is read at its slot heights only, two rounds after expiry: a
+  // round counts every request unexpired at its start as open (src/custody/late-deposits.ts).
+  const deposits = new DepositWatcher({
+    chain, db, minConfirmations: config.custody.minConfirmations, mempoolRescanMs: config.chain.mempoolRescanMs, now,
+    lateAfterMs: 2 * roundMs, lateEveryBlocks: config.custody.lateDepositEveryBlocks,
+  });
   const nodeMetrics = registerNodeMetrics(
     metrics,
     {
@@ -436,8 +450,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
 
   try {
     await network.start();
-    await pollChain();
+    // The API answers (503 "node is starting") while the store's backlog is archived and the
+    // first chain poll reads the watched addresses.
     const { url } = await api.listen();
+    const archived = await upkeep.archiveBacklog();
+    if (archived > 0) log.info({ archived }, 'transfer requests past their retention archived before the first chain poll');
+    await pollChain();
     if (byzantine && config.testing?.controlPort !== undefined) {
       control = await startTestControl(
         { peerId, byzantine, setPartition: (peers) => network.setPartition(peers), partition: () => network.partition() },

@@ -1,8 +1,11 @@
 // The node's upkeep of the transfer-request store against the deposit watcher, run on every
 // chain poll. No read here stops at a fixed number of rows:
 // - the watch set is exactly the stored (open) requests' deposit addresses plus the vault
-//   addresses of the epochs not retired: new records are watched as they arrive (walked from a
-//   cursor, a page at a time), archived ones and retired vaults are unwatched;
+//   addresses of the epochs not retired: a new record is watched as it is stored (watchRecord,
+//   called by the store), and the store is walked from a cursor, a page at a time, so nothing is
+//   missed; archived ones and retired vaults are unwatched. A deposit address carries its
+//   request's expiry: the watcher reads an expired request's address at one block in
+//   custody.lateDepositEveryBlocks only (src/custody/late-deposits.ts);
 // - a request leaves the store `retainMs` after it expired or was paid, unless funds are still at
 //   its deposit address (a deposit that arrives after expiry is refunded by a round first) or its
 //   payment is in flight.
@@ -60,13 +63,39 @@ export class RequestUpkeep {
     for (const [address, epoch] of vaults) if (!watched.has(address)) deposits.watch(address, { kind: 'vault', epoch });
     for (const [address, meta] of watched) if (meta.kind === 'vault' && !vaults.has(address)) deposits.unwatch(address);
     for (const { record, cursor } of requests.all(this.cursor)) {
-      if (!watched.has(record.depositAddress)) deposits.watch(record.depositAddress, { kind: 'deposit', requestId: record.id, epoch: record.epoch });
+      // (A watch kept from before expiries were recorded gets its request's expiry here.)
+      if (watched.get(record.depositAddress)?.expiry === undefined) this.watchRecord(record);
       this.cursor = cursor;
     }
   }
 
+  /** Watches a stored record's deposit address (at once, when the store takes it). */
+  watchRecord(record: TransferRequest): void {
+    this.o.deposits.watch(record.depositAddress, { kind: 'deposit', requestId: record.id, epoch: record.epoch, expiry: record.expiry });
+  }
+
   /** Archives requests past their retention; returns how many left the store. */
   archiveDone(): number {
+    return this.archivePage().archived;
+  }
+
+  /**
+   * Archives every request past its retention, a page at a time, until a page is not full or
+   * archives nothing (its requests all wait for a refund or a payment in flight). For a start
+   * on a large store, before the first watch sync: what is past retention is never watched.
+   * Yields to the event loop between pages.
+   */
+  async archiveBacklog(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { archived, full } = this.archivePage();
+      total += archived;
+      if (!full || archived === 0) return total;
+      await new Promise((r) => setImmediate(r)); // the API answers between pages
+    }
+  }
+
+  private archivePage(): { archived: number; full: boolean } {
     const { db, requests, deposits } = this.o;
     const now = this.o.now();
     const batch = this.o.archiveBatch ?? 1000;
@@ -80,7 +109,8 @@ export class RequestUpkeep {
       items.push({ id, reason: paid || state === 'paid' ? 'paid' : 'expired' });
     };
     const cutoff = now - this.o.retainMs;
-    for (const id of requests.expiredBefore(Math.floor(cutoff / 1000), batch)) consider(id, false);
+    const expired = requests.expiredBefore(Math.floor(cutoff / 1000), batch);
+    for (const id of expired) consider(id, false);
     const paid = db
       .prepare(
         `SELECT r.id FROM transfer_requests r JOIN transfers t ON t.request_id = r.id
@@ -88,10 +118,11 @@ export class RequestUpkeep {
       )
       .all(cutoff, batch) as { id: string }[];
     for (const { id } of paid) if (!items.some((i) => i.id === id)) consider(id, true);
-    if (items.length === 0) return 0;
+    const full = expired.length === batch || paid.length === batch;
+    if (items.length === 0) return { archived: 0, full };
     const addresses = new Map(items.map((i) => [i.id, requests.get(i.id)?.depositAddress]));
     const n = requests.archive(items);
     for (const address of addresses.values()) if (address) deposits.unwatch(address);
-    return n;
+    return { archived: n, full };
   }
 }

@@ -109,6 +109,7 @@ export class SigningRunner {
     const params: CandidateParams = {
       minConfirmations: c.minConfirmations,
       replicationDelayMs: c.replicationDelayMs,
+      lateDepositEveryBlocks: c.lateDepositEveryBlocks,
       transferFee: c.transferFeeSats,
       feeRateMin: c.feeRateMin,
       feeRateMax: c.feeRateMax,

@@ -17,6 +17,7 @@ import { addressFromScript, depositAddress, scriptFromAddress, scriptPubKeyFor, 
 import type { EpochKey } from '../../src/crypto/types.js';
 import type { Utxo } from '../../src/chain/types.js';
 import { input } from '../custody/request-fixtures.js';
+import { lateDepositReadHeight, lateDepositSlot } from '../../src/custody/late-deposits.js';
 import { staticChain } from '../support/static-chain.js';
 
 const internal = bytesToHex(schnorr.getPublicKey(hexToBytes('01'.padStart(64, '0'))));
@@ -33,7 +34,7 @@ const confirmedAt = (height: number, txidByte: string, value: bigint, address: s
   status: { confirmed: true, blockHeight: height, blockHash: height.toString(16).padStart(64, '0') },
 });
 
-async function setup(now: () => number, count: number) {
+async function setup(now: () => number, count: number, onStored?: (r: TransferRequest) => void) {
   const me = await identity(0);
   const db = openDb(':memory:', nodeMigrations);
   const memo = new Map<string, string>();
@@ -51,6 +52,7 @@ async function setup(now: () => number, count: number) {
     quotas: { maxOpenPerOrigin: 1_000_000, maxPerHourPerOrigin: 1_000_000 },
     retainExpiredMs: 3_600_000,
     now,
+    ...(onStored ? { onStored } : {}),
   });
   // (Each deposit address is one tweak of the epoch key; the store asks twice per record, at
   // creation and at validation: computed once here to keep 10,000 records quick.)
@@ -143,5 +145,85 @@ describe('request upkeep', () => {
     assert.ok(c);
     assert.equal(c.refunds.length, 1);
     assert.deepEqual(c.transferIds, [fresh.id]);
+  });
+  it('a request created after 10,000 expired ones is watched at once and its deposit found on the next block, without reading every expired address', async () => {
+    let t = 1_700_000_000_000;
+    const now = () => t;
+    const K = 100;
+    let upkeep: RequestUpkeep | undefined;
+    const { db, requests, made } = await setup(now, 10_000, (r) => upkeep?.watchRecord(r));
+    const tip = { ...TIP };
+    const utxos = new Map<string, Utxo[]>();
+    const chain = staticChain(tip, utxos);
+    const deposits = new DepositWatcher({ chain, db, minConfirmations: 1, mempoolRescanMs: 3_600_000, lateAfterMs: 120_000, lateEveryBlocks: K, now });
+    upkeep = new RequestUpkeep({ db, requests, deposits, liveVaults: () => [{ epoch: 1, key: KEY }], retainMs: 3_600_000, now });
+    t += 900_000; // all 10,000 expired 5 minutes ago, still retained for a late deposit
+    upkeep.syncWatches();
+    await deposits.poll();
+    assert.equal(chain.reads, 10_001, 'the first pass reads every address');
+
+    const fresh = await requests.create({ ...input(7), expiry: Math.floor(t / 1000) + 600 });
+    assert.ok(deposits.watched().some((w) => w.address === fresh.depositAddress), 'watched as it is stored, before any poll');
+    tip.height += 1;
+    tip.hash = 'bb'.repeat(32);
+    const u = confirmedAt(tip.height, 'e1', fresh.amountSats, fresh.depositAddress);
+    utxos.set(fresh.depositAddress, [{ ...u, status: { ...u.status, blockHash: tip.hash } }]);
+    chain.reads = 0;
+    await deposits.poll(); // (no syncWatches: the store walk is not what finds it)
+    assert.deepEqual(deposits.list({ requestId: fresh.id }).map((d) => [d.status, d.blockHeight]), [['confirmed', tip.height]]);
+    const due = made.filter((r) => lateDepositSlot(r.id, K) === tip.height % K).length;
+    assert.equal(chain.reads, 2 + due, 'the vault, the new request and the expired ones whose slot this block is');
+    assert.ok(chain.reads < 10_001 / K + 50);
+  });
+
+  it('a late deposit to an expired request is refunded only once the anchor reached its slot height', async () => {
+    let t = 1_700_000_000_000;
+    const now = () => t;
+    const K = 10;
+    const { requests, made } = await setup(now, 1);
+    const expired = made[0]!;
+    t += 700_000; // past its expiry; a request made now is open
+    const fresh = await requests.create({ ...input(3), expiry: Math.floor(t / 1000) + 600 });
+    // The deposit's block is the one just after its slot: it waits K - 1 blocks to be read.
+    const h = 190 + ((((lateDepositSlot(expired.id, K) + 1 - 190) % K) + K) % K);
+    const late = { txid: 'f1'.repeat(32), vout: 0, value: 30_000n, scriptPubKey: scriptFromAddress(expired.depositAddress, 'regtest'), height: h, requestId: expired.id };
+    const paid = { txid: 'f2'.repeat(32), vout: 0, value: fresh.amountSats, scriptPubKey: scriptFromAddress(fresh.depositAddress, 'regtest'), height: h, requestId: fresh.id };
+    const readAt = lateDepositReadHeight(h, expired.id, K);
+    assert.equal(readAt, h + K - 1);
+    const params: CandidateParams = { minConfirmations: 1, replicationDelayMs: 0, transferFee: 2000n, feeRateMin: 1, feeRateMax: 50, lateDepositEveryBlocks: K };
+    const at = (anchor: number) =>
+      buildCandidate(
+        {
+          key: KEY, roundId: 3, roundStartMs: t + 60_000, anchorHeight: anchor, feeRate: 2,
+          requests: [expired, fresh].map(fromStoredRequest), deposits: [late, paid], vaultUtxos: [],
+          peers: [{ peerId: 'p1', rewardAddress: addressFromScript(scriptPubKeyFor(KEY), 'regtest') }],
+        },
+        params,
+      );
+    for (let anchor = h; anchor < readAt; anchor++) {
+      const c = at(anchor);
+      assert.deepEqual(c?.refunds, [], `anchor ${anchor}: not every node has read the address yet`);
+      assert.deepEqual(c?.transferIds, [fresh.id]);
+    }
+    for (const anchor of [readAt, readAt + 1]) {
+      const c = at(anchor);
+      assert.deepEqual(c?.refunds, [`${late.txid}:0`], `anchor ${anchor}`);
+      assert.deepEqual(c?.transferIds, [fresh.id]);
+    }
+    assert.deepEqual(at(readAt - 1 + K)?.refunds, [`${late.txid}:0`]);
+    assert.deepEqual(buildCandidate({ ...{ key: KEY, roundId: 3, roundStartMs: t + 60_000, anchorHeight: h, feeRate: 2, requests: [expired, fresh].map(fromStoredRequest), deposits: [late, paid], vaultUtxos: [], peers: [{ peerId: 'p1', rewardAddress: addressFromScript(scriptPubKeyFor(KEY), 'regtest') }] } }, { ...params, lateDepositEveryBlocks: 1 })?.refunds, [`${late.txid}:0`], 'with 1, at its own height');
+  });
+
+  it('a start archives every request past its retention, page by page, before the first watch sync', async () => {
+    let t = 1_700_000_000_000;
+    const now = () => t;
+    const { db, requests } = await setup(now, 25);
+    const deposits = new DepositWatcher({ chain: fakeChain(new Map()), db, minConfirmations: 1, now });
+    const upkeep = new RequestUpkeep({ db, requests, deposits, liveVaults: () => [{ epoch: 1, key: KEY }], retainMs: 3_600_000, now, archiveBatch: 10 });
+    t += 600_000 + 3_600_000 + 1000;
+    assert.equal(await upkeep.archiveBacklog(), 25);
+    assert.equal(requests.count(), 0);
+    upkeep.syncWatches();
+    assert.deepEqual(deposits.watched().map((w) => w.meta.kind), ['vault'], 'nothing past retention is watched');
   });
 });
