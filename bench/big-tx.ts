@@ -37,7 +37,7 @@ export async function main(args: string[] = []) {
   const o = options(args);
   const at = machine();
   log(`big-tx: n=${o.n}, ${o.inputs} inputs, ${o.roundSec}-second rounds`);
-  const r = await withFederation({ nodes: o.n, basePort: 49750, blockIntervalMs: 0, chainPollMs: CHAIN_POLL_MS, roundSec: o.roundSec }, async (fed) => {
+  const r = await withFederation({ nodes: o.n, basePort: 30750, blockIntervalMs: 0, chainPollMs: CHAIN_POLL_MS, roundSec: o.roundSec }, async (fed) => {
     const key = await fed.waitForKey(240_000);
     const ids: string[] = [];
     for (let i = 0; i < o.inputs; i++) ids.push((await fed.requestTransfer(fed.nodes[i % o.n]!, 20_000 + i)).id);

@@ -50,7 +50,7 @@ export async function main(args: string[] = []) {
   const hz = clockTicks();
   log(`idle: n=${o.n}, pings every ${o.pingMs} ms, ${o.windowSec}-second window`);
   const result = await withFederation(
-    { nodes: o.n, basePort: 49450, keygenUntilMs: 0, blockIntervalMs: 0, chainPollMs: CHAIN_POLL_MS, pingIntervalMs: o.pingMs, peerTimeoutMs: Math.max(10_000, 3 * o.pingMs) },
+    { nodes: o.n, basePort: 30450, keygenUntilMs: 0, blockIntervalMs: 0, chainPollMs: CHAIN_POLL_MS, pingIntervalMs: o.pingMs, peerTimeoutMs: Math.max(10_000, 3 * o.pingMs) },
     async (fed) => {
       // Measure once every node admits every other one (the steady state), plus a short settle.
       const t0 = Date.now();

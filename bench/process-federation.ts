@@ -1,5 +1,5 @@
 // What the multi-process benchmarks share: a process federation with benchmark settings (ports
-// 49000-49999, its own temp dir, progress on stderr), polling helpers, reading the round log over
+// 30000-30999, below the ephemeral range, its own temp dir, progress on stderr), polling helpers, reading the round log over
 // the node API, and a description of the machine the figures come from.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -30,7 +30,7 @@ export function machine(): Machine {
 
 export interface BenchFederationOptions {
   nodes: number;
-  /** In 49000..49870 (each federation uses P..P+130). */
+  /** In 30000..30870 (each federation uses P..P+130), below Linux's ephemeral range (32768-60999). */
   basePort: number;
   /** Signing round length in seconds (a divisor of 60). */
   roundSec?: number;

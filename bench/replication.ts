@@ -31,7 +31,7 @@ export async function main(args: string[] = []) {
   const at = machine();
   log(`replication: n=${o.n}, ${o.records} records`);
   const replication = { ...(loadBaseConfig(undefined).replication as Record<string, number>), ...(o.limit ? { limit: o.limit } : {}) };
-  const r = await withFederation({ nodes: o.n, basePort: 49600, config: { replication } }, async (fed) => {
+  const r = await withFederation({ nodes: o.n, basePort: 30600, config: { replication } }, async (fed) => {
     await fed.waitForKey(240_000);
     const ids: string[] = [];
     const have = fed.nodes.map(() => 0);

@@ -342,7 +342,7 @@ export async function main(args: string[] = []) {
   const at = machine();
   log(`requests-devnet: ${NODES} nodes, ${records} stored requests, burst ${burstN}, load ${load().join(' ')}`);
   return withFederation(
-    { nodes: NODES, basePort: 49500, roundSec: ROUND_SEC, keygenUntilMs: 90_000, config: { requests: QUOTAS, http: HTTP } },
+    { nodes: NODES, basePort: 30500, roundSec: ROUND_SEC, keygenUntilMs: 90_000, config: { requests: QUOTAS, http: HTTP } },
     async (fed) => {
       const counter = countReads(fed);
       const key = await fed.waitForKey(300_000);

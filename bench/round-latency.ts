@@ -23,7 +23,7 @@ export function options(args: string[]) {
 }
 
 // One base port per size so that a size never reuses the previous one's ports.
-const BASE_PORTS = [49000, 49150, 49300];
+const BASE_PORTS = [30000, 30150, 30300];
 
 /**
  * Settings per size. Above 10 processes on a small machine, 1-second pings and 6-second peer
