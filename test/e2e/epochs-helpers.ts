@@ -51,6 +51,22 @@ export function namesOnly(f: EpochFailure, culprit: string): boolean {
 export const attemptOf = (f: EpochFailure) => `${f.epoch}/${String((f.detail as { round?: number }).round)}`;
 
 /**
+ * What every running node recorded since `since`: its current epoch (and committee size) and the
+ * failed attempts of `kind` with their codes and culprits, so a timed-out wait on a loaded
+ * machine explains itself.
+ */
+export async function explainEpochs(fed: Federation, kind: 'keygen' | 'regroup', since: number): Promise<string> {
+  const name = (p: string) => fed.nodes.find((x) => x.peerId === p)?.name ?? p;
+  const lines = await Promise.all(running(fed).map(async (n) => {
+    const e = await epochOf(n);
+    const committee = e ? n.running!.ctx.manager.store.get(e.epoch)?.record.committee.map((m) => name(m.peerId)).join(',') : '';
+    const fs = failures(n, kind).filter((f) => f.at >= since).map((f) => `${attemptOf(f)} ${f.code} ${f.message} [${f.culprits.map(name).join(',')}]`);
+    return `${n.name} at epoch ${e?.epoch ?? '-'} {${committee}}: ${fs.join('; ') || 'no failures'}`;
+  }));
+  return `${kind} failures recorded since: ${lines.join(' | ')}`;
+}
+
+/**
  * Waits for an attempt of `kind` (epoch and round) that failed naming `bad`: every other running
  * node recorded that attempt's failure naming only `bad` (directly, or as the culprits of the
  * abort it received), at least one named it directly, and no node adopted the attempted epoch.
@@ -62,10 +78,8 @@ export async function expectNamed(fed: Federation, kind: 'keygen' | 'regroup', b
     const d = honest.flatMap((n) => failures(n, kind)).find((f) => f.at >= since && f.culprits.length === 1 && f.culprits[0] === bad.peerId);
     if (!d) return undefined;
     return honest.every((n) => failures(n, kind).some((f) => attemptOf(f) === attemptOf(d))) ? d : undefined;
-  }, 150_000, `a ${kind} failure naming ${bad.name}`).catch((e: Error) => {
-    // Say what the nodes did record instead, so a failure on a loaded machine explains itself.
-    const seen = running(fed).map((n) => `${n.name}: ${failures(n, kind).filter((f) => f.at >= since).map((f) => `${attemptOf(f)} ${f.code} [${f.culprits.map((c) => fed.nodes.find((x) => x.peerId === c)?.name ?? c).join(',')}]`).join('; ') || 'none'}`);
-    throw new Error(`${e.message}; failures recorded since: ${seen.join(' | ')}`);
+  }, 150_000, `a ${kind} failure naming ${bad.name}`).catch(async (e: Error) => {
+    throw new Error(`${e.message}; ${await explainEpochs(fed, kind, since)}`);
   });
   for (const n of honest) {
     const fs = failures(n, kind).filter((f) => attemptOf(f) === attemptOf(direct));

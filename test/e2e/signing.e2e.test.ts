@@ -314,6 +314,33 @@ async function untilScenario<R>(what: string, once: (attempt: number) => Promise
 }
 
 /**
+ * Resolves once `victim` can be chosen for a threshold set: no node of `honest` blocks it (an
+ * honest member blocked is a fault of the product, not of timing: fails at once, naming the
+ * reason) and each of them counts it among the key's online members.
+ */
+async function victimChoosable(victim: TestNode, honest: TestNode[]): Promise<void> {
+  for (const n of honest) {
+    const b = n.running!.ctx.network.blocklist.get(victim.peerId);
+    assert.ok(!b, `${n.name} blocks the honest member ${victim.name}: ${JSON.stringify(b)}`);
+  }
+  await waitFor(() => honest.every((n) => stakedMembers(n.running!.ctx).some((m) => m.peerId === victim.peerId)), 60_000, `every honest node counting ${victim.name} online`);
+}
+
+/** Why the round that paid `txid` went without `victim`, from the victim's and the others' logs. */
+async function whyLeftOut(victim: TestNode, honest: TestNode[], txid: string): Promise<string> {
+  const paying = await roundOfTx(honest[0]!, txid);
+  const own = victim.running ? (await rounds(victim)).find((r) => r.roundId === paying.roundId) : undefined;
+  const parts = [`round ${paying.roundId} set ${(paying.thresholdSet ?? []).map(nameOf).join(',')}; ${victim.name}: ${own ? `${own.status} (${own.reason ?? ''})` : 'no summary'}`];
+  for (const n of honest) {
+    const tl = await timeline(n, paying.roundId).catch(() => undefined);
+    const about = (tl?.entries ?? []).filter((e) => e.peer === victim.peerId).map((e) => `${e.phase}/${e.decision}${e.reason ? ` ${e.reason}` : ''}`);
+    parts.push(`${n.name}: ${about.join('; ') || 'nothing about it'}`);
+  }
+  return parts.join(' | ');
+}
+const nameOf = (peer: string) => fed.nodes.find((n) => n.peerId === peer)?.name ?? peer;
+
+/**
  * The round in which `signer` alone completed `txid` while none of `nodes` did (it aggregated
  * the shares it received; they had dropped its sign.final); undefined otherwise.
  */
@@ -588,10 +615,15 @@ test('a member of the threshold set killed before sending its share does not sto
   // S0, S6 and S7 are blocklisted by now and S1 dies: exactly t honest signers (S2..S5) remain,
   // so the round completes only if the ceremony retries around the dead member.
   assert.equal(honest.length, T);
-  // Needed: a paying round in which the victim reached its share (it may sit a round out).
+  // Needed: a paying round in which the victim reached its share (it may sit a round out). Each
+  // attempt starts from a state in which the victim can be chosen: no honest node blocks it (an
+  // honest member blocked would be a product fault: say so at once) and every honest node counts
+  // it online. A round that still paid without it says why, from every node's round log.
   const { txid } = await untilScenario('killed member', async () => {
+    await victimChoosable(victim, honest);
     const { reqs } = await requestTransfers(S[5]!, [75_000n]);
     const txid = await waitPaid(honest, reqs);
+    if (killedIn === null) console.log(`killed member: ${await whyLeftOut(victim, honest, txid)}`);
     return killedIn === null ? undefined : { txid };
   });
   assert.equal(victim.running, null);
