@@ -6,7 +6,7 @@ import { addrOf, identity, makeNode, stopAll, waitFor } from './helpers.js';
 import type { StakeChecker, StakeVerdict } from '../../src/p2p/stake-checker.js';
 import type { P2pNetwork } from '../../src/p2p/network.js';
 
-test('a peer blocked while its ping is being judged is not admitted by that ping', { timeout: 30_000 }, async () => {
+test('a peer blocked while its ping is being judged is not admitted by that ping', { timeout: 120_000 }, async () => {
   const [a, b] = await Promise.all([identity(0), identity(1)]);
   let target: P2pNetwork | null = null;
   let judged = 0;
@@ -29,7 +29,7 @@ test('a peer blocked while its ping is being judged is not admitted by that ping
   const other = makeNode(b, { check: async (p, o) => (p === a.peerId && o === a.stake ? a.verdict : { valid: false, reason: 'not-found', detail: 'unknown' }) }, { bootstrap: [addrOf(target)] });
   await other.start();
   try {
-    await waitFor('the peer\'s ping judged', () => judged >= 1, 10_000);
+    await waitFor('the peer\'s ping judged', () => judged >= 1, 40_000);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(target.table.has(b.peerId), false, 'blocked peer in the table');
     assert.deepEqual(admitted, []);

@@ -31,8 +31,8 @@ describe('direct streams', () => {
   before(async () => {
     ids = await Promise.all([0, 1, 2].map((i) => identity(i)));
     const checker = stakeMap(ids);
-    a = makeNode(ids[0]!, checker, { directTimeoutMs: 1500 });
-    b = makeNode(ids[1]!, checker, { directTimeoutMs: 1500 });
+    a = makeNode(ids[0]!, checker, { directTimeoutMs: 10_000 });
+    b = makeNode(ids[1]!, checker, { directTimeoutMs: 10_000 });
     for (const n of [a, b]) {
       n.registerDirect('echo', echo());
       n.registerDirect('slow', echo(3000));

@@ -57,7 +57,7 @@ describe('DoppelgangerWatch', () => {
   });
 });
 
-test('a second instance with the same peer id hears the first through relays and reports it, without pinging itself', { timeout: 60_000 }, async () => {
+test('a second instance with the same peer id hears the first through relays and reports it, without pinging itself', { timeout: 180_000 }, async () => {
   const [x, y, a] = await Promise.all([identity(0), identity(1), identity(2)]);
   const checker = stakeMap([x!, y!, a!]);
   const nodes: P2pNetwork[] = [];
@@ -73,7 +73,7 @@ test('a second instance with the same peer id hears the first through relays and
   const ny = makeNode(y!, checker, { bootstrap: [addrOf(nx)] });
   nodes.push(ny);
   await ny.start();
-  await waitFor('Y admits the first instance (relayed by X)', () => ny.table.has(a!.peerId), 20_000);
+  await waitFor('Y admits the first instance (relayed by X)', () => ny.table.has(a!.peerId), 60_000);
 
   const second = makeNode(a!, checker, { bootstrap: [addrOf(ny)], silent: true });
   nodes.push(second);
@@ -81,14 +81,14 @@ test('a second instance with the same peer id hears the first through relays and
   second.on('doppelganger', (d) => heard.push(d));
   await second.start();
   assert.equal(second.isPinging, false);
-  await waitFor('the second instance hears a ping signed with its own key', () => heard.length > 0, 20_000);
+  await waitFor('the second instance hears a ping signed with its own key', () => heard.length > 0, 60_000);
   assert.ok(heard[0]!.clock >= Date.now() - 60_000);
   // Our own identity never enters our own table, and the silent instance sent nothing.
   assert.equal(second.table.has(a!.peerId), false);
   assert.equal(heardByFirst.length, 0);
   // Had the second instance gone on pinging, the first one hears it too (a late doppelganger).
   second.startPinging();
-  await waitFor('the first instance hears the second', () => heardByFirst.length > 0, 20_000);
+  await waitFor('the first instance hears the second', () => heardByFirst.length > 0, 60_000);
 });
 
 /** Relay X and a node A that X has admitted; both stopped after the test. */
@@ -103,29 +103,29 @@ async function relayAndNode(): Promise<{ x: Ident; a: Ident; nx: P2pNetwork; fir
   const first = makeNode(a!, checker, { bootstrap: [addrOf(nx)] });
   nodes.push(first);
   await first.start();
-  await waitFor('X admits A', () => nx.table.has(a!.peerId), 20_000);
+  await waitFor('X admits A', () => nx.table.has(a!.peerId), 60_000);
   return { x: x!, a: a!, nx, first, checker, nodes };
 }
 
 // In a full mesh every peer is connected to both instances: gossipsub sends a ping to none of
 // them (never back to its author's peer id), so only the peers' mirrors reveal the other one.
-test('full mesh: a second instance connected only to peers of the first learns of it from the ping the peers hand back', { timeout: 60_000 }, async () => {
+test('full mesh: a second instance connected only to peers of the first learns of it from the ping the peers hand back', { timeout: 180_000 }, async () => {
   const { x, a, nx, checker, nodes } = await relayAndNode();
   const second = makeNode(a, checker, { bootstrap: [addrOf(nx)], silent: true });
   nodes.push(second);
   const heard: Array<{ clock: number; via: string }> = [];
   second.on('doppelganger', (d) => heard.push(d));
   await second.start();
-  await waitFor('the second instance is connected to X', () => second.connectedPeers().includes(x.peerId), 20_000);
+  await waitFor('the second instance is connected to X', () => second.connectedPeers().includes(x.peerId), 60_000);
   let r: Awaited<ReturnType<P2pNetwork['askPingMirrors']>> | undefined;
-  await waitFor('X hands back a ping of the first instance', async () => (r = await second.askPingMirrors()).doppelganger, 20_000, 300);
+  await waitFor('X hands back a ping of the first instance', async () => (r = await second.askPingMirrors()).doppelganger, 60_000, 300);
   assert.deepEqual(r, { asked: 1, answered: 1, doppelganger: true });
   assert.equal(heard.length, 1);
   assert.equal(heard[0]!.via, x.peerId);
   assert.equal(second.isPinging, false);
 });
 
-test('a replay of our own ping handed back by a peer is no doppelganger: the instance that sent it asks and goes on', { timeout: 60_000 }, async () => {
+test('a replay of our own ping handed back by a peer is no doppelganger: the instance that sent it asks and goes on', { timeout: 180_000 }, async () => {
   const { first } = await relayAndNode();
   const heard: unknown[] = [];
   first.on('doppelganger', (d) => heard.push(d));

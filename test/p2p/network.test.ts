@@ -39,7 +39,7 @@ describe('5 staked nodes', () => {
   });
 
   it('every node lists the other four, with stake data, and agrees on the checksum', async () => {
-    await waitFor('all peer tables complete', () => nodes.every((n) => n.peers().length === 4), 10_000);
+    await waitFor('all peer tables complete', () => nodes.every((n) => n.peers().length === 4), 40_000);
     for (const [i, n] of nodes.entries()) {
       const listed = n.peers().map((e) => e.peerId).sort();
       assert.deepEqual(listed, ids.filter((_, j) => j !== i).map((x) => x.peerId).sort());
@@ -82,14 +82,14 @@ describe('5 staked nodes', () => {
       const peers = committeePeers({ network: n as never, peerId: n.peerId, now: () => now, chainView: { tip: null, reachable: true, feeRate: null } });
       return computeRegroupCommittee({ peers, oldCommittee: [], now, offlineAfterMs: 2500, violations: [], cfg: { max: 15 } }).committee.map((m) => m.peerId);
     };
-    await waitFor('stake views complete', () => nodes.every((n) => n.stakeView.list().length >= 4), 10_000);
+    await waitFor('stake views complete', () => nodes.every((n) => n.stakeView.list().length >= 4), 40_000);
     const before = committeeOf(n0!, Date.now());
     assert.equal(before.length, 5);
     n0!.block(target, 'test-local-block', 'one node\'s opinion');
     const blockedAt = Date.now();
     assert.equal(n0!.table.has(target), false);
     // Its pings still reach n0 through the other peers: alive in the stake view, not relayed, not admitted.
-    await waitFor('a relayed ping of the blocked peer observed', () => (n0!.stakeView.get(target)?.lastSeen ?? 0) > blockedAt + 500, 10_000);
+    await waitFor('a relayed ping of the blocked peer observed', () => (n0!.stakeView.get(target)?.lastSeen ?? 0) > blockedAt + 500, 40_000);
     assert.equal(n0!.table.has(target), false);
     assert.ok(n0!.blocklist.isBlocked(target));
     assert.deepEqual(committeeOf(n0!, Date.now()), before, 'same committee as before the block');
@@ -100,7 +100,7 @@ describe('5 staked nodes', () => {
   it('a stopped node drops out of every other table', async () => {
     const gone = nodes[4]!;
     await gone.stop();
-    await waitFor('stopped node dropped', () => nodes.slice(0, 4).every((n) => !n.table.has(gone.peerId)), 10_000);
+    await waitFor('stopped node dropped', () => nodes.slice(0, 4).every((n) => !n.table.has(gone.peerId)), 40_000);
     for (const n of nodes.slice(0, 4)) assert.equal(n.peers().length, 3);
   });
 

@@ -76,7 +76,7 @@ describe('P2pNetwork partition and publishRaw', () => {
     await nets[0]!.start();
     nets.push(makeNode(ids[1]!, checker, { bootstrap: [addrOf(nets[0]!)] }));
     await nets[1]!.start();
-    await waitFor('both admitted', () => nets[0]!.table.has(ids[1]!.peerId) && nets[1]!.table.has(ids[0]!.peerId), 10_000);
+    await waitFor('both admitted', () => nets[0]!.table.has(ids[1]!.peerId) && nets[1]!.table.has(ids[0]!.peerId), 40_000);
   });
   after(() => stopAll(nets));
 
@@ -86,21 +86,21 @@ describe('P2pNetwork partition and publishRaw', () => {
     a.on('message:rejected', (r) => r.from === b.peerId && seen.push(r.reason));
     await assert.rejects(() => b.publishRaw('no-such-topic', new Uint8Array([1])), /topic no-such-topic is not registered/);
     await b.publishRaw('ping', new TextEncoder().encode('{"version":'));
-    await waitFor('rejection seen', () => seen.length > 0, 5_000);
+    await waitFor('rejection seen', () => seen.length > 0, 20_000);
     assert.deepEqual(seen, ['not-json']);
   });
 
   it('cuts the connection, refuses redials while partitioned, and reconnects once healed', async () => {
     const [a, b] = nets as [P2pNetwork, P2pNetwork];
-    await waitFor('connected', () => a.connectedPeers().includes(b.peerId), 10_000);
+    await waitFor('connected', () => a.connectedPeers().includes(b.peerId), 40_000);
     await a.setPartition([b.peerId]);
     assert.deepEqual(a.partition(), [b.peerId]);
-    await waitFor('disconnected', () => !a.connectedPeers().includes(b.peerId) && !b.connectedPeers().includes(a.peerId), 5_000);
+    await waitFor('disconnected', () => !a.connectedPeers().includes(b.peerId) && !b.connectedPeers().includes(a.peerId), 20_000);
     // b keeps redialling a (bootstrap, 200 ms base backoff); a's gater refuses every attempt.
     await new Promise((r) => setTimeout(r, 1_500));
     assert.ok(!a.connectedPeers().includes(b.peerId), 'still cut');
     await a.setPartition([]);
     assert.deepEqual(a.partition(), []);
-    await waitFor('reconnected', () => a.connectedPeers().includes(b.peerId), 10_000);
+    await waitFor('reconnected', () => a.connectedPeers().includes(b.peerId), 40_000);
   });
 });

@@ -46,7 +46,7 @@ describe('tss proofs, stake re-checks and clock skew', () => {
 
   it('blocklists a wrong proof and a missing required proof; admits valid proofs', async () => {
     const honest = nodes.slice(0, 3);
-    await waitFor('honest tables settle', () => honest.every((n) => n.blocklist.isBlocked(ids[3]!.peerId) && n.blocklist.isBlocked(ids[4]!.peerId) && n.peers().length === 4), 10_000);
+    await waitFor('honest tables settle', () => honest.every((n) => n.blocklist.isBlocked(ids[3]!.peerId) && n.blocklist.isBlocked(ids[4]!.peerId) && n.peers().length === 4), 40_000);
     for (const n of honest) {
       assert.equal(n.blocklist.get(ids[3]!.peerId)?.reason, 'bad-tss-proof');
       assert.equal(n.blocklist.get(ids[4]!.peerId)?.reason, 'missing-tss-proof');
@@ -59,7 +59,7 @@ describe('tss proofs, stake re-checks and clock skew', () => {
 
   it('the fast node sees its own skew; others see the slow peer lagging', async () => {
     const fast = nodes[5]!;
-    await waitFor('fast node reports skew', () => fast.clockSkewStatus().ok === false && skewEvents.length > 0, 10_000);
+    await waitFor('fast node reports skew', () => fast.clockSkewStatus().ok === false && skewEvents.length > 0, 40_000);
     const s = fast.clockSkewStatus();
     assert.ok(s.ownOffsetMs > 5000 && s.ownOffsetMs < 11_000, `own offset ${s.ownOffsetMs}`);
     const honest = nodes[0]!;
@@ -73,6 +73,6 @@ describe('tss proofs, stake re-checks and clock skew', () => {
     const victim = ids[2]!;
     checker.verdicts.set(`${victim.peerId}|${victim.stake}`, { valid: false, reason: 'moved', detail: 'spent by a later tx' });
     const watchers = [nodes[0]!, nodes[1]!];
-    await waitFor('moved stake refused', () => watchers.every((n) => n.blocklist.get(victim.peerId)?.reason === 'stake-moved' && !n.table.has(victim.peerId)), 10_000);
+    await waitFor('moved stake refused', () => watchers.every((n) => n.blocklist.get(victim.peerId)?.reason === 'stake-moved' && !n.table.has(victim.peerId)), 40_000);
   });
 });

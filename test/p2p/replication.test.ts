@@ -57,9 +57,9 @@ describe('transfer-request replication over 5 nodes', () => {
   });
 
   it('records appended at different nodes converge on all five; no reply exceeds the limit', async () => {
-    await waitFor('peers admitted', () => nets().every((n) => n.peers().length === 4), 10_000);
+    await waitFor('peers admitted', () => nets().every((n) => n.peers().length === 4), 40_000);
     for (const [i, m] of members.entries()) for (let k = 0; k < 4; k++) await m.store.create(input(i * 10 + k));
-    await waitFor('20 records everywhere', () => members.every((m) => m.store.count() === 20), 20_000);
+    await waitFor('20 records everywhere', () => members.every((m) => m.store.count() === 20), 60_000);
     const ids = members[0]!.store.olderThan(Date.now() + 1).map((r) => r.id);
     for (const m of members) assert.deepEqual(m.store.olderThan(Date.now() + 1).map((r) => r.id), ids);
     for (const m of members) assert.ok(m.maxServed <= LIMIT, `served ${m.maxServed} > ${LIMIT}`);
@@ -70,10 +70,10 @@ describe('transfer-request replication over 5 nodes', () => {
     const late = members[4]!;
     await late.net!.stop();
     for (const m of members.slice(0, 4)) for (let k = 0; k < 2; k++) await m.store.create(input(100 + members.indexOf(m) * 10 + k));
-    await waitFor('28 records on the four online nodes', () => members.slice(0, 4).every((m) => m.store.count() === 28), 20_000);
+    await waitFor('28 records on the four online nodes', () => members.slice(0, 4).every((m) => m.store.count() === 28), 60_000);
     assert.equal(late.store.count(), 20);
     await startNet(late, checker, [addrOf(members[0]!.net!)]);
-    await waitFor('restarted node caught up', () => late.store.count() === 28, 20_000);
+    await waitFor('restarted node caught up', () => late.store.count() === 28, 60_000);
     assert.ok(late.maxServed <= LIMIT);
   });
 
@@ -88,7 +88,7 @@ describe('transfer-request replication over 5 nodes', () => {
     evil.db.prepare('INSERT INTO transfer_requests (id, record, created_ts, created_idx, local_ts, local_idx) VALUES (@id, @record, @created_ts, @created_idx, @local_ts, @local_idx)').run(row);
     assert.equal(evil.store.count(), 1);
     await startNet(evil, checker, members.map((m) => addrOf(m.net!)));
-    await waitFor('every honest node blocklisted the evil server', () => members.every((m) => m.net!.blocklist.get(evil.id.peerId)?.reason === 'replication-invalid-record'), 20_000);
+    await waitFor('every honest node blocklisted the evil server', () => members.every((m) => m.net!.blocklist.get(evil.id.peerId)?.reason === 'replication-invalid-record'), 60_000);
     for (const m of members) {
       assert.equal(m.store.get(bad.id), undefined);
       assert.equal(m.store.count(), 28);

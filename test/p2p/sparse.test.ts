@@ -31,7 +31,7 @@ describe('7 nodes with f+1 connections each (M-of-N)', () => {
 
   it('every ping reaches every node through gossip relay', async () => {
     assert.equal(requiredConnections(7), 3);
-    await waitFor('every table lists the other six', () => nodes.every((n) => n.peers().length === 6), 20_000);
+    await waitFor('every table lists the other six', () => nodes.every((n) => n.peers().length === 6), 60_000);
     for (const [i, n] of nodes.entries()) {
       const conns = n.connectedPeers();
       const degree = EDGES.filter(([a, b]) => a === i || b === i).length;
@@ -48,7 +48,7 @@ describe('7 nodes with f+1 connections each (M-of-N)', () => {
   });
 
   it('reports f+1 connection status', async () => {
-    await waitFor('status ok everywhere', () => nodes.every((n) => n.connectionStatus()?.ok === true), 10_000);
+    await waitFor('status ok everywhere', () => nodes.every((n) => n.connectionStatus()?.ok === true), 40_000);
     for (const n of nodes) assert.equal(n.connectionStatus()!.required, 3);
   });
 });
