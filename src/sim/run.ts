@@ -78,6 +78,8 @@ export interface ScenarioReport {
   /** virtualMs + cpuMsPerNode: a rough figure with compute included (the virtual clock counts network only). */
   estimatedWithCpuMs: number | null;
   culprits: Array<{ peer: string; code: string; byzantine: boolean }>;
+  /** Custody rounds: members honest members left out of the round without naming them. */
+  setAside?: Array<{ peer: string; code: string; byzantine: boolean }>;
   attempts?: number;
   txid?: string | null;
   detail?: string;
@@ -265,9 +267,11 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
         const txids = new Set<string>();
         let attempts = 0;
         const unfinished: string[] = [];
+        const aside = new Map<string, string>();
         for (const [p, s] of run.states) {
           if (!honest(p)) continue;
           checks++;
+          for (const x of s.setAside) aside.set(x.peer, x.code);
           if (s.result) txids.add(s.result.txid);
           attempts = Math.max(attempts, (s.attempt?.attempt ?? -1) + 1);
           for (const x of s.setAside) if (honest(x.peer) && !partitioned) violate('no-honest-excluded', `${p} set aside honest ${x.peer}: ${x.code} ${x.reason}`);
@@ -285,7 +289,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
         scenarios.push({
           name: scenario, completed, virtualMs, boundMs: roundBound, traffic: summarize(world, members.map((m) => m.peerId)),
           wallMs: Math.round(wallMs), cpuMsPerNode: Math.round(wallMs / opts.nodes), estimatedWithCpuMs: virtualMs === null ? null : Math.round(virtualMs + wallMs / opts.nodes),
-          culprits: culpritsOf(named), attempts, txid: [...txids][0] ?? null, ...(roundTxs.length > 1 ? { detail: `${roundTxs.length} transactions on chain` } : {}),
+          culprits: culpritsOf(named), setAside: culpritsOf(aside), attempts, txid: [...txids][0] ?? null, ...(roundTxs.length > 1 ? { detail: `${roundTxs.length} transactions on chain` } : {}),
         });
       }
       for (const s of signers) s.db.close();
