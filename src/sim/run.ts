@@ -245,7 +245,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
         if (partitioned) {
           for (let i = 0; i < opts.partitions; i++) {
             const [a, b] = netPrng.sample(members, 2);
-            const from = roundId * ROUND_MS + netPrng.range(0, 10_000);
+            const from = roundId * ROUND_MS + netPrng.range(-200, 800);
             net.cut({ a: a!.peerId, b: b!.peerId, from, to: from + netPrng.range(1_000, 10_000) });
           }
         }
