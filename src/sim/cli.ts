@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { json, ...opts } = args;
-  const report = await runSim(opts);
+  const report = await runSim({ ...opts, progress: (l) => process.stderr.write(`sim: ${l}\n`) });
   process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : human(report).join('\n') + '\n');
   return report.ok ? 0 : 1;
 }

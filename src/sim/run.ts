@@ -42,6 +42,8 @@ export interface SimOptions {
   /** Links cut for a few virtual seconds during the first signing round. */
   partitions: number;
   regroup: boolean;
+  /** Progress lines (one per scenario end); not part of the trace. */
+  progress?: (line: string) => void;
 }
 
 export const DEFAULT_OPTIONS: Omit<SimOptions, 'nodes' | 'seed'> = {
@@ -163,6 +165,10 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     const honest = (p: string) => !byz.has(p);
     const f = Math.floor((opts.nodes - 1) / 3);
     const scenarios: ScenarioReport[] = [];
+    const report = (r: ScenarioReport) => {
+      scenarios.push(r);
+      opts.progress?.(`${r.name}: ${r.completed ? 'completed' : 'NOT completed'}, virtual ${r.virtualMs ?? '-'} ms, wall ${r.wallMs} ms`);
+    };
     const culpritsOf = (named: Map<string, string>) => [...named].map(([peer, code]) => ({ peer, code, byzantine: byz.has(peer) })).sort((a, b) => (a.peer < b.peer ? -1 : 1));
 
     // ---- keygen ---------------------------------------------------------------------------
@@ -210,7 +216,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
     const kgVirtual = kgDone ? kgEnd - kgRound * ROUND_MS : null;
     if (kgVirtual !== null && kgVirtual > kgBound) violate('progress', `keygen took ${kgVirtual} ms, bound ${kgBound} ms`);
     world.note(`keygen ${kgDone ? adopted!.hash : 'failed'}`);
-    scenarios.push({
+    report({
       name: 'keygen', completed: kgDone, virtualMs: kgVirtual, boundMs: kgBound, traffic: summarize(world, members.map((m) => m.peerId)),
       wallMs: Math.round(kgWallMs), cpuMsPerNode: Math.round(kgWallMs / opts.nodes), estimatedWithCpuMs: kgVirtual === null ? null : Math.round(kgVirtual + kgWallMs / opts.nodes),
       culprits: culpritsOf(kgNamed),
@@ -286,7 +292,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
           else if (virtualMs !== null && virtualMs > roundBound) violate('progress', `custody round ${roundId} signed after ${virtualMs} ms, bound ${roundBound} ms`);
         }
         world.note(`${scenario} ${[...txids].join(',')}`);
-        scenarios.push({
+        report({
           name: scenario, completed, virtualMs, boundMs: roundBound, traffic: summarize(world, members.map((m) => m.peerId)),
           wallMs: Math.round(wallMs), cpuMsPerNode: Math.round(wallMs / opts.nodes), estimatedWithCpuMs: virtualMs === null ? null : Math.round(virtualMs + wallMs / opts.nodes),
           culprits: culpritsOf(named), setAside: culpritsOf(aside), attempts, txid: [...txids][0] ?? null, ...(roundTxs.length > 1 ? { detail: `${roundTxs.length} transactions on chain` } : {}),
@@ -340,7 +346,7 @@ export async function runSim(opts: SimOptions): Promise<SimReport> {
       }
       if (virtualMs !== null && virtualMs > rgBound) violate('progress', `regroup took ${virtualMs} ms, bound ${rgBound} ms`);
       world.note(`regroup ${done}`);
-      scenarios.push({
+      report({
         name: 'regroup', completed: done, virtualMs, boundMs: rgBound, traffic: summarize(world, participants.map((m) => m.peerId)),
         wallMs: Math.round(wallMs), cpuMsPerNode: Math.round(wallMs / participants.length), estimatedWithCpuMs: virtualMs === null ? null : Math.round(virtualMs + wallMs / participants.length),
         culprits: culpritsOf(named), detail,
