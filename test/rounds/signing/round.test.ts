@@ -362,3 +362,25 @@ test('a node whose scan has not reached the shared anchor stays out; the others 
   assert.equal(h.state('peerE').endReason, 'no-transfer');
   for (const p of ['peerA', 'peerB', 'peerC', 'peerD']) assert.equal(h.state(p).outcome, 'completed');
 });
+
+test('checksum relay flood refused: a member claiming a differing checksum gets the signing sets relayed by the f + 1 most senior members only, not by everyone', () => {
+  // n = 10, f = 3. peerJ (most junior) signs a checksum that differs from everyone's. Before, every
+  // honest node relayed every signing set it held: 9 relayers x 9 sets, about n^2 messages to each
+  // member, and the member can do it every round. Now the differing checksum is relayed by those
+  // who see it, the sets by A..D only; the round still completes without peerJ.
+  const n = 10;
+  const h = new Harness({
+    n,
+    outFilter: (m) => (m.from === 'peerJ' && m.type === MSG.checksum ? { ...(m.payload as object), checksum: 'ab'.repeat(32) } : m.payload),
+  }).start().run();
+  const setRelays = h.wire.filter((m) => m.type === MSG.relay && (m.payload as { type: string }).type === MSG.signingSet);
+  const relayers = [...new Set(setRelays.map((m) => m.from))].sort();
+  assert.deepEqual(relayers, ['peerA', 'peerB', 'peerC', 'peerD']);
+  assert.ok(setRelays.length <= 4 * (n - 1), `${setRelays.length} signing-set relays`);
+  for (const p of h.ks.peers.filter((x) => x !== 'peerJ')) {
+    const s = h.state(p);
+    assert.equal(s.outcome, 'completed', `${p}: ${s.endReason}`);
+    assert.deepEqual(s.culprits, []);
+    assert.deepEqual(s.setAside.map((x) => [x.peer, x.code]), [['peerJ', 'CHECKSUM_MISMATCH']]);
+  }
+});
