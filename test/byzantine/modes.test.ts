@@ -1,4 +1,4 @@
-// The test-only Byzantine modes: each transformation, what honest validators say about the
+// The chaos harness's Byzantine modes (test/support/byzantine/modes.ts): each transformation, what honest validators say about the
 // malformed messages, and, through the in-memory round harness, that honest nodes name the
 // misbehaving node in their round logs.
 import { describe, it } from 'node:test';
@@ -14,11 +14,10 @@ import { MSG, SIGNING_TOPIC, registerSigningMessageTypes, type ProposalPayload, 
 import { readTimeline } from '../../src/rounds/roundlog.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
-  Byzantine, chainFaults, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
+  BYZANTINE_MODES, Byzantine, chainFaults, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
   type ByzantineSetting,
-} from '../../src/node/byzantine.js';
+} from '../support/byzantine/modes.js';
 import type { MessageAt } from '../../src/node/context.js';
-import { BYZANTINE_MODES } from '../../src/config/schema.js';
 import { Harness, ROUND_ID, type Sent } from '../rounds/signing/harness.js';
 
 const SELF = '12D3KooWByzantine';

@@ -1,10 +1,12 @@
-// The test-only control endpoint (testing.controlPort) and the config rule that keeps the
-// `testing` section off mainnet.
+// The chaos harness's control endpoint (test/support/byzantine/control.ts), the validation of the
+// test node's own settings (METANODE_TEST_NODE), and the config rule that keeps the `testing`
+// section off mainnet.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, ConfigError } from '../../src/config/load.js';
-import { Byzantine } from '../../src/node/byzantine.js';
-import { startTestControl, type TestControl } from '../../src/node/test-control.js';
+import { Byzantine } from '../support/byzantine/modes.js';
+import { startTestControl, type TestControl } from '../support/byzantine/control.js';
+import { readTestNodeSettings, TEST_NODE_ENV } from '../support/byzantine/node.js';
 import { silentLogger } from '../../src/util/log.js';
 
 describe('testing config section', () => {
@@ -30,6 +32,23 @@ describe('testing config section', () => {
     assert.throws(() => parseConfig({ ...base, testing: { byzantine: 'evil' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantine: expected one of none|wrong-proposal|')));
     assert.throws(() => parseConfig({ ...base, testing: { controlPort: 70000 } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.controlPort: must be <= 65535')));
     assert.throws(() => parseConfig({ ...base, testing: { byzantin: 'garbage' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantin: unknown key')));
+  });
+});
+
+describe('test node settings (METANODE_TEST_NODE)', () => {
+  it('defaults when absent; the values given otherwise', () => {
+    assert.deepEqual(readTestNodeSettings({}), { byzantine: 'none', floodCount: 200, epochAttacks: false });
+    assert.deepEqual(readTestNodeSettings({ [TEST_NODE_ENV]: '{"byzantine":"flood","floodCount":50,"epochAttacks":true}' }), { byzantine: 'flood', floodCount: 50, epochAttacks: true });
+  });
+
+  it('names non-JSON, a bad mode, a bad count and an unknown key', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['{nope', /METANODE_TEST_NODE is not JSON/],
+      ['{"byzantine":"evil"}', /METANODE_TEST_NODE: byzantine: /],
+      ['{"floodCount":0}', /METANODE_TEST_NODE: floodCount: /],
+      ['{"controlPort":1}', /METANODE_TEST_NODE: .*controlPort/],
+    ];
+    for (const [raw, msg] of bad) assert.throws(() => readTestNodeSettings({ [TEST_NODE_ENV]: raw }), msg, raw);
   });
 });
 
