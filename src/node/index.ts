@@ -35,7 +35,8 @@ import { lockDataDir } from './lock.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
-import { roundOf, type FaultHooks, type NodeContext } from './context.js';
+import { roundOf, type NodeContext } from './context.js';
+import { networkOutbound, type OutboundPort } from './outbound.js';
 import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner } from './ceremony-runner.js';
 import { registerNodeMessageTypes } from './message-types.js';
@@ -55,8 +56,11 @@ export interface StartNodeOptions {
   /** The keystore passphrase when the caller already has it (the CLI's prompt). */
   passphrase?: ResolvedPassphrase;
   now?: () => number;
-  /** Test-only fault injection (the e2e tests' misbehaving peers). */
-  faults?: FaultHooks;
+  /**
+   * A port put in front of the node's own outbound port (src/node/outbound.ts): every round and
+   * ceremony message, in its final form, goes through it.
+   */
+  outbound?: (own: OutboundPort) => OutboundPort;
 }
 
 export interface RunningNode {
@@ -251,11 +255,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
   );
+  const outbound = opts.outbound ? opts.outbound(networkOutbound(network)) : networkOutbound(network);
   // The reward ledger follows the custody txs in the same SQLite transaction as each change.
   const custodyTxs = new CustodyChainFollower({
     db, chain, finalityDepth: config.custody.finalityDepth, log: log.child({ module: 'custody-chain' }), now, within: () => reconcileNodeRewards(ctx),
   });
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, faults: opts.faults, metrics: nodeMetrics };
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, outbound, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {

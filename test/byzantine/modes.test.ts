@@ -14,10 +14,10 @@ import { MSG, SIGNING_TOPIC, registerSigningMessageTypes, type ProposalPayload, 
 import { readTimeline } from '../../src/rounds/roundlog.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
-  BYZANTINE_MODES, Byzantine, chainFaults, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
+  BYZANTINE_MODES, Byzantine, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
   type ByzantineSetting,
 } from '../support/byzantine/modes.js';
-import type { MessageAt } from '../../src/node/context.js';
+import type { MessageAt } from '../../src/node/outbound.js';
 import { Harness, ROUND_ID, type Sent } from '../rounds/signing/harness.js';
 
 const SELF = '12D3KooWByzantine';
@@ -95,15 +95,6 @@ describe('Byzantine transformations', () => {
     const bytes = (e: Envelope) => envelopeBytes(e.network, e.from, e.type, e.payload, { epoch: e.epoch, round: e.round });
     assert.deepEqual(verdict(bytes(picked[0]!), SELF, SIGNING_TOPIC), { result: 'reject', reason: 'from-mismatch' });
     assert.deepEqual(verdict(bytes(picked[2]!), SELF, SIGNING_TOPIC), { result: 'ignore', reason: 'stale-round' });
-  });
-
-  it('chainFaults applies the e2e hook (read at call time) before the Byzantine one', () => {
-    const first: { outgoing?: (t: string, p: unknown) => unknown } = {};
-    const hooks = chainFaults(first, { outgoing: (_t, p) => ({ wrapped: p }) });
-    assert.deepEqual(hooks.outgoing!('x', 1), { wrapped: 1 });
-    first.outgoing = (_t, p) => (p === 2 ? null : (p as number) * 10);
-    assert.deepEqual(hooks.outgoing!('x', 1), { wrapped: 10 });
-    assert.equal(hooks.outgoing!('x', 2), null);
   });
 });
 

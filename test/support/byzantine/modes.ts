@@ -19,7 +19,7 @@ import { PING_TYPE, PING_TOPIC } from '../../../src/p2p/messages/ping.js';
 import { MSG, SIGNING_TOPIC, isSigningMessageType, type ProposalPayload, type SharePayload } from '../../../src/rounds/signing/messages.js';
 import type { Logger } from '../../../src/util/log.js';
 import { errorMessage } from '../../../src/util/errors.js';
-import type { FaultHooks, MessageAt } from '../../../src/node/context.js';
+import type { MessageAt } from '../../../src/node/outbound.js';
 
 /** The misbehaviours a chaos node can be switched to. */
 export const BYZANTINE_MODES = ['wrong-proposal', 'equivocate', 'invalid-share', 'copied-proof', 'replay', 'garbage', 'oversized', 'flood'] as const;
@@ -147,9 +147,6 @@ export class Byzantine {
     for (const u of this.unsubscribe.splice(0)) u();
   }
 
-  /** The FaultHooks.outgoing implementation. */
-  readonly hooks: FaultHooks = { outgoing: (type, payload, _to, at) => this.outgoing(type, payload, at) };
-
   outgoing(type: string, payload: unknown, at?: MessageAt): unknown | null {
     if (!at || !isSigningMessageType(type)) return payload;
     this.remember({ version: PROTOCOL_VERSION, network: this.d.network, epoch: at.epoch, round: at.round, type, from: this.d.peerId, payload });
@@ -257,14 +254,4 @@ export class Byzantine {
     if (after) setImmediate(go);
     else go();
   }
-}
-
-/** Both hooks in order (the e2e tests' own, read at call time since they swap it, then ours). */
-export function chainFaults(first: FaultHooks | undefined, second: FaultHooks): FaultHooks {
-  return {
-    outgoing: (type, payload, to, at) => {
-      const p = first?.outgoing ? first.outgoing(type, payload, to, at) : payload;
-      return p === null || !second.outgoing ? p : second.outgoing(type, p, to, at);
-    },
-  };
 }

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import type { Config } from '../../../src/config/schema.js';
 import type { ResolvedPassphrase } from '../../../src/keystore/index.js';
 import { startNode, type RunningNode } from '../../../src/node/index.js';
-import type { FaultHooks } from '../../../src/node/context.js';
-import { signOutgoing } from '../../../src/rounds/signing/signed.js';
+import type { NodeContext } from '../../../src/node/context.js';
+import { rewritingOutbound, signAsNode } from '../outbound.js';
 import { attachEpochAttacks } from '../../chaos/epoch-attacker.js';
 import { BYZANTINE_MODES, Byzantine } from './modes.js';
 import { startTestControl } from './control.js';
@@ -54,8 +54,15 @@ export interface TestNodeOptions {
 export async function startTestNode(config: Config, settings: TestNodeSettings, opts: TestNodeOptions = {}): Promise<RunningNode> {
   rmSync(controlFile(config.dataDir), { force: true }); // a killed run's URL is stale
   let byzantine: Byzantine | undefined;
-  const faults: FaultHooks = { outgoing: (type, payload, _to, at) => (byzantine ? byzantine.outgoing(type, payload, at) : payload) };
-  const node = await startNode(config, { ...opts, faults });
+  let running: NodeContext | undefined;
+  let own!: Parameters<typeof rewritingOutbound>[0];
+  const node = await startNode(config, {
+    ...opts,
+    outbound: (port) => {
+      own = port;
+      return rewritingOutbound(port, () => byzantine && ((type, payload, _to, at) => byzantine!.outgoing(type, payload, at)), () => running);
+    },
+  });
   const { ctx } = node;
   const log = ctx.log.child({ module: 'byzantine' });
   byzantine = new Byzantine({
@@ -65,15 +72,14 @@ export async function startTestNode(config: Config, settings: TestNodeSettings, 
     floodCount: settings.floodCount,
     roundMs: ctx.roundMs,
     now: ctx.now,
-    // Its extra messages (a second proposal) carry its own signature, as a real attacker's would.
-    publish: async (type, payload, at) => {
-      const share = await ctx.manager.loadShare(at.epoch);
-      return ctx.network.publish(type, share ? signOutgoing(share, { network: config.network, epoch: at.epoch, peerId: ctx.peerId, round: at.round }, type, payload) : payload, at);
-    },
+    // Its extra messages (a second proposal) carry its own signature, as a real attacker's would,
+    // and leave past its own rewriting.
+    publish: async (type, payload, at) => own.publish(type, await signAsNode(ctx, type, payload, at), at),
     publishRaw: (topic, bytes) => ctx.network.publishRaw(topic, bytes),
     subscribe: (type, handler) => ctx.network.subscribe(type, handler),
     log,
   });
+  running = ctx;
   const control = await startTestControl(
     { peerId: ctx.peerId, byzantine, setPartition: (peers) => ctx.network.setPartition(peers), partition: () => ctx.network.partition() },
     0,
