@@ -14,6 +14,7 @@ import { rewritingOutbound, signAsNode } from '../outbound.js';
 import { attachEpochAttacks } from '../../chaos/epoch-attacker.js';
 import { BYZANTINE_MODES, Byzantine } from './modes.js';
 import { startTestControl } from './control.js';
+import { publishRaw } from './raw.js';
 
 export const TEST_NODE_ENV = 'METANODE_TEST_NODE';
 
@@ -75,7 +76,7 @@ export async function startTestNode(config: Config, settings: TestNodeSettings, 
     // Its extra messages (a second proposal) carry its own signature, as a real attacker's would,
     // and leave past its own rewriting.
     publish: async (type, payload, at) => own.publish(type, await signAsNode(ctx, type, payload, at), at),
-    publishRaw: (topic, bytes) => ctx.network.publishRaw(topic, bytes),
+    publishRaw: (topic, bytes) => publishRaw(ctx.network, config.network, topic, bytes),
     subscribe: (type, handler) => ctx.network.subscribe(type, handler),
     log,
   });
