@@ -78,20 +78,6 @@ describe('rewriting outbound port', () => {
     assert.deepEqual(sent.map((m) => m.type), [MSG.proposal, 'ping']);
   });
 
-  it('an unchanged message sent after a re-signed one waits for it; without a rewrite and nothing queued it goes at once', async () => {
-    const { sent, own } = recorder();
-    let rewrite: Rewrite | undefined = (type, payload) => (type === MSG.proposal ? { ...(payload as object), h1: 'ee'.repeat(32) } : payload);
-    const port = rewritingOutbound(own, () => rewrite, () => signer);
-    const first = port.publish(MSG.proposal, signed(proposal), AT);
-    rewrite = undefined;
-    const second = port.publish('ping', { status: 'ok' }, AT);
-    assert.equal(sent.length, 0, 'both wait for the re-signing');
-    await Promise.all([first, second]);
-    assert.deepEqual(sent.map((m) => m.type), [MSG.proposal, 'ping']);
-    void port.publish('ping', { status: 'later' }, AT);
-    assert.equal(sent.length, 3, 'sent synchronously');
-  });
-
   it('a round message rewritten before the node runs is not sent, and the send fails saying why', async () => {
     const { sent, own } = recorder();
     const port = rewritingOutbound(own, () => (_t, payload) => ({ ...(payload as object), h0: 'dd'.repeat(32) }), () => undefined);

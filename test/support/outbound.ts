@@ -36,14 +36,10 @@ export async function signAsNode(node: Signer, type: string, payload: unknown, a
  */
 export function rewritingOutbound(own: OutboundPort, rewrite: () => Rewrite | undefined, signer: () => Signer | undefined): OutboundPort {
   let queue: Promise<unknown> = Promise.resolve();
-  let queued = 0;
   const send = (type: string, payload: unknown, to: string | undefined, at: MessageAt, go: (p: unknown) => Promise<unknown>): Promise<unknown> => {
     const r = rewrite();
-    // No rewrite and nothing queued: sent at once, exactly as the node's own port would.
-    if (!r && queued === 0) return go(payload);
     const out = r ? r(type, payload, to, at) : payload;
     // Re-signing is asynchronous (the share is loaded); the queue keeps the sending order.
-    queued++;
     const ready = queue.then(() => {
       if (out === null || out === payload) return out;
       const s = signer();
@@ -51,16 +47,7 @@ export function rewritingOutbound(own: OutboundPort, rewrite: () => Rewrite | un
       return signAsNode(s, type, out, at);
     });
     queue = ready.catch(() => {});
-    return ready.then(
-      (p) => {
-        queued--;
-        return p === null ? undefined : go(p);
-      },
-      (e: unknown) => {
-        queued--;
-        throw e;
-      },
-    );
+    return ready.then((p) => (p === null ? undefined : go(p)));
   };
   return {
     publish: (type, payload, at) => send(type, payload, undefined, at, (p) => own.publish(type, p, at)),
