@@ -276,34 +276,6 @@ const httpSchema = z.strictObject({
   postBurst: int(1, 1_000_000).default(100),
 });
 
-/**
- * Misbehaviours a node can be started with for the chaos harness (test/chaos). Test-only:
- * src/node/byzantine.ts implements each one on the node's outgoing-message hooks.
- */
-export const BYZANTINE_MODES = [
-  'wrong-proposal',
-  'equivocate',
-  'invalid-share',
-  'copied-proof',
-  'replay',
-  'garbage',
-  'oversized',
-  'flood',
-] as const;
-export type ByzantineMode = (typeof BYZANTINE_MODES)[number];
-
-// TEST-ONLY. Makes this node misbehave on purpose and opens a loopback control endpoint
-// (partitions, switching the misbehaviour at run time). Refused when network is mainnet.
-const testingSchema = z.strictObject({
-  byzantine: z
-    .enum(['none', ...BYZANTINE_MODES], { error: (iss) => `expected one of none|${BYZANTINE_MODES.join('|')}, got ${describe(iss.input)}` })
-    .default('none'),
-  /** Loopback port of the test control endpoint (/v1/test/...); absent: no endpoint. */
-  controlPort: int(1, 65_535).optional(),
-  /** Messages per burst in the flood mode. */
-  floodCount: int(1, 10_000).default(200),
-});
-
 export const configSchema = z
   .strictObject({
     network: z.enum(NETWORKS, { error: (iss) => `expected one of ${NETWORKS.join('|')}, got ${describe(iss.input)}` }).default('regtest'),
@@ -334,11 +306,8 @@ export const configSchema = z
         format: z.enum(LOG_FORMATS, { error: (iss) => `expected one of ${LOG_FORMATS.join('|')}, got ${describe(iss.input)}` }).default('auto'),
       })
       .prefault({}),
-    testing: testingSchema.optional(),
   })
   .superRefine((c, ctx) => {
-    if (c.network === 'mainnet' && c.testing !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['testing'], message: 'test-only section (byzantine modes, test control endpoint); refused when network is mainnet' });
     if (c.network === 'mainnet' && c.keystore.scryptN < SCRYPT_N_DEFAULT)
       ctx.addIssue({ code: 'custom', path: ['keystore', 'scryptN'], message: `must be >= ${SCRYPT_N_DEFAULT} on mainnet` });
     if (c.network === 'mainnet' && c.stake.minAgeHours < 72)

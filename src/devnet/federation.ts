@@ -33,7 +33,7 @@ export interface FederationOptions {
   baseConfig?: string | Record<string, unknown>;
   /** Deep-merged over the base for every node. */
   config?: Record<string, unknown>;
-  /** Deep-merged last (e.g. a test-only `testing` section). */
+  /** Deep-merged last, per node. */
   perNode?: (index: number) => Record<string, unknown> | undefined;
   /**
    * How the nodes read the devchain: 'esplora' (default), or 'bitcoind': its Bitcoin Core JSON-RPC

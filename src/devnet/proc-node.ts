@@ -45,7 +45,7 @@ export interface ProcNodeSpec {
   env?: Record<string, string>;
   /**
    * A script run (through tsx) in place of the metanode CLI, with the same `start --config <file>`
-   * arguments: a test wrapper around `metanode start` (test/chaos/epoch-attacker-node.ts).
+   * arguments: a test wrapper around `metanode start` (test/support/node-main.ts).
    */
   entry?: string;
   /** How long start() waits for /health before resolving anyway. */

@@ -14,7 +14,7 @@ import { startKeygen, type CeremonyOutcome } from '../rounds/keygen/run.js';
 import { regroupDirectSpecs, regroupGossipSpecs } from '../rounds/regroup/messages.js';
 import { startRegroup } from '../rounds/regroup/run.js';
 import { errorMessage } from '../util/errors.js';
-import { outgoing, roundOf, type NodeContext } from './context.js';
+import { roundOf, type NodeContext } from './context.js';
 import { committeePeers } from './peers.js';
 import { minCommitteeSize } from '../epochs/adoption.js';
 import { keyCommittee } from '../epochs/record.js';
@@ -126,12 +126,10 @@ export class CeremonyRunner {
     const { ctx } = this;
     return {
       publish: async (type, payload, at) => {
-        const p = outgoing(ctx, type, payload, undefined, at);
-        if (p !== null) await ctx.network.publish(type, p, at);
+        await ctx.outbound.publish(type, payload, at);
       },
       sendDirect: async (peerId, type, payload, at) => {
-        const p = outgoing(ctx, type, payload, peerId, at);
-        if (p !== null) await ctx.network.direct.request(peerId, type, { epoch: at.epoch, round: at.round, payload: p });
+        await ctx.outbound.sendDirect(peerId, type, payload, at);
       },
       sign: (bytes) => ctx.privateKey.sign(bytes),
       verify: verifyWithPeerId,

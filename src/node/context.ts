@@ -12,6 +12,7 @@ import type { CustodyChainFollower } from '../custody/custody-chain.js';
 import type { Logger } from '../util/log.js';
 import type { NodeState } from '../p2p/messages/ping.js';
 import type { NodeMetrics } from './metrics.js';
+import type { OutboundPort } from './outbound.js';
 
 export interface ChainView {
   tip: Tip | null;
@@ -45,31 +46,10 @@ export interface NodeContext {
   now(): number;
   /** What this node is doing, for its pings and /v1/status. */
   activity: { state: NodeState };
-  /** Test-only fault injection; never set from config (see StartNodeOptions.faults). */
-  faults?: FaultHooks;
+  /** Where every outgoing round and ceremony message leaves (src/node/outbound.ts). */
+  outbound: OutboundPort;
   /** Ceremony duration histograms; absent in unit tests that build a bare context. */
   metrics?: NodeMetrics;
-}
-
-/**
- * Lets the end-to-end tests make one real node misbehave on the wire (a different proposal, a
- * copied tss_proof, a wrong checksum, an invalid share, a bad DKG share or sub-share, or going
- * silent) without a second protocol implementation. `outgoing` may return a changed payload, or
- * null to drop the message.
- */
-export interface FaultHooks {
-  /** `to`: the recipient of a direct message; `at`: the (epoch, round) the message is sent for. */
-  outgoing?(type: string, payload: unknown, to?: string, at?: MessageAt): unknown | null;
-}
-
-export interface MessageAt {
-  epoch: number;
-  round: number;
-}
-
-/** Applies the test hook, if any, to an outgoing message. */
-export function outgoing(ctx: Pick<NodeContext, 'faults'>, type: string, payload: unknown, to?: string, at?: MessageAt): unknown | null {
-  return ctx.faults?.outgoing ? ctx.faults.outgoing(type, payload, to, at) : payload;
 }
 
 export function roundOf(ctx: Pick<NodeContext, 'roundMs'>, ms: number): number {

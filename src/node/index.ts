@@ -12,7 +12,6 @@ import { chainStakeChecker } from '../p2p/stake-checker.js';
 import { P2pNetwork } from '../p2p/network.js';
 import { defaultRegistry } from '../p2p/registry.js';
 import { EpochManager } from '../epochs/manager.js';
-import { signOutgoing } from '../rounds/signing/signed.js';
 import { RequestStore } from '../custody/requests.js';
 import { DepositWatcher } from '../custody/deposits.js';
 import { reconcileNodeRewards } from './rewards.js';
@@ -36,7 +35,8 @@ import { lockDataDir } from './lock.js';
 import { nodeMigrations } from './migrations.js';
 import { keystoreShareVault } from './share-vault.js';
 import { cronPeriodMs } from '../rounds/round-clock.js';
-import { roundOf, type FaultHooks, type NodeContext } from './context.js';
+import { roundOf, type NodeContext } from './context.js';
+import { networkOutbound, type OutboundPort } from './outbound.js';
 import { SigningRunner } from './signing-runner.js';
 import { CeremonyRunner } from './ceremony-runner.js';
 import { registerNodeMessageTypes } from './message-types.js';
@@ -46,8 +46,6 @@ import { committeePeers } from './peers.js';
 import { registerNodeMetrics } from './metrics.js';
 import { depositViews, peerViews, transferStateCounts } from './views.js';
 import { RequestUpkeep } from './request-upkeep.js';
-import { Byzantine, chainFaults } from './byzantine.js';
-import { startTestControl, type TestControl } from './test-control.js';
 
 /** A running node asks its peers for its own newest ping every this many ping intervals (one small direct request per connected peer). */
 const MIRROR_CHECK_PINGS = 20;
@@ -58,8 +56,11 @@ export interface StartNodeOptions {
   /** The keystore passphrase when the caller already has it (the CLI's prompt). */
   passphrase?: ResolvedPassphrase;
   now?: () => number;
-  /** Test-only fault injection (the e2e tests' misbehaving peers). */
-  faults?: FaultHooks;
+  /**
+   * A port put in front of the node's own outbound port (src/node/outbound.ts): every round and
+   * ceremony message, in its final form, goes through it.
+   */
+  outbound?: (own: OutboundPort) => OutboundPort;
 }
 
 export interface RunningNode {
@@ -254,34 +255,12 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     },
     (what, e) => log.warn({ metric: what, err: errorMessage(e) }, 'metrics source failed'),
   );
-  // TEST-ONLY (config section `testing`, refused on mainnet): a Byzantine mode on the outgoing hook.
-  let byzantine: Byzantine | undefined;
-  let faults = opts.faults;
-  if (config.testing) {
-    byzantine = new Byzantine({
-      peerId,
-      network: config.network,
-      mode: config.testing.byzantine,
-      floodCount: config.testing.floodCount,
-      roundMs,
-      now,
-      // Its extra messages (a second proposal) carry its own signature, as a real attacker's would.
-      publish: async (type, payload, at) => {
-        const share = await manager.loadShare(at.epoch);
-        return network.publish(type, share ? signOutgoing(share, { network: config.network, epoch: at.epoch, peerId, round: at.round }, type, payload) : payload, at);
-      },
-      publishRaw: (topic, bytes) => network.publishRaw(topic, bytes),
-      subscribe: (type, handler) => network.subscribe(type, handler),
-      log: log.child({ module: 'byzantine' }),
-    });
-    faults = opts.faults ? chainFaults(opts.faults, byzantine.hooks) : byzantine.hooks;
-    log.warn({ byzantine: config.testing.byzantine, controlPort: config.testing.controlPort }, 'TEST-ONLY config section `testing` is set: this node may misbehave on purpose');
-  }
+  const outbound = opts.outbound ? opts.outbound(networkOutbound(network)) : networkOutbound(network);
   // The reward ledger follows the custody txs in the same SQLite transaction as each change.
   const custodyTxs = new CustodyChainFollower({
     db, chain, finalityDepth: config.custody.finalityDepth, log: log.child({ module: 'custody-chain' }), now, within: () => reconcileNodeRewards(ctx),
   });
-  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, faults, metrics: nodeMetrics };
+  const ctx: NodeContext = { config, peerId, privateKey, db, chain, chainView, network, manager, requests, deposits, custodyTxs, log, roundMs, now, activity, outbound, metrics: nodeMetrics };
   const signing = new SigningRunner(ctx);
   const ceremonies = new CeremonyRunner(ctx);
   const sync = new EpochSync(ctx, async () => {
@@ -426,7 +405,6 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     auth: { token: ensureApiToken(config.dataDir).token, postRatePerSec: config.http.postRatePerSec, postBurst: config.http.postBurst },
   });
 
-  let control: TestControl | undefined;
   const timers: NodeJS.Timeout[] = [];
   let resolveDone!: (code: number | void) => void;
   const done = new Promise<number | void>((r) => (resolveDone = r));
@@ -440,8 +418,6 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     // A broadcast still in flight may hold the scheduler a moment; never longer than this.
     await Promise.race([scheduler.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await api.close().catch(() => {});
-    await control?.close().catch(() => {});
-    byzantine?.stop();
     await network.stop().catch(() => {});
     db.close();
     lock.release();
@@ -456,13 +432,6 @@ export async function startNode(config: Config, opts: StartNodeOptions = {}): Pr
     const archived = await upkeep.archiveBacklog();
     if (archived > 0) log.info({ archived }, 'transfer requests past their retention archived before the first chain poll');
     await pollChain();
-    if (byzantine && config.testing?.controlPort !== undefined) {
-      control = await startTestControl(
-        { peerId, byzantine, setPartition: (peers) => network.setPartition(peers), partition: () => network.partition() },
-        config.testing.controlPort,
-        log,
-      );
-    }
     timers.push(setInterval(() => void pollChain(), config.chain.pollMs));
     timers.push(
       setInterval(() => {

@@ -14,7 +14,7 @@ import { isSigningMessageType } from '../rounds/signing/messages.js';
 import { DEFAULT_TIMEOUTS, type Participant, type RoundTimeouts } from '../rounds/signing/types.js';
 import { finishRound, startRound } from '../rounds/roundlog.js';
 import { errorMessage } from '../util/errors.js';
-import { outgoing, roundOf, type NodeContext } from './context.js';
+import { roundOf, type NodeContext } from './context.js';
 import { signOutgoing } from '../rounds/signing/signed.js';
 import { stakedMembers, type StakedMember } from './peers.js';
 import { rewardLedger, rewardOutputsOf, type RewardSource } from '../custody/rewards.js';
@@ -133,10 +133,8 @@ export class SigningRunner {
         db: ctx.db,
         now: ctx.now,
         publish: (type, payload) => {
-          const out = outgoing(ctx, type, payload, undefined, { epoch: cur.key.epoch, round: roundId });
-          if (out === null) return;
-          const p = signOutgoing(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }, type, out);
-          ctx.network.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
+          const p = signOutgoing(cur.share, { network: ctx.config.network, epoch: cur.key.epoch, peerId: ctx.peerId, round: roundId }, type, payload);
+          ctx.outbound.publish(type, p, { epoch: cur.key.epoch, round: roundId }).catch((e) => ctx.log.warn({ type, err: errorMessage(e) }, 'publish failed'));
         },
         broadcastTx: (hex) => ctx.chain.broadcast(hex),
         // Silence is not proof of misbehaviour (a crash, a partition, a loaded host): the silent

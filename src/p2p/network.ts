@@ -341,17 +341,6 @@ export class P2pNetwork extends EventEmitter<P2pEvents> {
   }
 
   /**
-   * Test-only (the Byzantine modes of src/node/byzantine.ts): publishes arbitrary bytes on a
-   * registered short topic, bypassing the envelope, schema and size checks of publish().
-   */
-  async publishRaw(topic: string, bytes: Uint8Array): Promise<number> {
-    if (!this.registry.topics().includes(topic)) throw new MetanodeError('INVALID_INPUT', `topic ${topic} is not registered`);
-    this.ensureTopic(topic);
-    const res = await this.libp2p.services.pubsub.publish(topicName(this.o.network, topic), bytes);
-    return res.recipients.length;
-  }
-
-  /**
    * Test-only (the chaos harness's partitions): refuses and closes every connection to `peers`
    * until called again; [] restores them (the connection keeper redials as usual).
    */

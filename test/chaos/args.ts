@@ -1,5 +1,5 @@
 // Arguments of `npm run chaos`, parsed without side effects.
-import { BYZANTINE_MODES } from '../../src/config/schema.js';
+import { BYZANTINE_MODES } from '../support/byzantine/modes.js';
 import { FAULT_KINDS, type ChaosMode, type FaultKind } from './schedule.js';
 import { EPOCH_ATTACK_MODES } from './epoch-attacks.js';
 import type { ChaosOptions } from './harness.js';

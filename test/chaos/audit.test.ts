@@ -11,7 +11,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import { startDevchain, type RunningDevchain } from '../../src/chain/devchain/index.js';
 import { DevchainClient } from '../../src/chain/devchain/client.js';
 import { addressToScript } from '../../src/chain/network.js';
-import { BYZANTINE_MODES } from '../../src/config/schema.js';
+import { BYZANTINE_MODES } from '../support/byzantine/modes.js';
 import { auditChain, inputProblem, type ChainAudit } from './chain-audit.js';
 import {
   commitmentCheck, culpritFinding, epochAttackCheck, epochTrustCheck, groupKeyCheck, integrityCheck, paidOnBestChainCheck, paymentCheck, reorgFollowedCheck, silenceNoticed, type NodeDbView,

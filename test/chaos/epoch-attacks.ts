@@ -1,7 +1,8 @@
 // Byzantine attacks on the epoch trust boundary for the chaos harness (issue 13), test-side only:
-// the node process that carries them out runs test/chaos/epoch-attacker-node.ts, a wrapper around
-// `metanode start` that leaves the node's code alone and only changes what it serves on
-// epochs.sync and which epoch its pings announce, while an attack is switched on.
+// the node process that carries them out runs test/support/node-main.ts, a wrapper around
+// `metanode start` that leaves the node's code alone; with `epochAttacks` set it attaches
+// test/chaos/epoch-attacker.ts, which changes only what the node serves on epochs.sync and which
+// epoch its pings announce, while an attack is switched on.
 //
 //   forged-epoch     a keygen record for epoch current+1 on top of the current epoch, committee the
 //                    attacker and a sybil identity of its own (a 2-of-2 key it holds entirely),

@@ -6,7 +6,8 @@
 // holding a custody tx (its custody txs forgotten or back in the mempool, per the seed). After each
 // fault heals, a probe transfer must be paid
 // within a bounded number of rounds. At the end the run is judged from the devchain and every
-// node's database (judge.ts).
+// node's database (judge.ts). Every node process runs test/support/node-main.ts: the production
+// node with the test behaviour (Byzantine modes, control endpoint, epoch attacks) around it.
 import { logDigest } from '../support/log-digest.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,6 +24,7 @@ import type { Check, CulpritFinding } from './db-audit.js';
 import { judgeRun, type JudgedFault } from './judge.js';
 import { describeFault, makeSchedule, type ChaosMode, type Fault, type FaultKind } from './schedule.js';
 import { isEpochAttackMode, readEpochAttackState, setEpochAttack, type EpochAttackMode, type OfferedRecord } from './epoch-attacks.js';
+import { controlFile, TEST_NODE_ENV, type TestNodeSettings } from '../support/byzantine/node.js';
 import { Workload } from './workload.js';
 
 export interface ChaosOptions {
@@ -36,7 +38,7 @@ export interface ChaosOptions {
   /** Working directory (default a fresh temp dir, removed after a passing run unless keep). */
   dir?: string;
   keep?: boolean;
-  /** Devchain on P, libp2p P+1.., HTTP P+101.., test control P+201.. (default 48000). */
+  /** Devchain on P, libp2p P+1.., HTTP P+101.. (default 48000); the test control endpoints on ports of their own choosing. */
   basePort?: number;
   /** Signing round length in seconds; must divide 60 (default 10). */
   roundSec?: number;
@@ -78,20 +80,24 @@ export interface ChaosReport {
 
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function control(name: string, port: number, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`, {
+/** A call to a node's test control endpoint, at the URL the node wrote to its data directory (test/support/byzantine/node.ts). */
+async function control(node: { name: string; dir: string }, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const file = controlFile(node.dir);
+  if (!existsSync(file)) throw new Error(`${node.name} control ${path}: no ${file} (the node has not started its test control endpoint)`);
+  const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url: string };
+  const r = await fetch(`${url}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     signal: AbortSignal.timeout(5_000),
   });
   const j = (await r.json()) as Record<string, unknown>;
-  if (r.status !== 200) throw new Error(`${name} control ${path}: HTTP ${r.status} ${JSON.stringify(j)}`);
+  if (r.status !== 200) throw new Error(`${node.name} control ${path}: HTTP ${r.status} ${JSON.stringify(j)}`);
   return j;
 }
 
-/** Whether every port the federation would use at `base` is free now (devchain, libp2p, HTTP, test control). */
+/** Whether every port the federation would use at `base` is free now (devchain, libp2p, HTTP). */
 async function portsFree(base: number, n: number): Promise<boolean> {
-  const ports = [base, ...Array.from({ length: n }, (_, i) => [base + i + 1, base + 101 + i, base + 201 + i]).flat()];
+  const ports = [base, ...Array.from({ length: n }, (_, i) => [base + i + 1, base + 101 + i]).flat()];
   for (const port of ports) {
     const free = await new Promise<boolean>((resolve) => {
       const srv = createServer();
@@ -121,7 +127,6 @@ interface Ctx {
   work: Workload;
   roundMs: number;
   threshold: number;
-  controlPort: (i: number) => number;
   sleep: (ms: number) => Promise<void>;
 }
 
@@ -151,23 +156,22 @@ async function inject(c: Ctx, fault: Fault, rec: FaultRecord): Promise<void> {
       const group = new Set(fault.group!);
       for (const i of group) work.excluded.add(i);
       const cut = (x: (typeof fed.nodes)[number]) => fed.nodes.filter((o) => group.has(o.index) !== group.has(x.index)).map((o) => o.peerId);
-      await Promise.all(fed.nodes.map((x) => control(x.name, c.controlPort(x.index), '/v1/test/partition', { peers: cut(x) })));
+      await Promise.all(fed.nodes.map((x) => control(x, '/v1/test/partition', { peers: cut(x) })));
       await during();
       await c.sleep(fault.holdMs);
-      await Promise.all(fed.nodes.map((x) => control(x.name, c.controlPort(x.index), '/v1/test/partition', { peers: [] })));
+      await Promise.all(fed.nodes.map((x) => control(x, '/v1/test/partition', { peers: [] })));
       for (const i of group) work.excluded.delete(i);
       return;
     }
     case 'byzantine': {
-      const port = c.controlPort(fault.node);
-      // The node's own modes switch through its test control endpoint; the epoch attacks through
-      // the wrapper the node runs in (test/chaos/epoch-attacker-node.ts), by a file.
+      // The Byzantine modes switch through the node's test control endpoint; the epoch attacks
+      // (test/chaos/epoch-attacker.ts) by a file in its data directory.
       const epochAttack = isEpochAttackMode(fault.mode!);
       const count = async () =>
-        epochAttack ? (readEpochAttackState(node.dir).actions[fault.mode!] ?? 0) : (((await control(node.name, port, '/v1/test/state')).actions as Record<string, number>)[fault.mode!] ?? 0);
+        epochAttack ? (readEpochAttackState(node.dir).actions[fault.mode!] ?? 0) : (((await control(node, '/v1/test/state')).actions as Record<string, number>)[fault.mode!] ?? 0);
       const setMode = async (mode: string) => {
         if (epochAttack) setEpochAttack(node.dir, mode === 'none' ? 'none' : (fault.mode as EpochAttackMode));
-        else await control(node.name, port, '/v1/test/byzantine', { mode });
+        else await control(node, '/v1/test/byzantine', { mode });
       };
       work.excluded.add(fault.node);
       const before = await count();
@@ -248,9 +252,14 @@ async function retarget(c: Ctx, fault: Fault): Promise<Fault> {
   return target >= 0 ? { ...fault, node: target } : fault;
 }
 
-function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void; entry?: string; keygenWindowMs?: number }) {
+/** Every node runs through the test entry point, the production node wrapped with the test behaviour. */
+const NODE_MAIN = fileURLToPath(new URL('../support/node-main.ts', import.meta.url));
+
+function federationOptions(o: { n: number; dir: string; basePort: number; roundSec: number; out: (l: string) => void; epochAttacks: boolean; keygenWindowMs?: number }) {
+  const settings: TestNodeSettings = { byzantine: 'none', floodCount: 50, epochAttacks: o.epochAttacks };
   return {
-    entry: o.entry,
+    entry: NODE_MAIN,
+    env: { [TEST_NODE_ENV]: JSON.stringify(settings) },
     nodes: o.n,
     dir: o.dir,
     basePort: o.basePort,
@@ -267,7 +276,6 @@ function federationOptions(o: { n: number; dir: string; basePort: number; roundS
       // run: 36 s for a protocol violation, 15 s for silence.
       blocklist: { hours: 0.01, silentMinutes: 0.25 },
     },
-    perNode: (i: number) => ({ testing: { byzantine: 'none', controlPort: o.basePort + 200 + i + 1, floodCount: 50 } }),
     out: o.out,
   };
 }
@@ -290,8 +298,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const threshold = defaultThreshold(n);
   const schedule = makeSchedule({ seed: opts.seed, nodes: n, threshold, faults: opts.faults ?? 4, roundMs, kinds: opts.kinds, modes: opts.modes });
   let basePort = await chooseBasePort(opts.basePort ?? 48000, n);
-  // Every node runs in the epoch-attack wrapper when the schedule holds an epoch attack (any node may be drawn).
-  const entry = schedule.some((f) => f.mode !== undefined && isEpochAttackMode(f.mode)) ? fileURLToPath(new URL('./epoch-attacker-node.ts', import.meta.url)) : undefined;
+  // Every node carries the epoch attacks when the schedule holds one (any node may be drawn).
+  const epochAttacks = schedule.some((f) => f.mode !== undefined && isEpochAttackMode(f.mode));
   const report: ChaosReport = {
     seed: opts.seed, nodes: n, threshold: null, basePort, dir, roundMs, recoveryBoundRounds: bound, groupKey: null, faults: [],
     transfers: { requested: 0, paid: 0 }, culprits: [], checks: [], ok: false, durationMs: 0,
@@ -301,17 +309,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let fed: ProcessFederation | undefined;
   try {
     try {
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, epochAttacks, keygenWindowMs: opts.keygenWindowMs }));
     } catch (e) {
       // A port taken between the check and the start (another process's outgoing connection): once more, elsewhere.
       const logs = readdirSync(dir).filter((d) => d.startsWith('node-')).map((d) => join(dir, d, 'node.log')).filter((l) => existsSync(l));
       if (!logs.some((l) => readFileSync(l, 'utf8').includes('EADDRINUSE'))) throw e;
       basePort = report.basePort = await chooseBasePort(basePort, n, 1);
       out(`a port was in use; starting again at base port ${basePort}`);
-      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, entry, keygenWindowMs: opts.keygenWindowMs }));
+      fed = await startProcessFederation(federationOptions({ n, dir, basePort, roundSec, out, epochAttacks, keygenWindowMs: opts.keygenWindowMs }));
     }
     const work = new Workload(fed, out, sleep);
-    const c: Ctx = { fed, work, roundMs, threshold, controlPort: (i) => basePort + 200 + i + 1, sleep };
+    const c: Ctx = { fed, work, roundMs, threshold, sleep };
     const names = fed.nodes.map((x) => x.name);
     const key = await fed.waitForKey(90_000 + 3_000 * n);
     report.threshold = c.threshold = key.threshold;

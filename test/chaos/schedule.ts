@@ -1,7 +1,7 @@
 // The chaos run's fault schedule, drawn from a seed: which faults, in what order, on which nodes,
 // for how long, and which misbehaviour a Byzantine node shows. Pure: the same (seed, options)
 // always gives the same schedule, so a failing run replays from its seed.
-import { BYZANTINE_MODES, type ByzantineMode } from '../../src/config/schema.js';
+import { BYZANTINE_MODES, type ByzantineMode } from '../support/byzantine/modes.js';
 import { EPOCH_ATTACK_MODES, type EpochAttackMode } from './epoch-attacks.js';
 import { Prng } from '../../src/util/prng.js';
 

@@ -12,7 +12,7 @@ import type { ChainSource } from '../../src/chain/types.js';
 import { parseConfig, type Config } from '../../src/config/index.js';
 import { Keystore } from '../../src/keystore/index.js';
 import { startNode, type RunningNode } from '../../src/node/index.js';
-import type { FaultHooks } from '../../src/node/context.js';
+import { rewritingOutbound, type Rewrite } from '../support/outbound.js';
 import { createDevWallet, randomTaprootAddress, type DevWallet } from '../../src/devnet/wallet.js';
 import { createLogger } from '../../src/util/log.js';
 import { createApiClient, type ApiClient } from '../../src/cli/client.js';
@@ -53,8 +53,12 @@ export interface TestNode {
   dir: string;
   peerId: string;
   config: Config;
-  /** Mutable: tests set `faults.outgoing` to make this node misbehave. */
-  faults: FaultHooks;
+  /**
+   * Mutable: tests set `faults.outgoing` to make this node misbehave on the wire (rewrite or drop
+   * its outgoing messages; a changed round message is re-signed with its own share:
+   * test/support/outbound.ts).
+   */
+  faults: { outgoing?: Rewrite };
   running: RunningNode | null;
   api(): ApiClient;
   /**
@@ -136,10 +140,13 @@ export async function startFederation(opts: FederationOptions): Promise<Federati
         const others = nodes.filter((o) => o !== node && o.running).flatMap((o) => o.running!.multiaddrs.filter((a) => a.includes('127.0.0.1')));
         const c = node.config;
         const cfg: Config = { ...c, p2p: { ...c.p2p, bootstrap: others }, schedule: { ...c.schedule, keygenUntil } };
-        node.running = await startNode(cfg, {
+        // The running node's context, for re-signing rewritten messages: kept while it stops
+        // (a test stopping it from inside a rewrite still drops what it sends meanwhile).
+        let started: RunningNode | undefined;
+        node.running = started = await startNode(cfg, {
           env: { METANODE_PASSPHRASE: PASSPHRASE },
           log: createLogger({ level: 'info', destination: join(node.dir, 'node.log') }),
-          faults: node.faults,
+          outbound: (own) => rewritingOutbound(own, () => node.faults.outgoing, () => started?.ctx),
         });
         return node.running;
       },

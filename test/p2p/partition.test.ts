@@ -1,10 +1,11 @@
-// Test-only network controls the chaos harness uses: a partition cuts and refuses connections to
-// chosen peers until healed; publishRaw puts arbitrary bytes on a topic (and honest peers reject
-// them with a reason).
+// Network controls the chaos harness uses: a partition cuts and refuses connections to chosen
+// peers until healed; publishRaw (test/support/byzantine/raw.ts) puts arbitrary bytes on a topic
+// through a node's libp2p host (and honest peers reject them with a reason).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AdmissionGate } from '../../src/p2p/gater.js';
 import type { P2pNetwork } from '../../src/p2p/network.js';
+import { publishRaw } from '../support/byzantine/raw.js';
 import { addrOf, identity, makeNode, stakeMap, stopAll, waitFor, type Ident } from './helpers.js';
 
 describe('AdmissionGate partition', () => {
@@ -84,8 +85,8 @@ describe('P2pNetwork partition and publishRaw', () => {
     const [a, b] = nets as [P2pNetwork, P2pNetwork];
     const seen: string[] = [];
     a.on('message:rejected', (r) => r.from === b.peerId && seen.push(r.reason));
-    await assert.rejects(() => b.publishRaw('no-such-topic', new Uint8Array([1])), /topic no-such-topic is not registered/);
-    await b.publishRaw('ping', new TextEncoder().encode('{"version":'));
+    await assert.rejects(() => publishRaw(b, 'regtest', 'no-such-topic', new Uint8Array([1])), /topic no-such-topic is not registered/);
+    await publishRaw(b, 'regtest', 'ping', new TextEncoder().encode('{"version":'));
     await waitFor('rejection seen', () => seen.length > 0, 20_000);
     assert.deepEqual(seen, ['not-json']);
   });

@@ -70,9 +70,9 @@ export function slotOf(type: string, payload: Record<string, unknown>): string {
 }
 
 /**
- * What goes on the wire for an outgoing round message: the body signed by its sender. The node
- * signs at the last step before the network (after any test fault hook), so what a peer receives
- * is always attributable to the node that sent it.
+ * What goes on the wire for an outgoing round message: the body signed by its sender, before it
+ * leaves through the node's outbound port, so what a peer receives is always attributable to the
+ * node that sent it.
  */
 export function signOutgoing(share: KeyShare, ctx: TssProofContext, type: string, payload: unknown): unknown {
   if (!isSignedType(type) || payload === null || typeof payload !== 'object') return payload;

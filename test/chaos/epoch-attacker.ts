@@ -1,16 +1,13 @@
-// `metanode start` with the epoch attacks of test/chaos/epoch-attacks.ts on top (the chaos
-// harness runs every node through this script when its schedule holds such an attack). The node
-// itself is the unchanged production node; while an attack is switched on (a file in the data
-// directory), this wrapper
+// The epoch attacks of test/chaos/epoch-attacks.ts on a running production node
+// (test/support/node-main.ts attaches them when its settings say `epochAttacks`: the chaos harness
+// sets that when its schedule holds such an attack). The node itself is unchanged; while an attack
+// is switched on (a file in the data directory), this wrapper
 //   - answers epochs.sync with the attack's records instead of the node's own, and
 //   - makes the node's pings announce epoch current+1, so that honest peers ask it.
-// Switched off, both go back to the node's own behaviour. Usage (as the harness spawns it):
-//   node --import tsx test/chaos/epoch-attacker-node.ts start --config <file>
+// Switched off, both go back to the node's own behaviour.
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { loadConfig } from '../../src/config/index.js';
-import { startCommand, type StartNode } from '../../src/cli/commands/start.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import type { RunningNode } from '../../src/node/index.js';
 import { roundOf } from '../../src/node/context.js';
 import { dkgFinish, dkgRound2, dkgStart, dkgTranscriptHash } from '../../src/crypto/dkg.js';
 import { membersInOrder } from '../../src/crypto/identifiers.js';
@@ -78,7 +75,7 @@ interface Internals {
   direct: { kinds: Map<string, { handler: (from: string, req: unknown) => unknown }> };
 }
 
-function attach(node: RunningNode): void {
+export function attachEpochAttacks(node: RunningNode): void {
   const { ctx } = node;
   const dataDir = ctx.config.dataDir;
   const log = ctx.log.child({ module: 'epoch-attack' });
@@ -142,16 +139,3 @@ function attach(node: RunningNode): void {
   poll.unref();
   void node.done.finally(() => clearInterval(poll));
 }
-
-const args = process.argv.slice(2);
-const at = args.indexOf('--config');
-if (args[0] !== 'start' || at < 0 || !args[at + 1]) {
-  console.error('usage: epoch-attacker-node.ts start --config <file>');
-  process.exit(64);
-}
-const wrapped: StartNode = async (config, opts) => {
-  const node = await startNode(config, opts);
-  attach(node);
-  return node;
-};
-process.exit(await startCommand(loadConfig(args[at + 1]), { startNode: wrapped }));

@@ -1,7 +1,8 @@
-// TEST-ONLY misbehaviours for the chaos harness (config section `testing.byzantine`, refused on
-// mainnet). Each mode is a small transformation of what the honest node would send, applied
-// through the node's outgoing-message hook (FaultHooks), so no second protocol implementation
-// exists. The pure functions are exported for the unit tests; Byzantine wires them to a node.
+// Misbehaviours for the chaos harness, test code only: test/support/node-main.ts wraps the
+// production node with them (its settings come from METANODE_TEST_NODE, never from the node's
+// config). Each mode is a small transformation of what the honest node would send, so no second
+// protocol implementation exists. The pure functions are exported for the unit tests; Byzantine
+// wires them to a node.
 //
 //   wrong-proposal  sign.proposal for a document nobody built (random h0, h1)
 //   equivocate      the honest sign.proposal, then a second, different one in the same round
@@ -13,14 +14,16 @@
 //   flood           every signing message sent `floodCount` times
 import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { ByzantineMode } from '../config/schema.js';
-import { encodeEnvelope, PROTOCOL_VERSION, type Envelope } from '../p2p/envelope.js';
-import { PING_TYPE, PING_TOPIC } from '../p2p/messages/ping.js';
-import { MSG, SIGNING_TOPIC, isSigningMessageType, type ProposalPayload, type SharePayload } from '../rounds/signing/messages.js';
-import type { Logger } from '../util/log.js';
-import { errorMessage } from '../util/errors.js';
-import type { FaultHooks, MessageAt } from './context.js';
+import { encodeEnvelope, PROTOCOL_VERSION, type Envelope } from '../../../src/p2p/envelope.js';
+import { PING_TYPE, PING_TOPIC } from '../../../src/p2p/messages/ping.js';
+import { MSG, SIGNING_TOPIC, isSigningMessageType, type ProposalPayload, type SharePayload } from '../../../src/rounds/signing/messages.js';
+import type { Logger } from '../../../src/util/log.js';
+import { errorMessage } from '../../../src/util/errors.js';
+import type { MessageAt } from '../../../src/node/outbound.js';
 
+/** The misbehaviours a chaos node can be switched to. */
+export const BYZANTINE_MODES = ['wrong-proposal', 'equivocate', 'invalid-share', 'copied-proof', 'replay', 'garbage', 'oversized', 'flood'] as const;
+export type ByzantineMode = (typeof BYZANTINE_MODES)[number];
 export type ByzantineSetting = ByzantineMode | 'none';
 
 const enc = new TextEncoder();
@@ -135,7 +138,7 @@ export class Byzantine {
   }
 
   setMode(mode: ByzantineSetting): void {
-    if (mode !== this.modeNow) this.d.log.warn({ from: this.modeNow, to: mode }, 'byzantine (test-only): mode changed');
+    if (mode !== this.modeNow) this.d.log.warn({ from: this.modeNow, to: mode }, 'byzantine (test code): mode changed');
     this.modeNow = mode;
     this.held = null;
   }
@@ -143,9 +146,6 @@ export class Byzantine {
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
   }
-
-  /** The FaultHooks.outgoing implementation. */
-  readonly hooks: FaultHooks = { outgoing: (type, payload, _to, at) => this.outgoing(type, payload, at) };
 
   outgoing(type: string, payload: unknown, at?: MessageAt): unknown | null {
     if (!at || !isSigningMessageType(type)) return payload;
@@ -206,7 +206,7 @@ export class Byzantine {
     }
     if (raw.length === 0) return;
     this.did(mode, raw.length);
-    this.d.log.warn({ mode, round: at.round, messages: raw.length }, 'byzantine (test-only): publishing malformed messages');
+    this.d.log.warn({ mode, round: at.round, messages: raw.length }, 'byzantine (test code): publishing malformed messages');
     for (const m of raw) this.d.publishRaw(m.topic, m.bytes).catch((e) => this.d.log.debug({ err: errorMessage(e) }, 'byzantine raw publish failed'));
   }
 
@@ -254,14 +254,4 @@ export class Byzantine {
     if (after) setImmediate(go);
     else go();
   }
-}
-
-/** Both hooks in order (the e2e tests' own, read at call time since they swap it, then ours). */
-export function chainFaults(first: FaultHooks | undefined, second: FaultHooks): FaultHooks {
-  return {
-    outgoing: (type, payload, to, at) => {
-      const p = first?.outgoing ? first.outgoing(type, payload, to, at) : payload;
-      return p === null || !second.outgoing ? p : second.outgoing(type, p, to, at);
-    },
-  };
 }

@@ -1,4 +1,4 @@
-// The test-only Byzantine modes: each transformation, what honest validators say about the
+// The chaos harness's Byzantine modes (test/support/byzantine/modes.ts): each transformation, what honest validators say about the
 // malformed messages, and, through the in-memory round harness, that honest nodes name the
 // misbehaving node in their round logs.
 import { describe, it } from 'node:test';
@@ -14,11 +14,10 @@ import { MSG, SIGNING_TOPIC, registerSigningMessageTypes, type ProposalPayload, 
 import { readTimeline } from '../../src/rounds/roundlog.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
-  Byzantine, chainFaults, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
+  BYZANTINE_MODES, Byzantine, corruptShares, envelopeBytes, garbageMessages, oversizedMessages, pickReplays, withCopiedProof, wrongProposal,
   type ByzantineSetting,
-} from '../../src/node/byzantine.js';
-import type { MessageAt } from '../../src/node/context.js';
-import { BYZANTINE_MODES } from '../../src/config/schema.js';
+} from '../support/byzantine/modes.js';
+import type { MessageAt } from '../../src/node/outbound.js';
 import { Harness, ROUND_ID, type Sent } from '../rounds/signing/harness.js';
 
 const SELF = '12D3KooWByzantine';
@@ -96,15 +95,6 @@ describe('Byzantine transformations', () => {
     const bytes = (e: Envelope) => envelopeBytes(e.network, e.from, e.type, e.payload, { epoch: e.epoch, round: e.round });
     assert.deepEqual(verdict(bytes(picked[0]!), SELF, SIGNING_TOPIC), { result: 'reject', reason: 'from-mismatch' });
     assert.deepEqual(verdict(bytes(picked[2]!), SELF, SIGNING_TOPIC), { result: 'ignore', reason: 'stale-round' });
-  });
-
-  it('chainFaults applies the e2e hook (read at call time) before the Byzantine one', () => {
-    const first: { outgoing?: (t: string, p: unknown) => unknown } = {};
-    const hooks = chainFaults(first, { outgoing: (_t, p) => ({ wrapped: p }) });
-    assert.deepEqual(hooks.outgoing!('x', 1), { wrapped: 1 });
-    first.outgoing = (_t, p) => (p === 2 ? null : (p as number) * 10);
-    assert.deepEqual(hooks.outgoing!('x', 1), { wrapped: 10 });
-    assert.equal(hooks.outgoing!('x', 2), null);
   });
 });
 

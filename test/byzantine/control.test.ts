@@ -1,35 +1,41 @@
-// The test-only control endpoint (testing.controlPort) and the config rule that keeps the
-// `testing` section off mainnet.
+// The chaos harness's control endpoint (test/support/byzantine/control.ts), the validation of the
+// test node's own settings (METANODE_TEST_NODE), and that the production config refuses any
+// test section.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, ConfigError } from '../../src/config/load.js';
-import { Byzantine } from '../../src/node/byzantine.js';
-import { startTestControl, type TestControl } from '../../src/node/test-control.js';
+import { Byzantine } from '../support/byzantine/modes.js';
+import { startTestControl, type TestControl } from '../support/byzantine/control.js';
+import { readTestNodeSettings, TEST_NODE_ENV } from '../support/byzantine/node.js';
 import { silentLogger } from '../../src/util/log.js';
 
-describe('testing config section', () => {
-  const base = { chain: { esploraUrl: 'http://127.0.0.1:3002' } };
-
-  it('defaults: no section at all; with the section, byzantine none and flood 200', () => {
-    assert.equal(parseConfig(base).testing, undefined);
-    assert.deepEqual(parseConfig({ ...base, testing: {} }).testing, { byzantine: 'none', floodCount: 200 });
-    assert.deepEqual(parseConfig({ ...base, testing: { byzantine: 'garbage', controlPort: 48201 } }).testing, { byzantine: 'garbage', controlPort: 48201, floodCount: 200 });
-  });
-
-  it('is refused on mainnet, even empty', () => {
-    for (const testing of [{}, { byzantine: 'none' }, { controlPort: 9999 }]) {
+describe('the production config has no test section', () => {
+  it('refuses a `testing` section as an unknown key, on every network', () => {
+    const base = { chain: { esploraUrl: 'http://127.0.0.1:3002' } };
+    for (const network of ['regtest', 'signet', 'testnet', 'mainnet']) {
       assert.throws(
-        () => parseConfig({ ...base, network: 'mainnet', testing }),
-        (e) => e instanceof ConfigError && e.issues.some((i) => /^config error: testing: test-only section .* refused when network is mainnet/.test(i)),
+        () => parseConfig({ ...base, network, testing: { byzantine: 'garbage', controlPort: 48201 } }),
+        (e) => e instanceof ConfigError && e.issues.some((i) => /testing: unknown key/.test(i)),
+        network,
       );
     }
-    assert.equal(parseConfig({ ...base, network: 'mainnet' }).testing, undefined);
+  });
+});
+
+describe('test node settings (METANODE_TEST_NODE)', () => {
+  it('defaults when absent; the values given otherwise', () => {
+    assert.deepEqual(readTestNodeSettings({}), { byzantine: 'none', floodCount: 200, epochAttacks: false });
+    assert.deepEqual(readTestNodeSettings({ [TEST_NODE_ENV]: '{"byzantine":"flood","floodCount":50,"epochAttacks":true}' }), { byzantine: 'flood', floodCount: 50, epochAttacks: true });
   });
 
-  it('names a bad mode, a bad port and an unknown key', () => {
-    assert.throws(() => parseConfig({ ...base, testing: { byzantine: 'evil' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantine: expected one of none|wrong-proposal|')));
-    assert.throws(() => parseConfig({ ...base, testing: { controlPort: 70000 } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.controlPort: must be <= 65535')));
-    assert.throws(() => parseConfig({ ...base, testing: { byzantin: 'garbage' } }), (e) => e instanceof ConfigError && e.issues.some((i) => i.includes('testing.byzantin: unknown key')));
+  it('names non-JSON, a bad mode, a bad count and an unknown key', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['{nope', /METANODE_TEST_NODE is not JSON/],
+      ['{"byzantine":"evil"}', /METANODE_TEST_NODE: byzantine: /],
+      ['{"floodCount":0}', /METANODE_TEST_NODE: floodCount: /],
+      ['{"controlPort":1}', /METANODE_TEST_NODE: .*controlPort/],
+    ];
+    for (const [raw, msg] of bad) assert.throws(() => readTestNodeSettings({ [TEST_NODE_ENV]: raw }), msg, raw);
   });
 });
 

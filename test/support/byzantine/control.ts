@@ -1,16 +1,16 @@
-// TEST-ONLY control endpoint (config `testing.controlPort`, refused on mainnet): lets the chaos
-// harness cut this node's connections to chosen peers and restore them, and switch its Byzantine
-// mode at run time. Its own loopback listener, separate from the operator API:
+// The chaos harness's control endpoint, test code only (test/support/node-main.ts starts it next
+// to the production node): lets the harness cut this node's connections to chosen peers and
+// restore them, and switch its Byzantine mode at run time. Its own loopback listener, separate
+// from the operator API (node:http: fastify is not a dependency):
 //   GET  /v1/test/state                      -> { peerId, byzantine, partition, actions }
 //   POST /v1/test/partition  {peers: [ids]}  -> cut these peers ([] heals)
 //   POST /v1/test/byzantine  {mode}          -> none | one of BYZANTINE_MODES
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { BYZANTINE_MODES } from '../config/schema.js';
-import { errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
-import type { Byzantine, ByzantineSetting } from './byzantine.js';
+import { errorMessage } from '../../../src/util/errors.js';
+import type { Logger } from '../../../src/util/log.js';
+import { BYZANTINE_MODES, type Byzantine, type ByzantineSetting } from './modes.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -111,7 +111,7 @@ export async function startTestControl(t: TestControlTarget, port: number, log: 
   });
   const a = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${a.port}`;
-  log.warn({ url }, 'TEST-ONLY control endpoint listening (config section `testing`)');
+  log.warn({ url }, 'test control endpoint listening (test/support/node-main.ts)');
   return {
     url,
     close: () =>
